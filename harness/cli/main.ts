@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * h3bench command line. Thin: each command lives in its own file; this maps errors to exit codes
+ * (STYLE.md rule 17) and turns SIGINT/SIGTERM into a clean abort.
+ */
+import { ExitCode, H3BenchError } from '../errors.js';
+import { killAll } from '../runner/launcher.js';
+import { LIST_HELP, listCommand } from './list.js';
+import { RUN_HELP, runCommand } from './run.js';
+import { VALIDATE_HELP, validateCommand } from './validate.js';
+
+const HELP = `Usage: h3bench <command> [options]
+
+Commands:
+  run <scenario>        run a scenario and write results (h3bench run --help)
+  validate <scenario>   check a scenario file and print it resolved
+  list                  list the shipped scenarios
+
+Run "h3bench <command> --help" for a command's options.`;
+
+type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  run: { run: runCommand, help: RUN_HELP },
+  validate: { run: validateCommand, help: VALIDATE_HELP },
+  list: { run: listCommand, help: LIST_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name === undefined ? ExitCode.BadInput : ExitCode.Ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`h3bench: unknown command "${name}"\n\n${HELP}`);
+    return ExitCode.BadInput;
+  }
+  const ac = new AbortController();
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\nh3bench: ${sig}: stopping and cleaning up...`);
+    ac.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await command.run(rest, ac.signal);
+  } catch (err) {
+    if (interrupted) return ExitCode.Interrupted;
+    if (err instanceof H3BenchError) {
+      console.error(`h3bench: ${err.message}`);
+      return err.exitCode;
+    }
+    console.error(`h3bench: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return ExitCode.RunFailed;
+  } finally {
+    killAll();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = ExitCode.RunFailed;
+  },
+);

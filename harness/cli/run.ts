@@ -1,0 +1,74 @@
+/** `h3bench run <scenario>`: run a scenario, print the comparison table, write results. */
+import path from 'node:path';
+import { ExitCode } from '../errors.js';
+import { projectRoot } from '../paths.js';
+import { TABLE_HEADER, tableRows, textTable } from '../report/table.js';
+import { loadScenario } from '../scenario/load.js';
+import { runScenario, type ProgressEvent } from '../runner/run.js';
+import { intFlag, onePositional, parse, protocolsFlag } from './args.js';
+
+export const RUN_HELP = `Usage: h3bench run <scenario name | path.yaml> [options]
+
+Runs every protocol of the scenario over the scenario's network, interleaved per repetition, prints a
+comparison table and writes <out>/<run-id>/ (result.json, report.md).
+
+Options:
+  --out DIR            directory for results (default: results/ in the project)
+  --repetitions N      override the scenario's repetitions (1..1000)
+  --protocols LIST     override the protocols, e.g. h1,h2
+  --seed N             override the scenario's seed (run order, emulator randomness)
+  -h, --help           show this help
+
+Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance),
+2 bad input (nothing is run or written), 3 missing privilege/tool, 127 unsupported, 130 interrupted.`;
+
+function progressPrinter(stream: NodeJS.WriteStream): (ev: ProgressEvent) => void {
+  const tty = stream.isTTY;
+  return (ev) => {
+    const k = ev.run.index + 1;
+    const secs = (ev.elapsedMs / 1000).toFixed(1);
+    const head = `[${k}/${ev.total}] ${ev.run.protocol} repetition ${ev.run.repetition + 1}`;
+    if (ev.phase === 'start') {
+      if (tty) stream.write(`\r\x1b[2K${head} running... (${secs}s elapsed)`);
+      return;
+    }
+    const r = ev.record;
+    const status = r?.ok
+      ? `ok, ${r.client?.durationMs.toFixed(0) ?? '?'} ms`
+      : `FAILED: ${r?.error ?? 'unknown error'}`;
+    stream.write(`${tty ? '\r\x1b[2K' : ''}${head}: ${status} (${secs}s elapsed)\n`);
+  };
+}
+
+export async function runCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse('run', argv, {
+    out: { type: 'string' },
+    repetitions: { type: 'string' },
+    protocols: { type: 'string' },
+    seed: { type: 'string' },
+  });
+  if (values.help) {
+    console.log(RUN_HELP);
+    return ExitCode.Ok;
+  }
+  const name = onePositional('run', positionals, 'scenario');
+  const loaded = loadScenario(name, {
+    repetitions: intFlag('repetitions', values.repetitions, 1, 1000),
+    protocols: protocolsFlag(values.protocols),
+    seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
+  });
+  const s = loaded.scenario;
+  const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
+  console.error(
+    `h3bench: scenario ${s.name}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s) = ${s.protocols.length * s.repetitions} runs, backend ${s.network.backend}`,
+  );
+  const { result, dir } = await runScenario(loaded, { outRoot, onProgress: progressPrinter(process.stderr), signal });
+  console.log(`\n${textTable(TABLE_HEADER, tableRows(result))}\n`);
+  console.log(`times in ms; results: ${path.relative(process.cwd(), dir) || dir}`);
+  if (!result.summary.ok) {
+    const failed = result.runs.filter((r) => !r.ok);
+    console.error(`h3bench: ${failed.length} run(s) failed; see ${path.join(dir, 'report.md')}`);
+    return ExitCode.RunFailed;
+  }
+  return ExitCode.Ok;
+}

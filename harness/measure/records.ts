@@ -1,0 +1,112 @@
+/**
+ * Raw measurement records produced by a client run, the same for every protocol. Times are
+ * milliseconds on the client's monotonic clock (`performance.now()`), relative to the run's `t0`
+ * (the moment the workload started), so records of different runs line up.
+ *
+ * Subset relations (STYLE rule 9): `ok + failed = requests`; `timeouts` is a subset of `failed`.
+ */
+import type { Protocol } from '../scenario/schema.js';
+
+/** One connection (TCP+TLS or QUIC) opened by the client. */
+export interface ConnectionRecord {
+  /** Index within the run, in order of opening. */
+  id: number;
+  /** Connection attempt started, ms since t0. */
+  tStart: number;
+  /** TCP three-way handshake done (h1/h2); null for QUIC or if it never completed. */
+  tTcpConnected: number | null;
+  /** TLS handshake done (h1/h2) or QUIC handshake done (h3), ms since t0; null if never. */
+  tHandshakeDone: number | null;
+  /** ALPN protocol negotiated ("http/1.1", "h2", "h3"), null if none. */
+  alpn: string | null;
+  /** TLS version ("TLSv1.3"). */
+  tlsVersion: string | null;
+  /** Error that ended the connection abnormally, if any. */
+  error: string | null;
+  /** Transport statistics at close (QUIC from quiche; TCP from the kernel when available). */
+  transport: TransportStats | null;
+}
+
+/** Per-connection transport statistics; any field may be missing for a given stack. */
+export interface TransportStats {
+  /** Packets sent by this endpoint. */
+  packetsSent?: number;
+  /** Packets received by this endpoint. */
+  packetsReceived?: number;
+  /** Packets declared lost (subset of packetsSent). */
+  packetsLost?: number;
+  /** Packets retransmitted (QUIC: stream frames resent). */
+  packetsRetransmitted?: number;
+  bytesSent?: number;
+  bytesReceived?: number;
+  /** Smoothed RTT at close, ms. */
+  srttMs?: number;
+  /** Congestion window at close, bytes. */
+  cwndBytes?: number;
+}
+
+/**
+ * One request. `chunks` is the stream's delivery timeline: [time ms since t0, body bytes] for every
+ * piece of the response body as the application received it.
+ */
+export interface RequestRecord {
+  /** Index in workload order. */
+  id: number;
+  /** Connection that carried it (ConnectionRecord.id); null if no connection was obtained. */
+  connection: number | null;
+  /** Transport stream id (h2/h3); null for h1. */
+  stream: number | null;
+  /** When the workload intended to send it, ms since t0 (open-loop workloads: from the schedule). */
+  tIntended: number;
+  /** When it was handed to the protocol client, ms since t0. */
+  tStart: number;
+  /** Response headers received, ms since t0; null if never. TTFB = tHeaders - tStart. */
+  tHeaders: number | null;
+  /** Last body byte received (end of stream), ms since t0; null if never. */
+  tEnd: number | null;
+  /** HTTP status, 0 if none was received. */
+  status: number;
+  /** Body bytes expected (from the workload). */
+  bytesExpected: number;
+  /** Body bytes received. */
+  bytes: number;
+  /** Error message if the request failed (timeout, reset, wrong size, status != 200). */
+  error: string | null;
+  /** True if it failed by running past the workload's timeout (subset of failed). */
+  timedOut: boolean;
+  /** Delivery timeline: [ms since t0, bytes] per body chunk received. */
+  chunks: [number, number][];
+}
+
+/** CPU time of one process over the run. */
+export interface CpuUsage {
+  /** User CPU, ms. */
+  userMs: number;
+  /** System CPU, ms. */
+  systemMs: number;
+  /** Wall-clock time the process was measured over, ms. */
+  wallMs: number;
+}
+
+/** Everything a client process reports for one run. */
+export interface ClientReport {
+  protocol: Protocol;
+  /** Wall-clock start of t0 (Date.now()), for correlating with emulator logs. */
+  t0EpochMs: number;
+  /** Workload completion: last request finished (ok or failed), ms since t0. */
+  durationMs: number;
+  connections: ConnectionRecord[];
+  requests: RequestRecord[];
+  cpu: CpuUsage;
+  /** Protocol/stack settings actually applied by the client (windows, CC, pacing...). */
+  settings: Record<string, unknown>;
+}
+
+/** What a server process reports when told to stop. */
+export interface ServerReport {
+  protocol: Protocol;
+  cpu: CpuUsage;
+  /** Requests served. */
+  requests: number;
+  settings: Record<string, unknown>;
+}

@@ -1,0 +1,56 @@
+/** Helpers shared by the TCP-based engines (h1, h2). */
+import type { Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { ConnectionRecord } from '../../measure/records.js';
+
+export function listenTcp(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      if (addr === null || typeof addr === 'string') reject(new Error('server has no TCP address'));
+      else resolve(addr.port);
+    });
+  });
+}
+
+export function closeTcp(server: Server & { closeAllConnections?: () => void }): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeAllConnections?.();
+  });
+}
+
+/**
+ * A record for a client TLS socket that is connecting now, filled in as the TCP and TLS handshakes
+ * complete.
+ */
+export function trackConnection(sock: TLSSocket, id: number, now: () => number): ConnectionRecord {
+  const rec: ConnectionRecord = {
+    id,
+    tStart: now(),
+    tTcpConnected: null,
+    tHandshakeDone: null,
+    alpn: null,
+    tlsVersion: null,
+    error: null,
+    transport: null,
+  };
+  sock.setNoDelay(true);
+  if (sock.connecting) {
+    sock.once('connect', () => (rec.tTcpConnected = now()));
+  } else {
+    rec.tTcpConnected = rec.tStart;
+  }
+  const secured = () => {
+    rec.tHandshakeDone = now();
+    rec.alpn = sock.alpnProtocol === false ? null : (sock.alpnProtocol ?? null);
+    rec.tlsVersion = sock.getProtocol();
+  };
+  sock.once('secureConnect', secured);
+  sock.once('error', (err: Error) => (rec.error = err.message));
+  return rec;
+}

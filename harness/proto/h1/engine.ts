@@ -1,0 +1,126 @@
+/**
+ * HTTP/1.1 over TLS 1.3: `node:https` server and a keep-alive `https.Agent` client with
+ * `connections` sockets (browsers open 6 per origin). No multiplexing: requests queue per
+ * connection, which is exactly the head-of-line behaviour HTTP/1.1 has.
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
+import { writeBody } from '../common/body.js';
+import { handle } from '../handler.js';
+import {
+  ALPN,
+  TLS_SETTINGS,
+  type ClientOptions,
+  type ProtocolClient,
+  type ProtocolServer,
+  type ResponseHeaders,
+  type ServerOptions,
+} from '../session.js';
+import { listenTcp, closeTcp, trackConnection } from '../common/tcp.js';
+
+export function createServer(opts: ServerOptions): ProtocolServer {
+  let served = 0;
+  const server = https.createServer(
+    {
+      cert: opts.certPem,
+      key: opts.keyPem,
+      ...TLS_SETTINGS,
+      ALPNProtocols: [ALPN.h1],
+      noDelay: true,
+      keepAlive: true,
+      keepAliveTimeout: 60_000,
+      requestTimeout: 0,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      const id = req.headers['x-request-id'];
+      const app = handle({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        requestId: Array.isArray(id) ? id[0] : id,
+      });
+      if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
+      res.writeHead(app.status, app.headers);
+      served++;
+      writeBody(app, res).catch(() => res.destroy());
+    },
+  );
+  server.keepAliveTimeout = 60_000;
+  return {
+    protocol: 'h1',
+    listen: () => listenTcp(server, opts.host, opts.port),
+    close: () => closeTcp(server),
+    requestsServed: () => served,
+    settings: () => ({ tls: TLS_SETTINGS, alpn: ALPN.h1, noDelay: true }),
+  };
+}
+
+export function createClient(opts: ClientOptions): ProtocolClient {
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: opts.connections,
+    maxFreeSockets: opts.connections,
+    scheduling: 'fifo',
+    ...TLS_SETTINGS,
+    ALPNProtocols: [ALPN.h1],
+  });
+  const conns: ConnectionRecord[] = [];
+  const ids = new WeakMap<TLSSocket, number>();
+
+  const get = (path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders> =>
+    new Promise((resolve, reject) => {
+      const req = https.request({
+        host: opts.host,
+        port: opts.port,
+        path,
+        method: 'GET',
+        agent,
+        servername: opts.serverName,
+        ca: opts.caPem ?? undefined,
+        rejectUnauthorized: opts.insecure !== true,
+        headers: { 'x-request-id': String(rec.id) },
+        signal,
+      });
+      req.on('socket', (socket) => {
+        const sock = socket as TLSSocket;
+        let id = ids.get(sock);
+        if (id === undefined) {
+          const c = trackConnection(sock, conns.length, opts.now);
+          conns.push(c);
+          id = c.id;
+          ids.set(sock, id);
+        }
+        rec.connection = id;
+      });
+      req.on('response', (res: IncomingMessage) => {
+        rec.tHeaders = opts.now();
+        rec.status = res.statusCode ?? 0;
+        res.on('data', (chunk: Buffer) => {
+          rec.bytes += chunk.length;
+          rec.chunks.push([opts.now(), chunk.length]);
+        });
+        res.on('end', () => {
+          rec.tEnd = opts.now();
+          resolve(res.headers);
+        });
+        res.on('error', reject);
+        res.on('aborted', () => {
+          reject(new Error('response aborted'));
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  return {
+    protocol: 'h1',
+    get,
+    connections: () => conns,
+    close: () => {
+      agent.destroy();
+      return Promise.resolve();
+    },
+    settings: () => ({ tls: TLS_SETTINGS, alpn: ALPN.h1, connections: opts.connections, keepAlive: true }),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * HTTP/2 over TLS 1.3 with `node:http2`: a secure server and a client that multiplexes every request
+ * on one session. Flow-control windows are pinned from the scenario (the same values HTTP/3 uses):
+ * Node's defaults (64 KiB per stream and per connection) would throttle HTTP/2 on any long path.
+ */
+import http2 from 'node:http2';
+import tls from 'node:tls';
+import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
+import { writeBody } from '../common/body.js';
+import { closeTcp, listenTcp, trackConnection } from '../common/tcp.js';
+import { handle } from '../handler.js';
+import {
+  ALPN,
+  MAX_CONCURRENT_STREAMS,
+  TLS_SETTINGS,
+  type ClientOptions,
+  type ProtocolClient,
+  type ProtocolServer,
+  type ResponseHeaders,
+  type ServerOptions,
+} from '../session.js';
+import type { Transport } from '../../scenario/schema.js';
+
+function h2Settings(t: Transport): http2.Settings {
+  return {
+    initialWindowSize: t.streamWindowBytes,
+    maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+    enablePush: false,
+    maxFrameSize: 16_384,
+  };
+}
+
+function recordedSettings(t: Transport): Record<string, unknown> {
+  return {
+    tls: TLS_SETTINGS,
+    alpn: ALPN.h2,
+    settings: h2Settings(t),
+    connectionWindowBytes: t.connectionWindowBytes,
+    noDelay: true,
+  };
+}
+
+export function createServer(opts: ServerOptions): ProtocolServer {
+  let served = 0;
+  const server = http2.createSecureServer({
+    cert: opts.certPem,
+    key: opts.keyPem,
+    ...TLS_SETTINGS,
+    ALPNProtocols: [ALPN.h2],
+    allowHTTP1: false,
+    settings: h2Settings(opts.transport),
+    peerMaxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+  });
+  server.on('secureConnection', (sock: tls.TLSSocket) => sock.setNoDelay(true));
+  server.on('session', (session) => {
+    session.setLocalWindowSize(opts.transport.connectionWindowBytes);
+    session.on('error', () => session.destroy());
+  });
+  server.on('stream', (stream, headers) => {
+    const id = headers['x-request-id'];
+    const app = handle({
+      method: String(headers[':method'] ?? 'GET'),
+      path: String(headers[':path'] ?? '/'),
+      requestId: Array.isArray(id) ? id[0] : id,
+    });
+    if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
+    stream.on('error', () => stream.destroy());
+    stream.respond({ ':status': app.status, ...app.headers }, { endStream: app.bodyBytes === 0 });
+    served++;
+    if (app.bodyBytes > 0) writeBody(app, stream).catch(() => stream.destroy());
+  });
+  return {
+    protocol: 'h2',
+    listen: () => listenTcp(server, opts.host, opts.port),
+    close: () => closeTcp(server),
+    requestsServed: () => served,
+    settings: () => recordedSettings(opts.transport),
+  };
+}
+
+export function createClient(opts: ClientOptions): ProtocolClient {
+  const conns: ConnectionRecord[] = [];
+  let session: http2.ClientHttp2Session | undefined;
+
+  const connect = (): http2.ClientHttp2Session => {
+    const authority = `https://${opts.serverName}:${opts.port}`;
+    const s = http2.connect(authority, {
+      settings: h2Settings(opts.transport),
+      peerMaxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      createConnection: () => {
+        const sock = tls.connect({
+          host: opts.host,
+          port: opts.port,
+          servername: opts.serverName,
+          ca: opts.caPem ?? undefined,
+          rejectUnauthorized: opts.insecure !== true,
+          ALPNProtocols: [ALPN.h2],
+          ...TLS_SETTINGS,
+        });
+        conns.push(trackConnection(sock, conns.length, opts.now));
+        return sock;
+      },
+    });
+    s.once('connect', () => {
+      s.setLocalWindowSize(opts.transport.connectionWindowBytes);
+    });
+    s.on('error', (err) => {
+      const c = conns[conns.length - 1];
+      if (c) c.error ??= err.message;
+    });
+    return s;
+  };
+
+  const get = (path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders> =>
+    new Promise((resolve, reject) => {
+      if (session === undefined || session.closed || session.destroyed) session = connect();
+      rec.connection = conns.length - 1;
+      const stream = session.request(
+        { ':method': 'GET', ':path': path, 'x-request-id': String(rec.id) },
+        { endStream: true, signal },
+      );
+      stream.once('ready', () => (rec.stream = stream.id ?? null));
+      let headers: ResponseHeaders = {};
+      stream.on('response', (h) => {
+        rec.tHeaders = opts.now();
+        rec.status = Number(h[':status'] ?? 0);
+        headers = h;
+      });
+      stream.on('data', (chunk: Buffer) => {
+        rec.bytes += chunk.length;
+        rec.chunks.push([opts.now(), chunk.length]);
+      });
+      stream.on('end', () => {
+        rec.tEnd = opts.now();
+        resolve(headers);
+      });
+      stream.on('error', reject);
+      stream.on('close', () => {
+        if (rec.tEnd === null) reject(new Error(`stream closed with code ${stream.rstCode ?? 'none'}`));
+      });
+    });
+
+  return {
+    protocol: 'h2',
+    get,
+    connections: () => conns,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (session === undefined || session.closed) {
+          resolve();
+          return;
+        }
+        session.close(() => {
+          resolve();
+        });
+      }),
+    settings: () => recordedSettings(opts.transport),
+  };
+}

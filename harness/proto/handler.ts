@@ -1,0 +1,91 @@
+/**
+ * The application every server serves, whatever the HTTP version:
+ *
+ *   GET /bytes/:n  → 200, n bytes of deterministic content, Content-Length, Cache-Control: no-store
+ *   bad n          → 400
+ *   anything else  → 404
+ *
+ * `X-Request-ID` is echoed on every response. Content byte i is `i % 251` (a prime, so chunk
+ * boundaries never line up with the pattern), which clients and tests can verify.
+ */
+
+/** Largest body the handler serves (10 GB): guards against absurd sizes. */
+export const MAX_BODY_BYTES = 10_000_000_000;
+/** Body chunk size handed to the transport. */
+export const BODY_CHUNK_BYTES = 64 * 1024;
+
+const PERIOD = 251;
+const PATTERN = Buffer.alloc(BODY_CHUNK_BYTES + PERIOD);
+for (let i = 0; i < PATTERN.length; i++) PATTERN[i] = i % PERIOD;
+
+/** The body bytes [offset, offset + length) as a view of a shared pattern buffer (no copy). */
+export function bodySlice(offset: number, length: number): Buffer {
+  if (length > BODY_CHUNK_BYTES) throw new RangeError(`bodySlice length ${length} > ${BODY_CHUNK_BYTES}`);
+  const start = offset % PERIOD;
+  return PATTERN.subarray(start, start + length);
+}
+
+/** Check received body bytes against the pattern; returns the first bad offset or -1. */
+export function verifyBody(offset: number, data: Uint8Array): number {
+  let expected = offset % PERIOD;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] !== expected) return offset + i;
+    expected = expected + 1 === PERIOD ? 0 : expected + 1;
+  }
+  return -1;
+}
+
+export interface AppRequest {
+  method: string;
+  /** Path with query, as received (":path" or the request line target). */
+  path: string;
+  /** Value of X-Request-ID, if sent. */
+  requestId: string | undefined;
+}
+
+export interface AppResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** Body length in bytes. */
+  bodyBytes: number;
+  /** Returns body bytes [offset, offset+len), len <= BODY_CHUNK_BYTES. */
+  chunk(offset: number, len: number): Buffer;
+}
+
+const TEXT_CHUNK = (text: Buffer) => (offset: number, len: number) => text.subarray(offset, offset + len);
+
+function textResponse(status: number, text: string, requestId: string | undefined): AppResponse {
+  const body = Buffer.from(text + '\n');
+  const headers: Record<string, string> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(body.length),
+    'cache-control': 'no-store',
+  };
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  return { status, headers, bodyBytes: body.length, chunk: TEXT_CHUNK(body) };
+}
+
+const BYTES_RE = /^\/bytes\/([^/?#]*)(?:\?[^#]*)?$/;
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
+
+/** Route one request. Pure: no I/O. */
+export function handle(req: AppRequest): AppResponse {
+  const requestId =
+    req.requestId !== undefined && REQUEST_ID_RE.test(req.requestId) ? req.requestId : undefined;
+  const m = BYTES_RE.exec(req.path);
+  if (!m) return textResponse(404, 'not found', requestId);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return textResponse(405, 'method not allowed', requestId);
+  const raw = m[1] ?? '';
+  if (!/^\d{1,11}$/.test(raw) || Number(raw) > MAX_BODY_BYTES) {
+    return textResponse(400, `bad size "${raw}": expected an integer 0..${MAX_BODY_BYTES}`, requestId);
+  }
+  const n = Number(raw);
+  const headers: Record<string, string> = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(n),
+    'cache-control': 'no-store',
+  };
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  return { status: 200, headers, bodyBytes: req.method === 'HEAD' ? 0 : n, chunk: bodySlice };
+}

@@ -1,0 +1,62 @@
+/**
+ * Child process: one protocol client running the workload. argv[2] = ClientConfig JSON file. Writes
+ * a ClientReport to cfg.reportFile and exits 0; exits 1 with a message on stderr if it could not run.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createClient } from '../proto/session.js';
+import type { ClientReport } from '../measure/records.js';
+import { runMultiplex } from '../workload/multiplex.js';
+import { cpuSince } from './cpu.js';
+import type { ClientConfig } from './messages.js';
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  if (file === undefined) throw new Error('usage: client-main CONFIG.json');
+  const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClientConfig;
+  const t0 = performance.now();
+  const t0EpochMs = Date.now();
+  const now = () => performance.now() - t0;
+  const cpu0 = process.cpuUsage();
+  const client = await createClient(cfg.protocol, {
+    host: cfg.host,
+    port: cfg.port,
+    serverName: cfg.serverName,
+    caPem: cfg.caPem,
+    transport: cfg.transport,
+    connections: cfg.workload.connections,
+    now,
+  });
+  const requests = await runMultiplex(client, cfg.workload, now);
+  const durationMs = now();
+  await client.close();
+  const report: ClientReport = {
+    protocol: cfg.protocol,
+    t0EpochMs,
+    durationMs,
+    connections: client.connections(),
+    requests,
+    cpu: cpuSince(cpu0, t0),
+    settings: client.settings(),
+  };
+  writeFileSync(cfg.reportFile, JSON.stringify(report));
+}
+
+let finished = false;
+// If every handle closes while a request promise is still pending, Node would exit 0 silently.
+process.on('beforeExit', () => {
+  if (!finished) {
+    process.stderr.write('client failed: the event loop emptied before the workload finished\n');
+    process.exit(1);
+  }
+});
+
+main().then(
+  () => {
+    finished = true;
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`client failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,52 @@
+/**
+ * Child process: one protocol server. argv[2] = ServerConfig JSON file. Prints ServerEvent lines.
+ */
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createServer } from '../proto/session.js';
+import { cpuSince } from './cpu.js';
+import type { ServerConfig, ServerEvent } from './messages.js';
+
+function emit(ev: ServerEvent): void {
+  process.stdout.write(JSON.stringify(ev) + '\n');
+}
+
+async function main(): Promise<void> {
+  const file = process.argv[2];
+  if (file === undefined) throw new Error('usage: server-main CONFIG.json');
+  const cfg = JSON.parse(readFileSync(file, 'utf8')) as ServerConfig;
+  const server = await createServer(cfg.protocol, {
+    host: cfg.host,
+    port: cfg.port,
+    certPem: cfg.certPem,
+    keyPem: cfg.keyPem,
+    transport: cfg.transport,
+  });
+  const port = await server.listen();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  emit({ event: 'ready', port });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const cpu = cpuSince(cpu0, wall0);
+    await server.close();
+    emit({
+      event: 'stopped',
+      report: { protocol: cfg.protocol, cpu, requests: server.requestsServed(), settings: server.settings() },
+    });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.trim() === 'stop') void stop();
+  });
+  process.stdin.on('end', () => void stop());
+}
+
+main().catch((err: unknown) => {
+  emit({ event: 'error', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+/**
+ * The scenario schema: the single source of truth for keys, units, defaults and ranges
+ * (STYLE.md rule 6). `scenarios/README.md` documents every key below; keep them in step.
+ */
+import { z } from 'zod';
+import { count, durationMs, sizeBytes } from './fields.js';
+import { networkInputSchema, resolveNetwork, type Network } from './network.js';
+
+export const PROTOCOLS = ['h1', 'h2', 'h3'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const CONGESTION_CONTROLS = ['cubic', 'reno', 'bbr'] as const;
+export type CongestionControl = (typeof CONGESTION_CONTROLS)[number];
+
+export const REPORT_FORMATS = ['json', 'md'] as const;
+
+/** Defaults of every optional key, in canonical units. */
+export const SCENARIO_DEFAULTS = {
+  description: '',
+  protocols: ['h1', 'h2', 'h3'],
+  repetitions: 3,
+  seed: 1,
+  transport: {
+    congestion: 'cubic',
+    /** HTTP/2 and HTTP/3 per-stream receive window, bytes. */
+    streamWindowBytes: 8_000_000,
+    /** HTTP/2 and HTTP/3 connection receive window, bytes. */
+    connectionWindowBytes: 16_000_000,
+    hystart: true,
+  },
+  workload: {
+    type: 'multiplex',
+    requests: 100,
+    sizeBytes: 20_000,
+    concurrency: 10,
+    connections: 6,
+    timeoutMs: 30_000,
+    allowedFailures: 0,
+  },
+  report: { formats: ['json', 'md'] },
+} as const satisfies {
+  description: string;
+  protocols: readonly Protocol[];
+  repetitions: number;
+  seed: number;
+  transport: Record<string, unknown>;
+  workload: Record<string, unknown>;
+  report: Record<string, unknown>;
+};
+
+const D = SCENARIO_DEFAULTS;
+
+export const transportSchema = z
+  .object({
+    congestion: z.enum(CONGESTION_CONTROLS).default(D.transport.congestion),
+    streamWindow: sizeBytes()
+      .pipe(z.number().min(65_535).max(2 ** 31 - 1))
+      .optional(),
+    connectionWindow: sizeBytes()
+      .pipe(z.number().min(65_535).max(2 ** 31 - 1))
+      .optional(),
+    hystart: z.boolean().default(D.transport.hystart),
+  })
+  .strict()
+  .transform((t) => ({
+    /** Congestion control for TCP (per namespace) and QUIC alike. */
+    congestion: t.congestion,
+    streamWindowBytes: t.streamWindow ?? D.transport.streamWindowBytes,
+    connectionWindowBytes: t.connectionWindow ?? D.transport.connectionWindowBytes,
+    /** HyStart++ in slow start (QUIC; Linux CUBIC always uses HyStart). */
+    hystart: t.hystart,
+  }));
+export type Transport = z.output<typeof transportSchema>;
+
+export const multiplexSchema = z
+  .object({
+    type: z.literal('multiplex'),
+    requests: count(1).max(1_000_000).default(D.workload.requests),
+    size: sizeBytes()
+      .pipe(z.number().max(10 ** 10))
+      .optional(),
+    concurrency: count(1).max(10_000).default(D.workload.concurrency),
+    connections: count(1).max(256).default(D.workload.connections),
+    timeout: durationMs()
+      .pipe(z.number().positive())
+      .optional(),
+    allowedFailures: count(0).default(D.workload.allowedFailures),
+  })
+  .strict()
+  .transform((w) => ({
+    type: w.type,
+    /** Number of requests (GET /bytes/<sizeBytes>). */
+    requests: w.requests,
+    /** Response body size of every request, bytes. */
+    sizeBytes: w.size ?? D.workload.sizeBytes,
+    /** Requests in flight at once (h2/h3: streams on one connection; h1: spread over `connections`). */
+    concurrency: w.concurrency,
+    /** HTTP/1.1 only: keep-alive connections, as a browser opens per origin. */
+    connections: w.connections,
+    /** Per-request timeout, ms; a request past it counts as failed. */
+    timeoutMs: w.timeout ?? D.workload.timeoutMs,
+    /** Failed requests tolerated per run before the run (and the exit code) is marked failed. */
+    allowedFailures: w.allowedFailures,
+  }));
+export type MultiplexWorkload = z.output<typeof multiplexSchema>;
+
+export const workloadSchema = multiplexSchema;
+export type Workload = MultiplexWorkload;
+
+export const reportSchema = z
+  .object({
+    formats: z.array(z.enum(REPORT_FORMATS)).min(1).default([...D.report.formats]),
+  })
+  .strict();
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const scenarioInputSchema = z
+  .object({
+    name: z.string().regex(NAME_RE, 'must be lower-case letters, digits, ".", "_" or "-" (1-64 chars)'),
+    description: z.string().default(D.description),
+    protocols: z
+      .array(z.enum(PROTOCOLS))
+      .min(1)
+      .refine((p) => new Set(p).size === p.length, 'must not repeat a protocol')
+      .default([...D.protocols]),
+    repetitions: count(1).max(1000).default(D.repetitions),
+    seed: z.number().int().min(0).max(2 ** 32 - 1).default(D.seed),
+    network: networkInputSchema.prefault({}),
+    transport: transportSchema.prefault({}),
+    workload: workloadSchema,
+    report: reportSchema.prefault({}),
+  })
+  .strict();
+
+export interface Scenario {
+  name: string;
+  description: string;
+  protocols: Protocol[];
+  repetitions: number;
+  seed: number;
+  network: Network;
+  transport: Transport;
+  workload: Workload;
+  report: { formats: (typeof REPORT_FORMATS)[number][] };
+}
+
+/** Keys that were renamed or that users often guess; each maps to a hint. */
+export const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  latency: 'use network.delay (one-way) or network.rtt instead',
+  bandwidth: 'use network.rate instead',
+  protocol: 'use protocols (a list) instead',
+  runs: 'use repetitions instead',
+  streams: 'use workload.concurrency instead',
+  cc: 'use transport.congestion instead',
+};
+
+export type ScenarioInput = z.output<typeof scenarioInputSchema>;
+
+/** Turn the validated input into the canonical Scenario. */
+export function resolveScenario(input: ScenarioInput): Scenario {
+  return {
+    name: input.name,
+    description: input.description,
+    protocols: input.protocols,
+    repetitions: input.repetitions,
+    seed: input.seed,
+    network: resolveNetwork(input.network, input.seed),
+    transport: input.transport,
+    workload: input.workload,
+    report: input.report,
+  };
+}
