@@ -27,6 +27,7 @@ export const SCENARIO_DEFAULTS = {
     /** HTTP/2 and HTTP/3 connection receive window, bytes. */
     connectionWindowBytes: 16_000_000,
     hystart: true,
+    pacing: true,
   },
   workload: {
     type: 'multiplex',
@@ -60,6 +61,7 @@ export const transportSchema = z
       .pipe(z.number().min(65_535).max(2 ** 31 - 1))
       .optional(),
     hystart: z.boolean().default(D.transport.hystart),
+    pacing: z.boolean().default(D.transport.pacing),
   })
   .strict()
   .transform((t) => ({
@@ -69,6 +71,8 @@ export const transportSchema = z
     connectionWindowBytes: t.connectionWindow ?? D.transport.connectionWindowBytes,
     /** HyStart++ in slow start (QUIC; Linux CUBIC always uses HyStart). */
     hystart: t.hystart,
+    /** Pace sends: QUIC in the driver, TCP with the fq qdisc on the endpoints (emulated links only). */
+    pacing: t.pacing,
   }));
 export type Transport = z.output<typeof transportSchema>;
 
