@@ -17,11 +17,15 @@ export function listCommand(argv: string[]): number {
     return ExitCode.Ok;
   }
   const dir = path.join(projectRoot(), 'scenarios');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   for (const f of files) {
     try {
       const { scenario: s } = loadScenario(path.join(dir, f));
-      console.log(`${s.name.padEnd(20)} ${s.protocols.join(',').padEnd(9)} ${s.network.backend.padEnd(7)} ${s.description.split('\n')[0] ?? ''}`);
+      console.log(
+        `${s.name.padEnd(20)} ${s.protocols.join(',').padEnd(9)} ${s.network.backend.padEnd(7)} ${s.description.split('\n')[0] ?? ''}`,
+      );
     } catch (err) {
       console.log(`${f.padEnd(20)} INVALID: ${err instanceof H3BenchError ? err.message : String(err)}`);
     }

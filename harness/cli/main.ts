@@ -49,12 +49,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest, ac.signal);
   } catch (err) {
-    if (interrupted) return ExitCode.Interrupted;
+    if (ac.signal.aborted) return ExitCode.Interrupted;
     if (err instanceof H3BenchError) {
       console.error(`h3bench: ${err.message}`);
       return err.exitCode;
     }
-    console.error(`h3bench: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(
+      `h3bench: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     return ExitCode.RunFailed;
   } finally {
     killAll();

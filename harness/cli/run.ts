@@ -62,7 +62,11 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   console.error(
     `h3bench: scenario ${s.name}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s) = ${s.protocols.length * s.repetitions} runs, backend ${s.network.backend}`,
   );
-  const { result, dir } = await runScenario(loaded, { outRoot, onProgress: progressPrinter(process.stderr), signal });
+  const { result, dir } = await runScenario(loaded, {
+    outRoot,
+    onProgress: progressPrinter(process.stderr),
+    signal,
+  });
   console.log(`\n${textTable(TABLE_HEADER, tableRows(result))}\n`);
   console.log(`times in ms; results: ${path.relative(process.cwd(), dir) || dir}`);
   if (!result.summary.ok) {

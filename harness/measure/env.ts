@@ -27,7 +27,9 @@ export const RECORDED_SYSCTLS = [
 
 export function readSysctl(name: string): string | null {
   try {
-    return readFileSync(path.join('/proc/sys', ...name.split('.')), 'utf8').trim().replace(/\s+/g, ' ');
+    return readFileSync(path.join('/proc/sys', ...name.split('.')), 'utf8')
+      .trim()
+      .replace(/\s+/g, ' ');
   } catch {
     return null;
   }
@@ -40,7 +42,9 @@ export function readSysctls(names: readonly string[] = RECORDED_SYSCTLS): Record
 async function gitCommit(): Promise<string | null> {
   try {
     const { stdout } = await execFileP('git', ['rev-parse', 'HEAD'], { cwd: projectRoot() });
-    const dirty = await execFileP('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: projectRoot() });
+    const dirty = await execFileP('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: projectRoot(),
+    });
     return stdout.trim() + (dirty.stdout.trim() ? '-dirty' : '');
   } catch {
     return null;

@@ -75,7 +75,8 @@ export function handle(req: AppRequest): AppResponse {
     req.requestId !== undefined && REQUEST_ID_RE.test(req.requestId) ? req.requestId : undefined;
   const m = BYTES_RE.exec(req.path);
   if (!m) return textResponse(404, 'not found', requestId);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return textResponse(405, 'method not allowed', requestId);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return textResponse(405, 'method not allowed', requestId);
   const raw = m[1] ?? '';
   if (!/^\d{1,11}$/.test(raw) || Number(raw) > MAX_BODY_BYTES) {
     return textResponse(400, `bad size "${raw}": expected an integer 0..${MAX_BODY_BYTES}`, requestId);

@@ -80,11 +80,12 @@ type ServerFactory = (opts: ServerOptions) => ProtocolServer;
 type ClientFactory = (opts: ClientOptions) => ProtocolClient;
 
 /** The engines, loaded lazily so a client of one protocol does not load the others (e.g. quiche). */
-const ENGINES: Record<Protocol, () => Promise<{ createServer: ServerFactory; createClient: ClientFactory }>> = {
-  h1: () => import('./h1/engine.js'),
-  h2: () => import('./h2/engine.js'),
-  h3: () => import('./quic/engine.js'),
-};
+const ENGINES: Record<Protocol, () => Promise<{ createServer: ServerFactory; createClient: ClientFactory }>> =
+  {
+    h1: () => import('./h1/engine.js'),
+    h2: () => import('./h2/engine.js'),
+    h3: () => import('./quic/engine.js'),
+  };
 
 export async function createServer(protocol: Protocol, opts: ServerOptions): Promise<ProtocolServer> {
   return (await ENGINES[protocol]()).createServer(opts);

@@ -3,7 +3,14 @@
  * (ECDSA P-256, SHA-256), never written to the repository. A minimal DER writer builds the X.509
  * structures (RFC 5280); clients trust only this CA.
  */
-import { createHash, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** The name every client sends as SNI and checks the certificate against. */
@@ -99,7 +106,9 @@ function ext(id: string, critical: boolean, value: Buffer): Buffer {
 }
 
 function keyId(pub: KeyObject): Buffer {
-  return createHash('sha1').update(pub.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha1')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 interface CertSpec {

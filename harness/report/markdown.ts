@@ -27,7 +27,8 @@ export function renderMarkdown(result: ResultFile): string {
   const failed = result.runs.filter((r) => !r.ok);
   if (failed.length > 0) {
     lines.push('## Failed runs', '');
-    for (const r of failed) lines.push(`- run ${r.index} (${r.protocol}, repetition ${r.repetition}): ${r.error ?? ''}`);
+    for (const r of failed)
+      lines.push(`- run ${r.index} (${r.protocol}, repetition ${r.repetition}): ${r.error ?? ''}`);
     lines.push('');
   }
   lines.push('## Environment', '', '```json', JSON.stringify(result.environment, null, 2), '```', '');

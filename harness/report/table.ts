@@ -1,5 +1,4 @@
 /** The comparison table, shared by the terminal output and report.md. */
-import type { Protocol } from '../scenario/schema.js';
 import type { ResultFile } from './result.js';
 
 const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -24,7 +23,7 @@ export const TABLE_HEADER = [
 export function tableRows(result: ResultFile): string[][] {
   const rows: string[][] = [];
   for (const p of result.scenario.protocols) {
-    const s = result.summary.protocols[p as Protocol];
+    const s = result.summary.protocols[p];
     if (!s) continue;
     rows.push([
       p,

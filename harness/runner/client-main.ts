@@ -56,7 +56,9 @@ main().then(
     process.exit(0);
   },
   (err: unknown) => {
-    process.stderr.write(`client failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `client failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -23,7 +23,8 @@ export interface LaunchSpec {
 export function launchArgv(spec: LaunchSpec, nodePath = process.execPath): string[] {
   const base = [nodePath, distPath(spec.module), ...spec.args];
   if (spec.netns === null) return base;
-  if (!NETNS_RE.test(spec.netns)) throw new Error(`refusing to enter namespace with unexpected name "${spec.netns}"`);
+  if (!NETNS_RE.test(spec.netns))
+    throw new Error(`refusing to enter namespace with unexpected name "${spec.netns}"`);
   return ['ip', 'netns', 'exec', spec.netns, ...base];
 }
 

@@ -37,7 +37,8 @@ export function planRuns(protocols: readonly Protocol[], repetitions: number, se
   const rand = prng(seed);
   const runs: PlannedRun[] = [];
   for (let r = 0; r < repetitions; r++) {
-    for (const protocol of shuffle(protocols, rand)) runs.push({ index: runs.length, repetition: r, protocol });
+    for (const protocol of shuffle(protocols, rand))
+      runs.push({ index: runs.length, repetition: r, protocol });
   }
   return runs;
 }

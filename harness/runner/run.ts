@@ -213,7 +213,9 @@ async function runOne(
     const exit = await waitExit(client, clientDeadlineMs(s));
     signal?.throwIfAborted();
     if (exit.code !== 0) {
-      throw new RunError(`client exited with code ${String(exit.code)}: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new RunError(
+        `client exited with code ${String(exit.code)}: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     record.client = JSON.parse(await readFile(reportFile, 'utf8')) as ClientReport;
 
@@ -262,7 +264,12 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     const t0 = performance.now();
     for (const planned of plan) {
       opts.signal?.throwIfAborted();
-      opts.onProgress?.({ run: planned, total: plan.length, phase: 'start', elapsedMs: performance.now() - t0 });
+      opts.onProgress?.({
+        run: planned,
+        total: plan.length,
+        phase: 'start',
+        elapsedMs: performance.now() - t0,
+      });
       const record = await runOne(s, planned, tls, workDir, runTag, opts.signal);
       runs.push(record);
       opts.onProgress?.({
@@ -295,7 +302,11 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         await rename(tmp, dir);
         break;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (
+          (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' &&
+          (err as NodeJS.ErrnoException).code !== 'EEXIST'
+        )
+          throw err;
         dir = path.join(opts.outRoot, `${runId}-${i}`);
       }
     }

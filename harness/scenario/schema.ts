@@ -55,10 +55,20 @@ export const transportSchema = z
   .object({
     congestion: z.enum(CONGESTION_CONTROLS).default(D.transport.congestion),
     streamWindow: sizeBytes()
-      .pipe(z.number().min(65_535).max(2 ** 31 - 1))
+      .pipe(
+        z
+          .number()
+          .min(65_535)
+          .max(2 ** 31 - 1),
+      )
       .optional(),
     connectionWindow: sizeBytes()
-      .pipe(z.number().min(65_535).max(2 ** 31 - 1))
+      .pipe(
+        z
+          .number()
+          .min(65_535)
+          .max(2 ** 31 - 1),
+      )
       .optional(),
     hystart: z.boolean().default(D.transport.hystart),
     pacing: z.boolean().default(D.transport.pacing),
@@ -85,9 +95,7 @@ export const multiplexSchema = z
       .optional(),
     concurrency: count(1).max(10_000).default(D.workload.concurrency),
     connections: count(1).max(256).default(D.workload.connections),
-    timeout: durationMs()
-      .pipe(z.number().positive())
-      .optional(),
+    timeout: durationMs().pipe(z.number().positive()).optional(),
     allowedFailures: count(0).default(D.workload.allowedFailures),
   })
   .strict()
@@ -113,7 +121,10 @@ export type Workload = MultiplexWorkload;
 
 export const reportSchema = z
   .object({
-    formats: z.array(z.enum(REPORT_FORMATS)).min(1).default([...D.report.formats]),
+    formats: z
+      .array(z.enum(REPORT_FORMATS))
+      .min(1)
+      .default([...D.report.formats]),
   })
   .strict();
 
@@ -129,7 +140,12 @@ export const scenarioInputSchema = z
       .refine((p) => new Set(p).size === p.length, 'must not repeat a protocol')
       .default([...D.protocols]),
     repetitions: count(1).max(1000).default(D.repetitions),
-    seed: z.number().int().min(0).max(2 ** 32 - 1).default(D.seed),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(D.seed),
     network: networkInputSchema.prefault({}),
     transport: transportSchema.prefault({}),
     workload: workloadSchema,

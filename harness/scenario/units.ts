@@ -14,15 +14,11 @@ export class UnitError extends Error {}
 
 const NUM = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
 
-function parseWith(
-  value: unknown,
-  units: Readonly<Record<string, number>>,
-  expected: string,
-): number {
+function parseWith(value: unknown, units: Readonly<Record<string, number>>, expected: string): number {
   if (typeof value !== 'string') throw new UnitError(`expected ${expected}`);
   const m = new RegExp(`^${NUM}\\s*([a-zA-Zµ%]+)$`).exec(value.trim());
   const unit = m?.[2];
-  const factor = unit === undefined ? undefined : units[unit] ?? units[unit.toLowerCase()];
+  const factor = unit === undefined ? undefined : (units[unit] ?? units[unit.toLowerCase()]);
   if (!m || factor === undefined) throw new UnitError(`expected ${expected}`);
   return Number(m[1]) * factor;
 }
@@ -64,7 +60,7 @@ const SIZE_UNITS = {
 export const SIZE_FORM = 'a size such as "20KB", "1.5MB", "64KiB" or "1200B" (KB = 1000 B, KiB = 1024 B)';
 /** Parse a size into bytes (rounded to a whole byte). A bare integer is taken as bytes. */
 export function parseSizeBytes(value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
   if (typeof value === 'string') {
     const m = new RegExp(`^${NUM}\\s*([a-zA-Z]+)$`).exec(value.trim());
     const unit = m?.[2];

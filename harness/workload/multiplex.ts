@@ -48,7 +48,11 @@ export async function runRequest(
       rec.error = `received ${rec.bytes} of ${rec.bytesExpected} body bytes`;
     }
   } catch (err) {
-    rec.error = rec.timedOut ? `timed out after ${timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+    rec.error = rec.timedOut
+      ? `timed out after ${timeoutMs} ms`
+      : err instanceof Error
+        ? err.message
+        : String(err);
   } finally {
     clearTimeout(timer);
   }

@@ -83,7 +83,8 @@ export function createClient(opts: ClientOptions): ProtocolClient {
         signal,
       });
       req.on('socket', (socket) => {
-        const sock = socket as TLSSocket;
+        // The agent only ever creates TLS sockets (https.Agent).
+        const sock = socket as unknown as TLSSocket;
         let id = ids.get(sock);
         if (id === undefined) {
           const c = trackConnection(sock, conns.length, opts.now);

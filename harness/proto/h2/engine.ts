@@ -54,13 +54,15 @@ export function createServer(opts: ServerOptions): ProtocolServer {
   server.on('secureConnection', (sock: tls.TLSSocket) => sock.setNoDelay(true));
   server.on('session', (session) => {
     session.setLocalWindowSize(opts.transport.connectionWindowBytes);
-    session.on('error', () => session.destroy());
+    session.on('error', () => {
+      session.destroy();
+    });
   });
   server.on('stream', (stream, headers) => {
     const id = headers['x-request-id'];
     const app = handle({
-      method: String(headers[':method'] ?? 'GET'),
-      path: String(headers[':path'] ?? '/'),
+      method: headers[':method'] ?? 'GET',
+      path: headers[':path'] ?? '/',
       requestId: Array.isArray(id) ? id[0] : id,
     });
     if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
@@ -104,7 +106,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
     s.once('connect', () => {
       s.setLocalWindowSize(opts.transport.connectionWindowBytes);
     });
-    s.on('error', (err) => {
+    s.on('error', (err: Error) => {
       const c = conns[conns.length - 1];
       if (c) c.error ??= err.message;
     });
@@ -119,11 +121,13 @@ export function createClient(opts: ClientOptions): ProtocolClient {
         { ':method': 'GET', ':path': path, 'x-request-id': String(rec.id) },
         { endStream: true, signal },
       );
-      stream.once('ready', () => (rec.stream = stream.id ?? null));
+      // The id is assigned when the HEADERS frame goes out: synchronously on a live session.
+      if (stream.id !== undefined) rec.stream = stream.id;
+      else stream.once('ready', () => (rec.stream = stream.id ?? null));
       let headers: ResponseHeaders = {};
       stream.on('response', (h) => {
         rec.tHeaders = opts.now();
-        rec.status = Number(h[':status'] ?? 0);
+        rec.status = h[':status'] ?? 0;
         headers = h;
       });
       stream.on('data', (chunk: Buffer) => {
@@ -136,7 +140,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
       });
       stream.on('error', reject);
       stream.on('close', () => {
-        if (rec.tEnd === null) reject(new Error(`stream closed with code ${stream.rstCode ?? 'none'}`));
+        if (rec.tEnd === null) reject(new Error(`stream closed with code ${stream.rstCode}`));
       });
     });
 

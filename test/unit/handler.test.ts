@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { BODY_CHUNK_BYTES, bodySlice, handle, verifyBody } from '../../harness/proto/handler.js';
+
+function body(res: ReturnType<typeof handle>): Buffer {
+  const parts: Buffer[] = [];
+  for (let off = 0; off < res.bodyBytes; off += BODY_CHUNK_BYTES) {
+    parts.push(res.chunk(off, Math.min(BODY_CHUNK_BYTES, res.bodyBytes - off)));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('handle', () => {
+  it('serves n deterministic bytes with Content-Length and no-store', () => {
+    const res = handle({ method: 'GET', path: '/bytes/200000', requestId: 'abc' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-length']).toBe('200000');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-request-id']).toBe('abc');
+    const b = body(res);
+    expect(b.length).toBe(200_000);
+    expect(verifyBody(0, b)).toBe(-1);
+    expect(b[251]).toBe(0);
+    expect(b[252]).toBe(1);
+  });
+
+  it('serves zero bytes', () => {
+    const res = handle({ method: 'GET', path: '/bytes/0', requestId: undefined });
+    expect(res.status).toBe(200);
+    expect(res.bodyBytes).toBe(0);
+    expect(res.headers['x-request-id']).toBeUndefined();
+  });
+
+  it('ignores a query string', () => {
+    expect(handle({ method: 'GET', path: '/bytes/10?x=1', requestId: undefined }).bodyBytes).toBe(10);
+  });
+
+  it.each(['/bytes/abc', '/bytes/-1', '/bytes/1.5', '/bytes/', '/bytes/99999999999'])(
+    'answers 400 for %s',
+    (p) => {
+      const res = handle({ method: 'GET', path: p, requestId: 'r1' });
+      expect(res.status).toBe(400);
+      expect(res.headers['x-request-id']).toBe('r1');
+      expect(body(res).toString()).toMatch(/bad size/);
+    },
+  );
+
+  it.each(['/', '/bytes', '/bytes/1/2', '/other/5'])('answers 404 for %s', (p) => {
+    expect(handle({ method: 'GET', path: p, requestId: undefined }).status).toBe(404);
+  });
+
+  it('does not echo a request id with control characters', () => {
+    expect(
+      handle({ method: 'GET', path: '/bytes/1', requestId: 'a\r\nb' }).headers['x-request-id'],
+    ).toBeUndefined();
+  });
+});
+
+describe('verifyBody', () => {
+  it('finds the first wrong byte at an offset', () => {
+    const b = Buffer.from(bodySlice(1000, 100));
+    expect(verifyBody(1000, b)).toBe(-1);
+    b[37] = (b[37] ?? 0) ^ 0xff;
+    expect(verifyBody(1000, b)).toBe(1037);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { planRuns, prng } from '../../harness/runner/plan.js';
+import { launchArgv } from '../../harness/runner/launcher.js';
+
+describe('planRuns', () => {
+  it('runs every protocol once per repetition, interleaved', () => {
+    const plan = planRuns(['h1', 'h2', 'h3'], 4, 7);
+    expect(plan).toHaveLength(12);
+    for (let r = 0; r < 4; r++) {
+      expect(
+        plan
+          .filter((p) => p.repetition === r)
+          .map((p) => p.protocol)
+          .sort(),
+      ).toEqual(['h1', 'h2', 'h3']);
+    }
+    expect(plan.map((p) => p.index)).toEqual([...Array(12).keys()]);
+  });
+
+  it('is deterministic for a seed and varies the order across seeds', () => {
+    const order = (seed: number) =>
+      planRuns(['h1', 'h2', 'h3'], 6, seed)
+        .map((p) => p.protocol)
+        .join(',');
+    expect(order(1)).toBe(order(1));
+    const orders = new Set([1, 2, 3, 4, 5].map(order));
+    expect(orders.size).toBeGreaterThan(1);
+  });
+
+  it('does not always put the same protocol first', () => {
+    const firsts = new Set(
+      planRuns(['h1', 'h2'], 20, 3)
+        .filter((p) => p.index % 2 === 0)
+        .map((p) => p.protocol),
+    );
+    expect(firsts.size).toBe(2);
+  });
+});
+
+describe('prng', () => {
+  it('yields floats in [0, 1)', () => {
+    const r = prng(42);
+    for (let i = 0; i < 1000; i++) {
+      const v = r();
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(1);
+    }
+  });
+});
+
+describe('launchArgv', () => {
+  it('prefixes ip netns exec for a namespace and never a shell', () => {
+    const argv = launchArgv(
+      { module: 'harness/runner/server-main.js', args: ['/tmp/c.json'], netns: 'h3b-s-1' },
+      '/n',
+    );
+    expect(argv.slice(0, 5)).toEqual(['ip', 'netns', 'exec', 'h3b-s-1', '/n']);
+    expect(argv.at(-1)).toBe('/tmp/c.json');
+  });
+  it('rejects a namespace name outside our prefix', () => {
+    expect(() => launchArgv({ module: 'x.js', args: [], netns: 'foo; rm -rf /' })).toThrow(/unexpected name/);
+  });
+});
