@@ -11,16 +11,26 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
         {
           paths: [
-            { name: 'node:child_process', importNames: ['exec', 'execSync'], message: 'Never use a shell: execFile with an argv array.' },
+            {
+              name: 'node:child_process',
+              importNames: ['exec', 'execSync'],
+              message: 'Never use a shell: execFile with an argv array.',
+            },
           ],
           patterns: [
-            { group: ['@matrixai/quic-linux-x64', '@matrixai/quic-linux-x64/*'], message: 'Only harness/proto/quic/binding.ts imports the native QUIC binding.' },
+            {
+              group: ['@matrixai/quic-linux-x64', '@matrixai/quic-linux-x64/*'],
+              message: 'Only harness/proto/quic/binding.ts imports the native QUIC binding.',
+            },
           ],
         },
       ],
