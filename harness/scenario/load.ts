@@ -27,6 +27,12 @@ export function resolveScenarioPath(nameOrPath: string): string {
   return path.resolve(nameOrPath);
 }
 
+/** A path as the user would type it: relative when under the working directory, else absolute. */
+export function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
 function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
   const s = JSON.stringify(value);
@@ -34,7 +40,7 @@ function describeValue(value: unknown): string {
 }
 
 function where(doc: Document, lines: LineCounter, file: string, keyPath: readonly PropertyKey[]): string {
-  const rel = path.relative(process.cwd(), file) || file;
+  const rel = displayPath(file);
   for (let n = keyPath.length; n >= 0; n--) {
     const node: unknown = doc.getIn(keyPath.slice(0, n) as (string | number)[], true);
     if (isNode(node) && node.range) {
@@ -101,7 +107,7 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): { keyPath: Propert
 export function parseScenario(text: string, file: string): Scenario {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const rel = path.relative(process.cwd(), file) || file;
+  const rel = displayPath(file);
   const yamlError = doc.errors[0];
   if (yamlError) {
     const pos = lines.linePos(yamlError.pos[0]);
@@ -147,7 +153,7 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
   const file = resolveScenarioPath(nameOrPath);
   if (!existsSync(file)) {
     throw new ScenarioError(
-      `Cannot load scenario "${nameOrPath}" as the file does not exist: looked for ${path.relative(process.cwd(), file) || file} (run "h3bench list" or pass a path to a .yaml file)`,
+      `Cannot load scenario "${nameOrPath}" as the file does not exist: looked for ${displayPath(file)} (run "h3bench list" or pass a path to a .yaml file)`,
     );
   }
   let text: string;

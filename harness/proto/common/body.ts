@@ -2,7 +2,6 @@
  * Writing a handler response body to a Node Writable (h1 and h2 servers), honouring backpressure,
  * in chunks of BODY_CHUNK_BYTES without copying (views of the shared pattern buffer).
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { BODY_CHUNK_BYTES, type AppResponse } from '../handler.js';
 
@@ -14,8 +13,21 @@ export async function writeBody(res: AppResponse, out: Writable): Promise<void> 
     const ok = out.write(res.chunk(offset, n));
     offset += n;
     if (!ok && offset < res.bodyBytes) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      await drainOrClose(out);
     }
   }
   out.end();
+}
+
+/** Resolves on 'drain' or 'close', removing both listeners either way. */
+function drainOrClose(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
