@@ -5,8 +5,10 @@
  */
 import { ExitCode, H3BenchError } from '../errors.js';
 import { killAll } from '../runner/launcher.js';
+import { FETCH_HELP, fetchCommand } from './fetch.js';
 import { LIST_HELP, listCommand } from './list.js';
 import { RUN_HELP, runCommand } from './run.js';
+import { SERVE_HELP, serveCommand } from './serve.js';
 import { VALIDATE_HELP, validateCommand } from './validate.js';
 
 const HELP = `Usage: h3bench <command> [options]
@@ -15,6 +17,8 @@ Commands:
   run <scenario>        run a scenario and write results (h3bench run --help)
   validate <scenario>   check a scenario file and print it resolved
   list                  list the shipped scenarios
+  serve                 run the paired servers standalone (h1+h2 on TCP, h3 on UDP)
+  fetch <url>           one GET with h1, h2 or h3, with a timing breakdown
 
 Run "h3bench <command> --help" for a command's options.`;
 
@@ -23,6 +27,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
   validate: { run: validateCommand, help: VALIDATE_HELP },
   list: { run: listCommand, help: LIST_HELP },
+  serve: { run: serveCommand, help: SERVE_HELP },
+  fetch: { run: fetchCommand, help: FETCH_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -63,8 +69,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let finished = false;
+// A command whose pending work lost every handle would otherwise end with exit code 0, silently.
+process.on('beforeExit', () => {
+  if (!finished) {
+    console.error(
+      'h3bench: internal error: the command stopped before finishing (an awaited event never came)',
+    );
+    process.exitCode = ExitCode.RunFailed;
+    finished = true;
+  }
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    finished = true;
     process.exitCode = code;
   },
   (err: unknown) => {

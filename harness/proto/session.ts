@@ -27,6 +27,8 @@ export interface ServerOptions {
   transport: Transport;
   /** If set, h1/h2 responses carry `Alt-Svc: h3=":<port>"`. */
   altSvcH3Port?: number | undefined;
+  /** h2 only: also answer HTTP/1.1 on the same port, chosen by ALPN (`h3bench serve`). */
+  allowHttp1?: boolean | undefined;
 }
 
 export interface ProtocolServer {

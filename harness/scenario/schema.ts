@@ -191,3 +191,8 @@ export function resolveScenario(input: ScenarioInput): Scenario {
     report: input.report,
   };
 }
+
+/** Transport settings with every default, for commands that run without a scenario (serve, fetch). */
+export function defaultTransport(): Transport {
+  return transportSchema.parse({});
+}

@@ -1,5 +1,5 @@
 /** Helpers shared by the TCP-based engines (h1, h2). */
-import type { Server } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionRecord } from '../../measure/records.js';
 
@@ -53,4 +53,9 @@ export function trackConnection(sock: TLSSocket, id: number, now: () => number):
   sock.once('secureConnect', secured);
   sock.once('error', (err: Error) => (rec.error = err.message));
   return rec;
+}
+
+/** The TLS SNI to send: a name, never an IP literal (RFC 6066). */
+export function sniName(serverName: string): string | undefined {
+  return isIP(serverName) === 0 ? serverName : undefined;
 }

@@ -18,7 +18,26 @@ import {
   type ResponseHeaders,
   type ServerOptions,
 } from '../session.js';
-import { listenTcp, closeTcp, trackConnection } from '../common/tcp.js';
+import { listenTcp, closeTcp, sniName, trackConnection } from '../common/tcp.js';
+
+/** The HTTP/1.1 request listener (also used by the h2 server when it answers HTTP/1.1 too). */
+export function http1Listener(
+  opts: ServerOptions,
+  onServed: () => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const id = req.headers['x-request-id'];
+    const app = handle({
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      requestId: Array.isArray(id) ? id[0] : id,
+    });
+    if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
+    res.writeHead(app.status, app.headers);
+    onServed();
+    writeBody(app, res).catch(() => res.destroy());
+  };
+}
 
 export function createServer(opts: ServerOptions): ProtocolServer {
   let served = 0;
@@ -33,18 +52,7 @@ export function createServer(opts: ServerOptions): ProtocolServer {
       keepAliveTimeout: 60_000,
       requestTimeout: 0,
     },
-    (req: IncomingMessage, res: ServerResponse) => {
-      const id = req.headers['x-request-id'];
-      const app = handle({
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        requestId: Array.isArray(id) ? id[0] : id,
-      });
-      if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
-      res.writeHead(app.status, app.headers);
-      served++;
-      writeBody(app, res).catch(() => res.destroy());
-    },
+    http1Listener(opts, () => served++),
   );
   server.keepAliveTimeout = 60_000;
   return {
@@ -76,7 +84,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
         path,
         method: 'GET',
         agent,
-        servername: opts.serverName,
+        servername: sniName(opts.serverName),
         ca: opts.caPem ?? undefined,
         rejectUnauthorized: opts.insecure !== true,
         headers: { 'x-request-id': String(rec.id) },

@@ -6,8 +6,10 @@
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeBody } from '../common/body.js';
-import { closeTcp, listenTcp, trackConnection } from '../common/tcp.js';
+import { http1Listener } from '../h1/engine.js';
+import { closeTcp, listenTcp, sniName, trackConnection } from '../common/tcp.js';
 import { handle } from '../handler.js';
 import {
   ALPN,
@@ -46,11 +48,18 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     cert: opts.certPem,
     key: opts.keyPem,
     ...TLS_SETTINGS,
-    ALPNProtocols: [ALPN.h2],
-    allowHTTP1: false,
+    ALPNProtocols: opts.allowHttp1 === true ? [ALPN.h2, ALPN.h1] : [ALPN.h2],
+    allowHTTP1: opts.allowHttp1 === true,
     settings: h2Settings(opts.transport),
     peerMaxConcurrentStreams: MAX_CONCURRENT_STREAMS,
   });
+  if (opts.allowHttp1 === true) {
+    // HTTP/1.1 requests come as 'request' events; HTTP/2 ones are answered on 'stream' below.
+    const h1 = http1Listener(opts, () => served++);
+    server.on('request', (req, res) => {
+      if (req.httpVersionMajor === 1) h1(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    });
+  }
   server.on('secureConnection', (sock: tls.TLSSocket) => sock.setNoDelay(true));
   server.on('session', (session) => {
     session.setLocalWindowSize(opts.transport.connectionWindowBytes);
@@ -83,6 +92,8 @@ export function createServer(opts: ServerOptions): ProtocolServer {
 export function createClient(opts: ClientOptions): ProtocolClient {
   const conns: ConnectionRecord[] = [];
   let session: http2.ClientHttp2Session | undefined;
+  /** Requests in flight: failed together if the session dies before their streams do. */
+  const pending = new Set<(err: Error) => void>();
 
   const connect = (): http2.ClientHttp2Session => {
     const authority = `https://${opts.serverName}:${opts.port}`;
@@ -93,7 +104,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
         const sock = tls.connect({
           host: opts.host,
           port: opts.port,
-          servername: opts.serverName,
+          servername: sniName(opts.serverName),
           ca: opts.caPem ?? undefined,
           rejectUnauthorized: opts.insecure !== true,
           ALPNProtocols: [ALPN.h2],
@@ -109,12 +120,22 @@ export function createClient(opts: ClientOptions): ProtocolClient {
     s.on('error', (err: Error) => {
       const c = conns[conns.length - 1];
       if (c) c.error ??= err.message;
+      for (const fail of pending) fail(err);
+    });
+    s.on('close', () => {
+      for (const fail of pending) fail(new Error('HTTP/2 session closed'));
     });
     return s;
   };
 
-  const get = (path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders> =>
-    new Promise((resolve, reject) => {
+  const request = (
+    path: string,
+    rec: RequestRecord,
+    signal: AbortSignal,
+    track: (fail: (e: Error) => void) => void,
+  ) =>
+    new Promise<ResponseHeaders>((resolve, reject) => {
+      track(reject);
       if (session === undefined || session.closed || session.destroyed) session = connect();
       rec.connection = conns.length - 1;
       const stream = session.request(
@@ -144,13 +165,25 @@ export function createClient(opts: ClientOptions): ProtocolClient {
       });
     });
 
+  const get = async (path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders> => {
+    let fail: ((err: Error) => void) | undefined;
+    try {
+      return await request(path, rec, signal, (f) => {
+        fail = f;
+        pending.add(f);
+      });
+    } finally {
+      if (fail) pending.delete(fail);
+    }
+  };
+
   return {
     protocol: 'h2',
     get,
     connections: () => conns,
     close: () =>
       new Promise<void>((resolve) => {
-        if (session === undefined || session.closed) {
+        if (session === undefined || session.closed || session.destroyed) {
           resolve();
           return;
         }
