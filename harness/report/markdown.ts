@@ -1,4 +1,5 @@
 /** report.md: the scenario, the comparison table, failures, and the environment. */
+import { describeWorkload } from '../scenario/workload.js';
 import type { Reporter } from './index.js';
 import type { ResultFile } from './result.js';
 import { TABLE_HEADER, markdownTable, tableRows } from './table.js';
@@ -12,8 +13,7 @@ export function renderMarkdown(result: ResultFile): string {
     s.description ? `${s.description}\n` : '',
     `Run \`${result.runId}\` at ${result.createdAt}. Scenario \`${result.scenarioFile}\` (sha256 \`${result.scenarioHash.slice(0, 12)}\`).`,
     '',
-    `Workload: ${w.type}, ${w.requests} requests of ${w.sizeBytes} B, ${w.concurrency} in flight` +
-      ` (h1: ${w.connections} connections); ${s.repetitions} repetition(s) per protocol, interleaved in a seeded random order (seed ${s.seed}).`,
+    `Workload: ${describeWorkload(w)}; ${s.repetitions} repetition(s) per protocol, interleaved in a seeded random order (seed ${s.seed}).`,
     `Network: backend \`${s.network.backend}\`. Congestion control: \`${s.transport.congestion}\`.`,
     '',
     '## Comparison (times in ms)',

@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createClient } from '../proto/session.js';
 import type { ClientReport } from '../measure/records.js';
-import { runMultiplex } from '../workload/multiplex.js';
+import { h1Connections } from '../scenario/workload.js';
+import { runWorkload } from '../workload/index.js';
 import { cpuSince } from './cpu.js';
 import type { ClientConfig } from './messages.js';
 
@@ -17,26 +18,29 @@ async function main(): Promise<void> {
   const t0EpochMs = Date.now();
   const now = () => performance.now() - t0;
   const cpu0 = process.cpuUsage();
-  const client = await createClient(cfg.protocol, {
-    host: cfg.host,
-    port: cfg.port,
-    serverName: cfg.serverName,
-    caPem: cfg.caPem,
-    transport: cfg.transport,
-    connections: cfg.workload.connections,
+  const outcome = await runWorkload(cfg.workload, {
+    newClient: () =>
+      createClient(cfg.protocol, {
+        host: cfg.host,
+        port: cfg.port,
+        serverName: cfg.serverName,
+        caPem: cfg.caPem,
+        transport: cfg.transport,
+        connections: h1Connections(cfg.workload),
+        now,
+      }),
     now,
+    seed: cfg.seed,
   });
-  const requests = await runMultiplex(client, cfg.workload, now);
-  const durationMs = now();
-  await client.close();
   const report: ClientReport = {
     protocol: cfg.protocol,
     t0EpochMs,
-    durationMs,
-    connections: client.connections(),
-    requests,
+    durationMs: outcome.durationMs,
+    connections: outcome.connections,
+    requests: outcome.requests,
     cpu: cpuSince(cpu0, t0),
-    settings: client.settings(),
+    metrics: outcome.metrics,
+    settings: outcome.clientSettings,
   };
   writeFileSync(cfg.reportFile, JSON.stringify(report));
 }

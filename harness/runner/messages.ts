@@ -23,6 +23,8 @@ export interface ClientConfig {
   caPem: string;
   transport: Transport;
   workload: Workload;
+  /** Seed for the workload's random choices (same for every protocol of a repetition). */
+  seed: number;
   /** Where the client writes its ClientReport JSON. */
   reportFile: string;
 }

@@ -144,8 +144,23 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code: numbe
 /** Upper bound on a client's run time, from its workload. */
 export function clientDeadlineMs(s: Scenario): number {
   const w = s.workload;
-  const waves = Math.ceil(w.requests / Math.max(1, Math.min(w.concurrency, w.requests)));
-  return Math.min(w.timeoutMs * (waves + 1) + 30_000, 6 * 3600_000);
+  let rounds: number;
+  switch (w.type) {
+    case 'multiplex':
+    case 'cold':
+      rounds = Math.ceil(w.requests / Math.max(1, Math.min(w.concurrency, w.requests)));
+      break;
+    case 'page-load':
+      rounds = 1 + w.waves.length;
+      break;
+    case 'bulk':
+      rounds = 1;
+      break;
+    case 'rpc':
+      rounds = Math.ceil(w.durationMs / w.timeoutMs) + 1;
+      break;
+  }
+  return Math.min(w.timeoutMs * (rounds + 1) + 30_000, 6 * 3600_000);
 }
 
 async function runOne(
@@ -205,6 +220,8 @@ async function runOne(
       caPem: tls.caPem,
       transport: s.transport,
       workload: s.workload,
+      // The same seed for every protocol of a repetition: same rpc arrival schedule.
+      seed: (s.seed + planned.repetition * 7919) >>> 0,
       reportFile,
     };
     const clientFile = path.join(dir, 'client.json');

@@ -3,7 +3,8 @@
  * (STYLE.md rule 6). `scenarios/README.md` documents every key below; keep them in step.
  */
 import { z } from 'zod';
-import { count, durationMs, sizeBytes } from './fields.js';
+import { count, sizeBytes } from './fields.js';
+import { workloadSchema, type Workload } from './workload.js';
 import { networkInputSchema, resolveNetwork, type Network } from './network.js';
 
 export const PROTOCOLS = ['h1', 'h2', 'h3'] as const;
@@ -29,15 +30,6 @@ export const SCENARIO_DEFAULTS = {
     hystart: true,
     pacing: true,
   },
-  workload: {
-    type: 'multiplex',
-    requests: 100,
-    sizeBytes: 20_000,
-    concurrency: 10,
-    connections: 6,
-    timeoutMs: 30_000,
-    allowedFailures: 0,
-  },
   report: { formats: ['json', 'md'] },
 } as const satisfies {
   description: string;
@@ -45,7 +37,6 @@ export const SCENARIO_DEFAULTS = {
   repetitions: number;
   seed: number;
   transport: Record<string, unknown>;
-  workload: Record<string, unknown>;
   report: Record<string, unknown>;
 };
 
@@ -86,38 +77,7 @@ export const transportSchema = z
   }));
 export type Transport = z.output<typeof transportSchema>;
 
-export const multiplexSchema = z
-  .object({
-    type: z.literal('multiplex'),
-    requests: count(1).max(1_000_000).default(D.workload.requests),
-    size: sizeBytes()
-      .pipe(z.number().max(10 ** 10))
-      .optional(),
-    concurrency: count(1).max(10_000).default(D.workload.concurrency),
-    connections: count(1).max(256).default(D.workload.connections),
-    timeout: durationMs().pipe(z.number().positive()).optional(),
-    allowedFailures: count(0).default(D.workload.allowedFailures),
-  })
-  .strict()
-  .transform((w) => ({
-    type: w.type,
-    /** Number of requests (GET /bytes/<sizeBytes>). */
-    requests: w.requests,
-    /** Response body size of every request, bytes. */
-    sizeBytes: w.size ?? D.workload.sizeBytes,
-    /** Requests in flight at once (h2/h3: streams on one connection; h1: spread over `connections`). */
-    concurrency: w.concurrency,
-    /** HTTP/1.1 only: keep-alive connections, as a browser opens per origin. */
-    connections: w.connections,
-    /** Per-request timeout, ms; a request past it counts as failed. */
-    timeoutMs: w.timeout ?? D.workload.timeoutMs,
-    /** Failed requests tolerated per run before the run (and the exit code) is marked failed. */
-    allowedFailures: w.allowedFailures,
-  }));
-export type MultiplexWorkload = z.output<typeof multiplexSchema>;
-
-export const workloadSchema = multiplexSchema;
-export type Workload = MultiplexWorkload;
+export { workloadSchema, type Workload, type MultiplexWorkload } from './workload.js';
 
 export const reportSchema = z
   .object({

@@ -56,7 +56,7 @@ workload:
 `,
       FILE,
     );
-    expect(s.workload.sizeBytes).toBe(1_500_000);
+    expect(s.workload).toMatchObject({ sizeBytes: 1_500_000 });
     expect(s.workload.timeoutMs).toBe(2500);
     expect(s.transport.streamWindowBytes).toBe(1_048_576);
   });

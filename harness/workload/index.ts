@@ -1,0 +1,65 @@
+/**
+ * Runs the scenario's workload with a protocol client. Each workload returns the per-request records
+ * and its own workload-level metrics (named with their unit), which the summary reports per protocol.
+ */
+import type { ConnectionRecord, RequestRecord } from '../measure/records.js';
+import type { ProtocolClient } from '../proto/session.js';
+import type { Workload } from '../scenario/workload.js';
+import { runBulk } from './bulk.js';
+import { runCold } from './cold.js';
+import { runMultiplex } from './multiplex.js';
+import { runPageLoad } from './page-load.js';
+import { runRpc } from './rpc.js';
+
+export interface WorkloadContext {
+  /** Opens a new protocol client (its connections open lazily on the first request). */
+  newClient: () => Promise<ProtocolClient>;
+  /** Monotonic ms since t0. */
+  now: () => number;
+  /** Seed for workloads with random choices (rpc arrivals). */
+  seed: number;
+}
+
+export interface WorkloadOutcome {
+  requests: RequestRecord[];
+  connections: ConnectionRecord[];
+  /** Workload completion: the last request finished (ok or failed), ms since t0. */
+  durationMs: number;
+  /** Workload-level metrics, unit in the name (e.g. pageLoadMs, goodputMbps). */
+  metrics: Record<string, number>;
+  /** Settings of the protocol client used (recorded in the result). */
+  clientSettings: Record<string, unknown>;
+}
+
+/** Runs `fn` with one client, closing it afterwards. */
+async function withClient(
+  ctx: WorkloadContext,
+  fn: (client: ProtocolClient) => Promise<{ requests: RequestRecord[]; metrics: Record<string, number> }>,
+): Promise<WorkloadOutcome> {
+  const client = await ctx.newClient();
+  try {
+    const r = await fn(client);
+    const durationMs = ctx.now();
+    return { ...r, durationMs, connections: client.connections(), clientSettings: client.settings() };
+  } finally {
+    await client.close();
+  }
+}
+
+export function runWorkload(w: Workload, ctx: WorkloadContext): Promise<WorkloadOutcome> {
+  switch (w.type) {
+    case 'multiplex':
+      return withClient(ctx, async (c) => {
+        const requests = await runMultiplex(c, w, ctx.now);
+        return { requests, metrics: {} };
+      });
+    case 'page-load':
+      return withClient(ctx, (c) => runPageLoad(c, w, ctx.now));
+    case 'bulk':
+      return withClient(ctx, (c) => runBulk(c, w, ctx.now));
+    case 'rpc':
+      return withClient(ctx, (c) => runRpc(c, w, ctx.now, ctx.seed));
+    case 'cold':
+      return runCold(w, ctx);
+  }
+}

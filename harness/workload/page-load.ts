@@ -1,0 +1,37 @@
+/**
+ * Workload `page-load`: the HTML document, then dependent waves of subresources. Wave k is requested
+ * all at once when the document and every request of the waves before it have completed, as a
+ * browser discovers CSS/JS in the HTML and images/fonts in those. Page load time = last response
+ * complete. Per-wave times are reported as metrics.
+ */
+import type { RequestRecord } from '../measure/records.js';
+import type { ProtocolClient } from '../proto/session.js';
+import type { PageLoadWorkload } from '../scenario/workload.js';
+import { newRequestRecord, runRequest } from './multiplex.js';
+
+export async function runPageLoad(
+  client: ProtocolClient,
+  w: PageLoadWorkload,
+  now: () => number,
+): Promise<{ requests: RequestRecord[]; metrics: Record<string, number> }> {
+  const requests: RequestRecord[] = [];
+  const metrics: Record<string, number> = {};
+  const fetchAll = async (sizes: number[]): Promise<void> => {
+    const t = now();
+    const recs = sizes.map((size) => newRequestRecord(requests.length, t, size));
+    let i = requests.length;
+    for (const r of recs) r.id = i++;
+    requests.push(...recs);
+    await Promise.all(recs.map((r) => runRequest(client, `/bytes/${r.bytesExpected}`, r, w.timeoutMs, now)));
+  };
+  const t0 = now();
+  await fetchAll([w.documentBytes]);
+  metrics.documentMs = now() - t0;
+  for (const [k, wave] of w.waves.entries()) {
+    const start = now();
+    await fetchAll(Array<number>(wave.count).fill(wave.sizeBytes));
+    metrics[`wave${k + 1}Ms`] = now() - start;
+  }
+  metrics.pageLoadMs = now() - t0;
+  return { requests, metrics };
+}

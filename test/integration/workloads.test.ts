@@ -1,0 +1,108 @@
+/**
+ * Every workload type against real h1 and h2 servers on loopback, in one process.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, createServer, type ProtocolServer } from '../../harness/proto/session.js';
+import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { parseScenario } from '../../harness/scenario/load.js';
+import { h1Connections } from '../../harness/scenario/workload.js';
+import { runWorkload } from '../../harness/workload/index.js';
+
+const tls = generateTlsMaterial();
+const scenario = (workload: string) => parseScenario(`name: t\nworkload:\n${workload}`, '/tmp/w.yaml');
+
+describe.each(['h1', 'h2'] as const)('workloads over %s', (protocol) => {
+  let server: ProtocolServer;
+  let port: number;
+  const { transport } = scenario('  type: bulk\n');
+
+  beforeAll(async () => {
+    server = await createServer(protocol, {
+      host: '127.0.0.1',
+      port: 0,
+      certPem: tls.certPem,
+      keyPem: tls.keyPem,
+      transport,
+    });
+    port = await server.listen();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const run = async (yaml: string) => {
+    const s = scenario(yaml);
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    let clients = 0;
+    const out = await runWorkload(s.workload, {
+      newClient: () => {
+        clients++;
+        return createClient(protocol, {
+          host: '127.0.0.1',
+          port,
+          serverName: SERVER_NAME,
+          caPem: tls.caPem,
+          transport,
+          connections: h1Connections(s.workload),
+          now,
+        });
+      },
+      now,
+      seed: 3,
+    });
+    return { out, clients };
+  };
+
+  it('page-load fetches the document, then each wave after the previous one completed', async () => {
+    const { out } = await run(
+      '  type: page-load\n  document: 5KB\n  waves:\n    - { count: 4, size: 2KB }\n    - { count: 6, size: 3KB }\n',
+    );
+    expect(out.requests).toHaveLength(11);
+    expect(out.requests.every((r) => r.error === null)).toBe(true);
+    const doc = out.requests[0];
+    const wave1 = out.requests.slice(1, 5);
+    const wave2 = out.requests.slice(5);
+    expect(doc?.bytes).toBe(5000);
+    expect(wave1.every((r) => r.bytes === 2000)).toBe(true);
+    expect(wave2.every((r) => r.bytes === 3000)).toBe(true);
+    expect(Math.min(...wave1.map((r) => r.tStart))).toBeGreaterThanOrEqual(doc?.tEnd ?? Infinity);
+    expect(Math.min(...wave2.map((r) => r.tStart))).toBeGreaterThanOrEqual(
+      Math.max(...wave1.map((r) => r.tEnd ?? Infinity)),
+    );
+    expect(out.metrics.pageLoadMs).toBeGreaterThan(0);
+    expect(out.metrics.wave1Ms).toBeGreaterThan(0);
+    expect(out.metrics.wave2Ms).toBeGreaterThan(0);
+    expect(out.metrics.pageLoadMs).toBeGreaterThanOrEqual(
+      (out.metrics.wave1Ms ?? 0) + (out.metrics.wave2Ms ?? 0),
+    );
+  });
+
+  it('bulk reports goodput of one large body', async () => {
+    const { out } = await run('  type: bulk\n  size: 20MB\n');
+    expect(out.requests).toHaveLength(1);
+    expect(out.requests[0]?.bytes).toBe(20_000_000);
+    expect(out.metrics.goodputMbps).toBeGreaterThan(10);
+    expect(out.metrics.transferMbps).toBeLessThanOrEqual(out.metrics.goodputMbps ?? 0);
+  });
+
+  it('cold opens one new connection per request', async () => {
+    const { out, clients } = await run('  type: cold\n  requests: 6\n  concurrency: 2\n');
+    expect(clients).toBe(6);
+    expect(out.connections).toHaveLength(6);
+    expect(new Set(out.requests.map((r) => r.connection)).size).toBe(6);
+    expect(out.connections.map((c) => c.id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(out.connections.every((c) => c.tHandshakeDone !== null)).toBe(true);
+    expect(out.metrics.connectionSetupMedianMs).toBeGreaterThan(0);
+  });
+
+  it('rpc sends on the seeded schedule, open loop, and measures from the intended time', async () => {
+    const { out } = await run('  type: rpc\n  rate: 200\n  duration: 1s\n  size: 500B\n');
+    expect(out.requests.length).toBeGreaterThan(150);
+    expect(out.requests.length).toBeLessThan(250);
+    expect(out.requests.every((r) => r.error === null)).toBe(true);
+    for (const r of out.requests) expect(r.tStart).toBeGreaterThanOrEqual(r.tIntended - 0.001);
+    expect(out.metrics.latencyP99Ms).toBeGreaterThanOrEqual(out.metrics.latencyP50Ms ?? Infinity);
+    expect(out.metrics.offeredRatePerS).toBeGreaterThan(150);
+  });
+});
