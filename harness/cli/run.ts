@@ -17,6 +17,8 @@ Options:
   --repetitions N      override the scenario's repetitions (1..1000)
   --protocols LIST     override the protocols, e.g. h1,h2
   --seed N             override the scenario's seed (run order, emulator randomness)
+  --profile NAME       run over network profile NAME (scenarios/profiles/NAME.yaml) instead of the
+                       scenario's own link (backend auto when the scenario had none)
   -h, --help           show this help
 
 Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance),
@@ -46,6 +48,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     repetitions: { type: 'string' },
     protocols: { type: 'string' },
     seed: { type: 'string' },
+    profile: { type: 'string' },
   });
   if (values.help) {
     console.log(RUN_HELP);
@@ -56,6 +59,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     repetitions: intFlag('repetitions', values.repetitions, 1, 1000),
     protocols: protocolsFlag(values.protocols),
     seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
+    profile: values.profile,
   });
   const s = loaded.scenario;
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import type { z } from 'zod';
+import { z as zod, type z } from 'zod';
 import { ScenarioError } from '../errors.js';
 import { projectRoot } from '../paths.js';
+import { networkInputSchema } from './network.js';
 import { RENAMED_KEYS, resolveScenario, scenarioInputSchema, type Scenario } from './schema.js';
 
 export interface LoadedScenario {
@@ -103,8 +104,13 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): { keyPath: Propert
   }
 }
 
-/** Parse and validate scenario text. `file` is used in messages only. */
-export function parseScenario(text: string, file: string): Scenario {
+interface YamlFile {
+  doc: Document;
+  lines: LineCounter;
+  raw: Record<string, unknown>;
+}
+
+function parseYamlMapping(text: string, file: string, what: string): YamlFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const rel = displayPath(file);
@@ -112,26 +118,121 @@ export function parseScenario(text: string, file: string): Scenario {
   if (yamlError) {
     const pos = lines.linePos(yamlError.pos[0]);
     throw new ScenarioError(
-      `Cannot parse scenario "${rel}:${pos.line}:${pos.col}" as YAML: ${yamlError.message.split('\n')[0] ?? ''}`,
+      `Cannot parse ${what} "${rel}:${pos.line}:${pos.col}" as YAML: ${yamlError.message.split('\n')[0] ?? ''}`,
     );
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError(
-      `Cannot parse scenario "${rel}" as the document must be a mapping of keys: current value is ${describeValue(raw)}`,
+      `Cannot parse ${what} "${rel}" as the document must be a mapping of keys: current value is ${describeValue(raw)}`,
     );
   }
+  return { doc, lines, raw: raw as Record<string, unknown> };
+}
+
+function zodMessages(issues: readonly z.core.$ZodIssue[], y: YamlFile, file: string): string {
+  const msgs = issues.map((i) => {
+    const m = issueMessage(i, y.raw);
+    return `${where(y.doc, y.lines, file, m.keyPath)}: ${m.text}`;
+  });
+  return `${msgs[0] ?? ''}${msgs.length > 1 ? `\n  ${msgs.slice(1).join('\n  ')}` : ''}`;
+}
+
+const PROFILE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const profileFileSchema = zod
+  .object({
+    description: zod.string().min(1),
+    source: zod.string().min(1),
+    network: zod.record(zod.string(), zod.unknown()),
+  })
+  .strict();
+
+/** A network profile: `scenarios/profiles/<name>.yaml`, the keys of a scenario's `network` section. */
+export interface NetworkProfileFile {
+  name: string;
+  file: string;
+  description: string;
+  /** Where the numbers come from. */
+  source: string;
+  /** Raw `network` keys (human units), merged under a scenario's own `network` keys. */
+  network: Record<string, unknown>;
+}
+
+export function profilesDir(): string {
+  return path.join(projectRoot(), 'scenarios', 'profiles');
+}
+
+/** Load and check a profile by name. Errors name the profile file and key. */
+export function loadProfile(name: string): NetworkProfileFile {
+  if (!PROFILE_NAME_RE.test(name)) {
+    throw new ScenarioError(
+      `Cannot load network profile "${name}" as a profile name must match ${String(PROFILE_NAME_RE)}`,
+    );
+  }
+  const file = path.join(profilesDir(), `${name}.yaml`);
+  if (!existsSync(file)) {
+    throw new ScenarioError(
+      `Cannot load network profile "${name}" as ${displayPath(file)} does not exist (run "h3bench list" to see the profiles)`,
+    );
+  }
+  const y = parseYamlMapping(readFileSync(file, 'utf8'), file, 'network profile');
+  const parsed = profileFileSchema.safeParse(y.raw, { reportInput: true });
+  if (!parsed.success)
+    throw new ScenarioError(
+      `Cannot load network profile "${displayPath(file)}": ${zodMessages(parsed.error.issues, y, file)}`,
+    );
+  // The profile alone must be a valid network section (checked with an emulation backend).
+  const alone = networkInputSchema.safeParse(
+    { backend: 'auto', ...parsed.data.network },
+    { reportInput: true },
+  );
+  if (!alone.success) {
+    const issues = alone.error.issues.map((i) => ({ ...i, path: ['network', ...i.path] }));
+    throw new ScenarioError(
+      `Cannot load network profile "${displayPath(file)}": ${zodMessages(issues, y, file)}`,
+    );
+  }
+  return { name, file, ...parsed.data };
+}
+
+/** Parse and validate scenario text. `file` is used in messages only. */
+export function parseScenario(
+  text: string,
+  file: string,
+  opts: { profile?: string | undefined } = {},
+): Scenario {
+  const y = parseYamlMapping(text, file, 'scenario');
+  if (opts.profile !== undefined) {
+    // --profile NAME: the profile's link replaces the scenario's; backend, mtu and seed are kept
+    // (a loopback scenario gets backend auto).
+    const own = (y.raw.network ?? {}) as Record<string, unknown>;
+    const backend = own.backend === undefined || own.backend === 'none' ? 'auto' : own.backend;
+    const kept = Object.fromEntries(Object.entries(own).filter(([k]) => k === 'mtu' || k === 'seed'));
+    y.raw.network = { backend, ...kept, profile: opts.profile };
+  }
+  const { doc, lines } = y;
+  const rel = displayPath(file);
+  // `network.profile: NAME` pulls in scenarios/profiles/NAME.yaml; the scenario's own keys override.
+  let profileName: string | null = null;
+  const net0 = y.raw.network;
+  if (net0 !== null && typeof net0 === 'object' && !Array.isArray(net0) && 'profile' in net0) {
+    const { profile, ...own } = net0 as Record<string, unknown>;
+    if (typeof profile !== 'string') {
+      throw new ScenarioError(
+        `Cannot load scenario "${where(doc, lines, file, ['network', 'profile'])}": network.profile must be a profile name (a file in scenarios/profiles/): current value is ${describeValue(profile)}`,
+      );
+    }
+    const p = loadProfile(profile);
+    profileName = p.name;
+    y.raw.network = { ...p.network, ...own };
+  }
+  const raw = y.raw;
   const parsed = scenarioInputSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    const msgs = parsed.error.issues.map((i) => {
-      const m = issueMessage(i, raw);
-      return `${where(doc, lines, file, m.keyPath)}: ${m.text}`;
-    });
-    const first = msgs[0] ?? rel;
-    const rest = msgs.length > 1 ? `\n  ${msgs.slice(1).join('\n  ')}` : '';
-    throw new ScenarioError(`Cannot load scenario "${rel}": ${first}${rest}`);
+    throw new ScenarioError(`Cannot load scenario "${rel}": ${zodMessages(parsed.error.issues, y, file)}`);
   }
-  const scenario = resolveScenario(parsed.data);
+  const scenario = resolveScenario(parsed.data, profileName);
   const net = scenario.network;
   if (net.backend === 'none' && net.impairments.length > 0) {
     const key = `network.${net.impairments[0] ?? ''}`;
@@ -146,6 +247,8 @@ export interface ScenarioOverrides {
   repetitions?: number | undefined;
   protocols?: Scenario['protocols'] | undefined;
   seed?: number | undefined;
+  /** Replace the scenario's link with this network profile (scenarios/profiles/NAME.yaml). */
+  profile?: string | undefined;
 }
 
 /** Load a scenario by name or path, apply CLI overrides, and hash the result. */
@@ -162,7 +265,7 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
   } catch (err) {
     throw new ScenarioError(`Cannot read scenario "${file}": ${(err as Error).message}`, { cause: err });
   }
-  const scenario = parseScenario(text, file);
+  const scenario = parseScenario(text, file, { profile: overrides.profile });
   if (overrides.repetitions !== undefined) scenario.repetitions = overrides.repetitions;
   if (overrides.protocols !== undefined) scenario.protocols = overrides.protocols;
   if (overrides.seed !== undefined) {

@@ -120,6 +120,8 @@ export interface Scenario {
   repetitions: number;
   seed: number;
   network: Network;
+  /** Name of the network profile (scenarios/profiles/) the network section started from, if any. */
+  networkProfile: string | null;
   transport: Transport;
   workload: Workload;
   report: { formats: (typeof REPORT_FORMATS)[number][] };
@@ -138,7 +140,7 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
 export type ScenarioInput = z.output<typeof scenarioInputSchema>;
 
 /** Turn the validated input into the canonical Scenario. */
-export function resolveScenario(input: ScenarioInput): Scenario {
+export function resolveScenario(input: ScenarioInput, networkProfile: string | null = null): Scenario {
   return {
     name: input.name,
     description: input.description,
@@ -146,6 +148,7 @@ export function resolveScenario(input: ScenarioInput): Scenario {
     repetitions: input.repetitions,
     seed: input.seed,
     network: resolveNetwork(input.network, input.seed),
+    networkProfile,
     transport: input.transport,
     workload: input.workload,
     report: input.report,
