@@ -10,10 +10,20 @@ import { z as zod, type z } from 'zod';
 import { ScenarioError } from '../errors.js';
 import { projectRoot } from '../paths.js';
 import { networkInputSchema } from './network.js';
-import { RENAMED_KEYS, resolveScenario, scenarioInputSchema, type Scenario } from './schema.js';
+import {
+  RENAMED_KEYS,
+  resolveScenario,
+  scenarioInputSchema,
+  type Scenario,
+  type SweepSpec,
+} from './schema.js';
+import { parseDurationMs, parsePercent, parseRateKbit, parseSizeBytes } from './units.js';
 
 export interface LoadedScenario {
+  /** The scenario as written (for a sweep: the base, without any swept value applied). */
   scenario: Scenario;
+  /** What runs: one scenario, or one per sweep value (same order as scenario.sweep.values). */
+  points: Scenario[];
   /** Absolute path of the YAML file. */
   file: string;
   /** sha256 of the canonical scenario JSON (after defaults and CLI overrides). */
@@ -196,12 +206,15 @@ export function loadProfile(name: string): NetworkProfileFile {
   return { name, file, ...parsed.data };
 }
 
-/** Parse and validate scenario text. `file` is used in messages only. */
-export function parseScenario(
+/**
+ * Parse and validate scenario text into its base scenario and, for a `sweep`, one scenario per swept
+ * value (each validated as if the value had been written in the file). `file` is used in messages.
+ */
+export function parseScenarioPoints(
   text: string,
   file: string,
   opts: { profile?: string | undefined } = {},
-): Scenario {
+): { scenario: Scenario; points: Scenario[] } {
   const y = parseYamlMapping(text, file, 'scenario');
   if (opts.profile !== undefined) {
     // --profile NAME: the profile's link replaces the scenario's; backend, mtu and seed are kept
@@ -227,20 +240,124 @@ export function parseScenario(
     profileName = p.name;
     y.raw.network = { ...p.network, ...own };
   }
-  const raw = y.raw;
-  const parsed = scenarioInputSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    throw new ScenarioError(`Cannot load scenario "${rel}": ${zodMessages(parsed.error.issues, y, file)}`);
+  const { sweep: rawSweep, ...raw } = y.raw;
+  const validate = (input: Record<string, unknown>, context: string): Scenario => {
+    const parsed = scenarioInputSchema.safeParse(input, { reportInput: true });
+    if (!parsed.success) {
+      throw new ScenarioError(
+        `Cannot load scenario "${rel}"${context}: ${zodMessages(parsed.error.issues, y, file)}`,
+      );
+    }
+    const scenario = resolveScenario(parsed.data, profileName);
+    const net = scenario.network;
+    if (net.backend === 'none' && net.impairments.length > 0) {
+      const key = `network.${net.impairments[0] ?? ''}`;
+      throw new ScenarioError(
+        `Cannot load scenario "${where(doc, lines, file, ['network', net.impairments[0] ?? ''])}"${context}: ${key} needs an emulation backend, but network.backend is "none"; set network.backend to auto, netem or linkem, or remove ${net.impairments.map((k) => `network.${k}`).join(', ')}`,
+      );
+    }
+    return scenario;
+  };
+  const scenario = validate(raw, '');
+  if (rawSweep === undefined) return { scenario, points: [scenario] };
+  const sweep = parseSweep(rawSweep, (keyPath) => where(doc, lines, file, ['sweep', ...keyPath]));
+  scenario.sweep = sweep;
+  const points = sweep.labels.map((label, i) => {
+    const input = structuredClone(raw);
+    setPath(input, sweep.key.split('.'), label);
+    const point = validate(input, ` at sweep value ${i} (${sweep.key} = ${JSON.stringify(label)})`);
+    point.sweep = sweep;
+    return point;
+  });
+  return { scenario, points };
+}
+
+/** Parse and validate scenario text (the base scenario of a sweep). `file` is used in messages only. */
+export function parseScenario(
+  text: string,
+  file: string,
+  opts: { profile?: string | undefined } = {},
+): Scenario {
+  return parseScenarioPoints(text, file, opts).scenario;
+}
+
+/** Keys a sweep may not vary: they identify the comparison rather than parameterise it. */
+const UNSWEEPABLE = new Set(['name', 'description', 'protocols', 'sweep', 'report']);
+
+function parseSweep(value: unknown, at: (keyPath: string[]) => string): SweepSpec {
+  const fail = (keyPath: string[], text: string): never => {
+    throw new ScenarioError(`Cannot load scenario "${at(keyPath)}": ${text}`);
+  };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return fail([], `sweep must be a mapping {key, values}: current value is ${describeValue(value)}`);
   }
-  const scenario = resolveScenario(parsed.data, profileName);
-  const net = scenario.network;
-  if (net.backend === 'none' && net.impairments.length > 0) {
-    const key = `network.${net.impairments[0] ?? ''}`;
-    throw new ScenarioError(
-      `Cannot load scenario "${where(doc, lines, file, ['network', net.impairments[0] ?? ''])}": ${key} needs an emulation backend, but network.backend is "none"; set network.backend to auto, netem or linkem, or remove ${net.impairments.map((k) => `network.${k}`).join(', ')}`,
+  const { key, values, ...rest } = value as Record<string, unknown>;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) fail([extra], `unknown key sweep.${extra}`);
+  if (
+    typeof key !== 'string' ||
+    !/^[a-zA-Z]+(\.[a-zA-Z]+)*$/.test(key) ||
+    UNSWEEPABLE.has(key.split('.')[0] ?? '')
+  ) {
+    fail(
+      ['key'],
+      `sweep.key must be the dotted path of a scalar key such as "network.loss" or "workload.concurrency" (not name, description, protocols, report): current value is ${describeValue(key)}`,
     );
   }
-  return scenario;
+  if (!Array.isArray(values) || values.length < 2 || values.length > 50) {
+    return fail(
+      ['values'],
+      `sweep.values must be a list of 2 to 50 values: current value is ${describeValue(values)}`,
+    );
+  }
+  const parsed = values.map((v: unknown, i) => {
+    const n = sweepNumber(v);
+    if (n === null)
+      fail(
+        ['values', String(i)],
+        `sweep.values.${i} must be a number or a value with a unit ("1%", "50ms", "10mbit", "20KB"): current value is ${describeValue(v)}`,
+      );
+    return n as { value: number; unit: string };
+  });
+  const units = new Set(parsed.map((p) => p.unit));
+  if (units.size > 1)
+    fail(['values'], `sweep.values must all have the same unit: current units are ${[...units].join(', ')}`);
+  return {
+    key: key as string,
+    unit: parsed[0]?.unit ?? '',
+    values: parsed.map((p) => p.value),
+    labels: values as (string | number)[],
+  };
+}
+
+/** A sweep value as a number in canonical units, or null if it is not a scalar with a known unit. */
+function sweepNumber(v: unknown): { value: number; unit: string } | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return { value: v, unit: '' };
+  if (typeof v === 'boolean') return { value: v ? 1 : 0, unit: '' };
+  const parsers: [(x: unknown) => number, string][] = [
+    [parsePercent, '%'],
+    [parseDurationMs, 'ms'],
+    [parseRateKbit, 'kbit/s'],
+    [parseSizeBytes, 'B'],
+  ];
+  for (const [parse, unit] of parsers) {
+    try {
+      return { value: parse(v), unit };
+    } catch {
+      /* try the next unit */
+    }
+  }
+  return null;
+}
+
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys.at(-1) ?? ''] = value;
 }
 
 export interface ScenarioOverrides {
@@ -265,13 +382,13 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
   } catch (err) {
     throw new ScenarioError(`Cannot read scenario "${file}": ${(err as Error).message}`, { cause: err });
   }
-  const scenario = parseScenario(text, file, { profile: overrides.profile });
-  if (overrides.repetitions !== undefined) scenario.repetitions = overrides.repetitions;
-  if (overrides.protocols !== undefined) scenario.protocols = overrides.protocols;
-  if (overrides.seed !== undefined) {
-    scenario.seed = overrides.seed;
+  const { scenario, points } = parseScenarioPoints(text, file, { profile: overrides.profile });
+  for (const s of new Set([scenario, ...points])) {
+    if (overrides.repetitions !== undefined) s.repetitions = overrides.repetitions;
+    if (overrides.protocols !== undefined) s.protocols = overrides.protocols;
+    if (overrides.seed !== undefined) s.seed = overrides.seed;
   }
-  return { scenario, file, hash: scenarioHash(scenario) };
+  return { scenario, points, file, hash: scenarioHash(scenario) };
 }
 
 /** sha256 over the canonical JSON (keys sorted) of a scenario. */

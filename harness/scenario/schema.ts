@@ -120,11 +120,27 @@ export interface Scenario {
   repetitions: number;
   seed: number;
   network: Network;
+  /** The parameter sweep this scenario belongs to, if any (see SweepSpec). */
+  sweep: SweepSpec | null;
   /** Name of the network profile (scenarios/profiles/) the network section started from, if any. */
   networkProfile: string | null;
   transport: Transport;
   workload: Workload;
   report: { formats: (typeof REPORT_FORMATS)[number][] };
+}
+
+/**
+ * `sweep: {key, values}`: the scenario runs once per value of one scalar key (e.g. network.loss over
+ * 0%, 0.5%, 1%), each point validated as if the value were written in the file. Values in canonical
+ * units; `labels` as written.
+ */
+export interface SweepSpec {
+  /** Dotted key path in the scenario file, e.g. "network.loss". */
+  key: string;
+  /** Unit of `values` after parsing: "%", "ms", "kbit/s", "B" or "" for plain numbers. */
+  unit: string;
+  values: number[];
+  labels: (string | number)[];
 }
 
 /** Keys that were renamed or that users often guess; each maps to a hint. */
@@ -149,6 +165,7 @@ export function resolveScenario(input: ScenarioInput, networkProfile: string | n
     seed: input.seed,
     network: resolveNetwork(input.network, input.seed),
     networkProfile,
+    sweep: null,
     transport: input.transport,
     workload: input.workload,
     report: input.report,
