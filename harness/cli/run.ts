@@ -3,7 +3,8 @@ import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { projectRoot } from '../paths.js';
 import { TABLE_HEADER, tableRows, textTable } from '../report/table.js';
-import { loadScenario } from '../scenario/load.js';
+import { loadScenario, scenarioHash } from '../scenario/load.js';
+import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
 import { runScenario, type ProgressEvent } from '../runner/run.js';
 import { intFlag, onePositional, parse, protocolsFlag } from './args.js';
 
@@ -17,6 +18,7 @@ Options:
   --repetitions N      override the scenario's repetitions (1..1000)
   --protocols LIST     override the protocols, e.g. h1,h2
   --seed N             override the scenario's seed (run order, emulator randomness)
+  --quick              one repetition and a smaller workload (same network): a CI smoke check
   --profile NAME       run over network profile NAME (scenarios/profiles/NAME.yaml) instead of the
                        scenario's own link (backend auto when the scenario had none)
   -h, --help           show this help
@@ -49,22 +51,29 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     protocols: { type: 'string' },
     seed: { type: 'string' },
     profile: { type: 'string' },
+    quick: { type: 'boolean' },
   });
   if (values.help) {
     console.log(RUN_HELP);
     return ExitCode.Ok;
   }
   const name = onePositional('run', positionals, 'scenario');
-  const loaded = loadScenario(name, {
+  let loaded = loadScenario(name, {
     repetitions: intFlag('repetitions', values.repetitions, 1, 1000),
     protocols: protocolsFlag(values.protocols),
     seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
     profile: values.profile,
   });
+  if (values.quick === true) {
+    const scenario = quickScenario(loaded.scenario);
+    loaded = { ...loaded, scenario, points: loaded.points.map(quickScenario), hash: scenarioHash(scenario) };
+  }
   const s = loaded.scenario;
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
+  const est = estimate(loaded.points);
+  const sweep = s.sweep ? ` × ${s.sweep.values.length} values of ${s.sweep.key}` : '';
   console.error(
-    `h3bench: scenario ${s.name}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s) = ${s.protocols.length * s.repetitions} runs, backend ${s.network.backend}`,
+    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s)${sweep} = ${est.runs} runs over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}); estimated ${formatDuration(est.ms)}`,
   );
   const { result, dir } = await runScenario(loaded, {
     outRoot,

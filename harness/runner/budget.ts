@@ -1,0 +1,95 @@
+/**
+ * How long a scenario will take (printed before a run starts) and the `--quick` variant of a
+ * scenario for CI smoke checks. The estimate is deliberately simple: process start-up, link set-up,
+ * the bytes to move at the bottleneck rate, and the round trips the workload needs.
+ */
+import type { Scenario } from '../scenario/schema.js';
+import type { Workload } from '../scenario/workload.js';
+
+/** Starting a server and a client process and reading their reports, ms (measured here: ~0.5 s). */
+const PROCESS_OVERHEAD_MS = 800;
+/** Namespaces, emulator start, fidelity probe and teardown, ms. */
+const LINK_OVERHEAD_MS = 2500;
+/** Throughput assumed when the link has no rate limit, kbit/s (~100 MB/s). */
+const UNLIMITED_KBIT = 800_000;
+
+function workloadBytes(w: Workload): { bytes: number; rounds: number } {
+  switch (w.type) {
+    case 'multiplex':
+      return { bytes: w.requests * w.sizeBytes, rounds: Math.ceil(w.requests / w.concurrency) };
+    case 'page-load':
+      return {
+        bytes: w.documentBytes + w.waves.reduce((a, x) => a + x.count * x.sizeBytes, 0),
+        rounds: 1 + w.waves.length,
+      };
+    case 'bulk':
+      return { bytes: w.sizeBytes, rounds: 1 };
+    case 'cold':
+      return { bytes: w.requests * w.sizeBytes, rounds: 3 * Math.ceil(w.requests / w.concurrency) };
+    case 'rpc':
+      return { bytes: 0, rounds: 0 };
+  }
+}
+
+/** Estimated wall time of one run of one protocol, ms. */
+export function estimateRunMs(s: Scenario): number {
+  const p = s.network.profile;
+  const rtt = s.network.backend === 'none' ? 0.1 : p.down.delayMs + p.up.delayMs;
+  const rateKbit = s.network.backend === 'none' ? UNLIMITED_KBIT : (p.down.rateKbit ?? UNLIMITED_KBIT);
+  const { bytes, rounds } = workloadBytes(s.workload);
+  // Handshake (2 RTT for TCP+TLS), then the rounds, then the bytes at the bottleneck (slow start and
+  // loss make real transfers slower; this is a floor, rounded up by 50%).
+  let workMs = (2 + rounds) * rtt + (bytes * 8) / rateKbit;
+  if (s.workload.type === 'rpc') workMs = s.workload.durationMs + rtt * 3;
+  const lossy = p.down.loss.model !== 'none' ? 1.5 : 1;
+  return PROCESS_OVERHEAD_MS + (s.network.backend === 'none' ? 0 : LINK_OVERHEAD_MS) + workMs * 1.5 * lossy;
+}
+
+export interface RunEstimate {
+  runs: number;
+  ms: number;
+}
+
+/** Runs and estimated wall time of a whole scenario (all sweep points). */
+export function estimate(points: readonly Scenario[]): RunEstimate {
+  let runs = 0;
+  let ms = 0;
+  for (const s of points) {
+    const n = s.protocols.length * s.repetitions;
+    runs += n;
+    ms += n * estimateRunMs(s);
+  }
+  return { runs, ms };
+}
+
+/**
+ * The `--quick` version of a scenario: one repetition and a smaller workload, same network and
+ * protocols, so CI can check that everything still works end to end in about a minute.
+ */
+export function quickScenario(s: Scenario): Scenario {
+  const w = s.workload;
+  let workload: Workload;
+  switch (w.type) {
+    case 'multiplex':
+      workload = { ...w, requests: Math.min(w.requests, Math.max(20, w.concurrency)) };
+      break;
+    case 'page-load':
+      workload = w;
+      break;
+    case 'bulk':
+      workload = { ...w, sizeBytes: Math.min(w.sizeBytes, 2_000_000) };
+      break;
+    case 'cold':
+      workload = { ...w, requests: Math.min(w.requests, 5) };
+      break;
+    case 'rpc':
+      workload = { ...w, durationMs: Math.min(w.durationMs, 2000) };
+      break;
+  }
+  return { ...s, repetitions: 1, workload };
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 90 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
