@@ -11,6 +11,7 @@ have cc || need+=(gcc)
 have make || need+=(make)
 have caddy || need+=(caddy)
 have h2load || need+=(nghttp2-client)
+have chromium || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup: missing Debian packages (install them as root): ${need[*]}" >&2

@@ -6,7 +6,9 @@
 import { ExitCode, H3BenchError } from '../errors.js';
 import { killAll } from '../runner/launcher.js';
 import { FETCH_HELP, fetchCommand } from './fetch.js';
+import { COMPARE_HELP, compareCommand } from './compare.js';
 import { LIST_HELP, listCommand } from './list.js';
+import { REPORT_HELP, reportCommand } from './report.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
 import { VALIDATE_HELP, validateCommand } from './validate.js';
@@ -15,6 +17,8 @@ const HELP = `Usage: h3bench <command> [options]
 
 Commands:
   run <scenario>        run a scenario and write results (h3bench run --help)
+  report <dir>          regenerate runs.csv, report.md, report.html and figures from result.json
+  compare <base> <cur>  compare two results; exit 1 on a significant regression (CI gate)
   validate <scenario>   check a scenario file and print it resolved
   list                  list the shipped scenarios
   serve                 run the paired servers standalone (h1+h2 on TCP, h3 on UDP)
@@ -25,6 +29,8 @@ Run "h3bench <command> --help" for a command's options.`;
 type Command = (argv: string[], signal: AbortSignal) => number | Promise<number>;
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
+  report: { run: reportCommand, help: REPORT_HELP },
+  compare: { run: compareCommand, help: COMPARE_HELP },
   validate: { run: validateCommand, help: VALIDATE_HELP },
   list: { run: listCommand, help: LIST_HELP },
   serve: { run: serveCommand, help: SERVE_HELP },

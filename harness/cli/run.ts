@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { projectRoot } from '../paths.js';
-import { TABLE_HEADER, tableRows, textTable } from '../report/table.js';
+import { resummarize } from '../report/result.js';
+import { TABLE_HEADER, tableRows, textTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
 import { runScenario, type ProgressEvent } from '../runner/run.js';
@@ -80,8 +81,14 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     onProgress: progressPrinter(process.stderr),
     signal,
   });
-  console.log(`\n${textTable(TABLE_HEADER, tableRows(result))}\n`);
-  console.log(`times in ms; results: ${path.relative(process.cwd(), dir) || dir}`);
+  // End-of-run output: medians over runs with 95% CIs, verdicts and flags (same analysis as report.md).
+  const shown = resummarize(result);
+  console.log(`\n${textTable(TABLE_HEADER, tableRows(shown))}\n`);
+  for (const v of verdictLines(shown)) console.log(v);
+  for (const f of shown.summary.flags) console.log(`flag: ${f.message}`);
+  console.log(
+    `medians over runs [95% bootstrap CI], times in ms; results: ${path.relative(process.cwd(), dir) || dir}`,
+  );
   if (!result.summary.ok) {
     const failed = result.runs.filter((r) => !r.ok);
     console.error(`h3bench: ${failed.length} run(s) failed; see ${path.join(dir, 'report.md')}`);

@@ -1,35 +1,70 @@
-/** report.md: the scenario, the comparison table, failures, and the environment. */
-import { describeWorkload } from '../scenario/workload.js';
-import type { Reporter } from './index.js';
-import type { ResultFile } from './result.js';
-import { TABLE_HEADER, markdownTable, tableRows } from './table.js';
+/** report.md: setup, verdicts, the comparison tables with CIs, HOL, figures, flags, environment. */
+import { type ResultFile } from './result.js';
+import { DEFINITIONS, describeRun } from './describe.js';
+import { FIGURES } from './figures.js';
+import type { RenderContext, Reporter } from './index.js';
+import {
+  HOL_HEADER,
+  TABLE_HEADER,
+  fmtEstimate,
+  holRows,
+  markdownTable,
+  tableRows,
+  verdictLines,
+} from './table.js';
 
-export function renderMarkdown(result: ResultFile): string {
+export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
   const s = result.scenario;
-  const w = s.workload;
+  const d = describeRun(result);
   const lines = [
     `# h3bench: ${s.name}`,
     '',
     s.description ? `${s.description}\n` : '',
-    `Run \`${result.runId}\` at ${result.createdAt}. Scenario \`${result.scenarioFile}\` (sha256 \`${result.scenarioHash.slice(0, 12)}\`).`,
+    `Run \`${result.runId}\` at ${result.createdAt}. Scenario \`${result.scenarioFile}\` (sha256 \`${result.scenarioHash.slice(0, 12)}\`), result schema ${result.schemaVersion}.`,
     '',
-    `Workload: ${describeWorkload(w)}; ${s.repetitions} repetition(s) per protocol, interleaved in a seeded random order (seed ${s.seed}).`,
-    `Network: backend \`${s.network.backend}\`. Congestion control: \`${s.transport.congestion}\`.`,
+    `- Workload: ${d.workload}`,
+    `- Network: ${d.network}`,
+    `- Design: ${d.design}`,
     '',
-    '## Comparison (times in ms)',
+    '## Verdicts',
+    '',
+  ];
+  const verdicts = verdictLines(result);
+  lines.push(
+    ...(verdicts.length ? verdicts.map((v) => `- ${v}`) : ['- (one protocol only: nothing to compare)']),
+    '',
+  );
+  lines.push(
+    '## Comparison (medians over runs [95% CI])',
     '',
     markdownTable(TABLE_HEADER, tableRows(result)),
     '',
-    'Completion = response fully received − request start; TTFB = headers received − request start;',
-    'handshake = connection ready (TCP+TLS, or QUIC) − connection start. Percentiles over all requests of all runs.',
-    '',
-  ];
-  const failed = result.runs.filter((r) => !r.ok);
-  if (failed.length > 0) {
-    lines.push('## Failed runs', '');
-    for (const r of failed)
-      lines.push(`- run ${r.index} (${r.protocol}, repetition ${r.repetition}): ${r.error ?? ''}`);
-    lines.push('');
+    ...DEFINITIONS.map((x) => `${x}\n`),
+  );
+  lines.push('## Head-of-line blocking', '', markdownTable(HOL_HEADER, holRows(result)), '');
+  const absent = s.protocols.filter((p) => result.summary.protocols[p]?.hol.lossLog === 'absent');
+  if (absent.length) {
+    lines.push(
+      `No emulator loss log for ${absent.join(', ')}: collateral stall time and stalls after/without loss are not available.`,
+      '',
+    );
+  }
+  const wl = s.protocols.flatMap((p) =>
+    Object.entries(result.summary.protocols[p]?.workloadMetrics ?? {}).map(([k, e]) => [
+      p,
+      k,
+      fmtEstimate(e, 1),
+    ]),
+  );
+  if (wl.length)
+    lines.push('## Workload metrics', '', markdownTable(['protocol', 'metric', 'median [95% CI]'], wl), '');
+  const figs = Object.keys(ctx.figures);
+  if (figs.length) {
+    lines.push('## Figures', '');
+    for (const name of figs) lines.push(`![${FIGURES[name as keyof typeof FIGURES]}](${name}.svg)`, '');
+  }
+  if (result.summary.flags.length) {
+    lines.push('## Flags', '', ...result.summary.flags.map((f) => `- ${f.message}`), '');
   }
   lines.push('## Environment', '', '```json', JSON.stringify(result.environment, null, 2), '```', '');
   return lines.join('\n');
@@ -37,5 +72,5 @@ export function renderMarkdown(result: ResultFile): string {
 
 export const markdownReporter: Reporter = {
   name: 'md',
-  files: (result) => ({ 'report.md': renderMarkdown(result) }),
+  files: (result, ctx) => ({ 'report.md': renderMarkdown(result, ctx) }),
 };

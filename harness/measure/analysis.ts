@@ -1,0 +1,229 @@
+/**
+ * Per-run analysis: from one run's raw records to the numbers every report and `compare` use.
+ * One run (repetition) is the statistical unit; across-run statistics live in summary.ts.
+ */
+import { runTimeline, type RunTimeline } from './events.js';
+import { analyzeHol, holOptionsForRtt, pathRttMs, type RunHol } from './hol.js';
+import type { ClientReport, CpuUsage, ServerReport } from './records.js';
+import { distribution } from './stats.js';
+
+/** CPU time / wall time at or above which a process counts as saturated (one core = 1.0). */
+export const CPU_SATURATION_SHARE = 0.9;
+
+/** What the analysis of one run needs; the report layer fills it from a RunRecord. */
+export interface RunInput {
+  index: number;
+  repetition: number;
+  protocol: string;
+  /** The run finished and stayed within the failure allowance. */
+  ok: boolean;
+  client: ClientReport | null;
+  server: ServerReport | null;
+  /** Emulator drops, ms since the client's t0; null = no log (unknown); [] = known lossless path. */
+  lossTimesMs: number[] | null;
+  /** Configured RTT of the emulated path, ms (null/0 = none). */
+  configuredRttMs: number | null;
+  /** Measured RTT from the fidelity probe, ms (null = no probe). */
+  probeRttMs: number | null;
+  /** Fidelity probe verdict; null when no probe ran. */
+  probeOk: boolean | null;
+  /** Index of the sweep point this run belongs to, if the result is a sweep. */
+  sweepIndex?: number;
+}
+
+/** HOL numbers of one run as stored (without the per-stream detail). */
+export type RunHolSummary = Omit<RunHol, 'episodes' | 'perStream' | 'stalls'>;
+
+/**
+ * Per-run metrics (one row of runs.csv). Times in ms; latencies measured from the intended send
+ * time (tIntended; equal to the start for closed-loop workloads), over the run's ok requests.
+ */
+export interface RunMetrics {
+  index: number;
+  repetition: number;
+  protocol: string;
+  ok: boolean;
+  sweepIndex?: number;
+  /** Requests issued; requestsOk + requestsFailed = requests; requestsTimedOut ⊆ requestsFailed. */
+  requests: number;
+  requestsOk: number;
+  requestsFailed: number;
+  requestsTimedOut: number;
+  /** Body bytes received (all requests). */
+  bytes: number;
+  /** Connections opened. */
+  connections: number;
+  /** Workload completion: last request finished, ms since t0. */
+  workloadMs: number | null;
+  completionP50Ms: number | null;
+  completionP90Ms: number | null;
+  completionP99Ms: number | null;
+  completionMaxMs: number | null;
+  /** Time to first byte (headers), p50/p99 over requests that got headers. */
+  ttfbP50Ms: number | null;
+  ttfbP99Ms: number | null;
+  /** Connection setup (handshake done - connection start), p50 over connections. */
+  connectP50Ms: number | null;
+  /** Body bytes received × 8 / workload completion, Mbit/s. */
+  goodputMbit: number | null;
+  /** Client / server CPU (user + system), ms. */
+  cpuClientMs: number | null;
+  cpuServerMs: number | null;
+  /** CPU / wall time (1.0 = one core busy). */
+  cpuClientShare: number | null;
+  cpuServerShare: number | null;
+  probeOk: boolean | null;
+  /** Path RTT the stall threshold is tied to, ms. */
+  rttMs: number;
+  /** Workload-level metrics the client reported (unit in the name: pageLoadMs, goodputMbps...). */
+  workload: Record<string, number>;
+  /** HOL metrics; null when the client reported nothing. */
+  hol: RunHolSummary | null;
+}
+
+/** Latency samples of one run (ms), for histograms. */
+export interface RunSamples {
+  connectMs: number[];
+  ttfbMs: number[];
+  completionMs: number[];
+}
+
+export interface RunAnalysis {
+  metrics: RunMetrics;
+  samples: RunSamples;
+  timeline: RunTimeline | null;
+  hol: RunHol | null;
+}
+
+const nn = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const cpuMs = (c: CpuUsage | undefined): number | null => (c ? c.userMs + c.systemMs : null);
+const cpuShare = (c: CpuUsage | undefined): number | null =>
+  c && c.wallMs > 0 ? (c.userMs + c.systemMs) / c.wallMs : null;
+
+/** Analyse one run. */
+export function analyzeRun(run: RunInput): RunAnalysis {
+  const c = run.client;
+  const samples: RunSamples = { connectMs: [], ttfbMs: [], completionMs: [] };
+  const srtt: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  let timedOut = 0;
+  let bytes = 0;
+  for (const conn of c?.connections ?? []) {
+    if (conn.tHandshakeDone !== null) samples.connectMs.push(conn.tHandshakeDone - conn.tStart);
+    if (conn.transport?.srttMs !== undefined) srtt.push(conn.transport.srttMs);
+  }
+  for (const r of c?.requests ?? []) {
+    bytes += r.bytes;
+    if (r.tHeaders !== null) samples.ttfbMs.push(r.tHeaders - r.tIntended);
+    if (r.error === null && r.tEnd !== null) {
+      ok++;
+      samples.completionMs.push(r.tEnd - r.tIntended);
+    } else {
+      failed++;
+      if (r.timedOut) timedOut++;
+    }
+  }
+  const completion = distribution(samples.completionMs);
+  const ttfb = distribution(samples.ttfbMs);
+  const connect = distribution(samples.connectMs);
+  const rttMs = pathRttMs({
+    configuredRttMs: run.configuredRttMs,
+    probeRttMs: run.probeRttMs,
+    transportSrttMs: srtt,
+  });
+  let timeline: RunTimeline | null = null;
+  let hol: RunHol | null = null;
+  if (c) {
+    timeline = runTimeline(c, run.lossTimesMs);
+    hol = analyzeHol(timeline, holOptionsForRtt(rttMs));
+  }
+  const workloadMs = c ? c.durationMs : null;
+  const metrics: RunMetrics = {
+    index: run.index,
+    repetition: run.repetition,
+    protocol: run.protocol,
+    ok: run.ok,
+    ...(run.sweepIndex === undefined ? {} : { sweepIndex: run.sweepIndex }),
+    requests: ok + failed,
+    requestsOk: ok,
+    requestsFailed: failed,
+    requestsTimedOut: timedOut,
+    bytes,
+    connections: c?.connections.length ?? 0,
+    workloadMs,
+    completionP50Ms: nn(completion.p50),
+    completionP90Ms: nn(completion.p90),
+    completionP99Ms: nn(completion.p99),
+    completionMaxMs: nn(completion.max),
+    ttfbP50Ms: nn(ttfb.p50),
+    ttfbP99Ms: nn(ttfb.p99),
+    connectP50Ms: nn(connect.p50),
+    goodputMbit: workloadMs !== null && workloadMs > 0 ? (bytes * 8) / workloadMs / 1000 : null,
+    cpuClientMs: cpuMs(c?.cpu),
+    cpuServerMs: cpuMs(run.server?.cpu),
+    cpuClientShare: cpuShare(c?.cpu),
+    cpuServerShare: cpuShare(run.server?.cpu),
+    probeOk: run.probeOk,
+    rttMs,
+    workload: { ...(c?.metrics ?? {}) },
+    hol: hol ? holSummary(hol) : null,
+  };
+  return { metrics, samples, timeline, hol };
+}
+
+function holSummary(h: RunHol): RunHolSummary {
+  return {
+    thresholdMs: h.thresholdMs,
+    lossWindowMs: h.lossWindowMs,
+    stallCount: h.stallCount,
+    stallMs: h.stallMs,
+    contendedStallMs: h.contendedStallMs,
+    synchronizedStallMs: h.synchronizedStallMs,
+    synchronizedStallShare: h.synchronizedStallShare,
+    collateralStallMs: h.collateralStallMs,
+    stallsAfterLoss: h.stallsAfterLoss,
+    stallsWithoutLoss: h.stallsWithoutLoss,
+    lossEvents: h.lossEvents,
+  };
+}
+
+/** Why a run's numbers deserve caution. */
+export interface RunFlag {
+  kind: 'run-failed' | 'cpu-saturated' | 'fidelity-probe-failed';
+  run: number;
+  protocol: string;
+  message: string;
+}
+
+/** Flags of one run: failed, CPU-saturated client or server, failed fidelity probe. */
+export function runFlags(m: RunMetrics, error: string | null): RunFlag[] {
+  const out: RunFlag[] = [];
+  const base = { run: m.index, protocol: m.protocol };
+  if (!m.ok)
+    out.push({
+      kind: 'run-failed',
+      ...base,
+      message: `run ${m.index} (${m.protocol}) failed: ${error ?? 'unknown error'}`,
+    });
+  for (const [who, share] of [
+    ['client', m.cpuClientShare],
+    ['server', m.cpuServerShare],
+  ] as const) {
+    if (share !== null && share >= CPU_SATURATION_SHARE) {
+      out.push({
+        kind: 'cpu-saturated',
+        ...base,
+        message: `run ${m.index} (${m.protocol}): ${who} CPU-saturated (${(share * 100).toFixed(0)}% of a core): it may measure the ${who}, not the protocol`,
+      });
+    }
+  }
+  if (m.probeOk === false) {
+    out.push({
+      kind: 'fidelity-probe-failed',
+      ...base,
+      message: `run ${m.index} (${m.protocol}): fidelity probe failed: the link did not match its profile`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,396 @@
+/**
+ * The catalogue of per-run metrics that are compared across protocols and across results, and the
+ * plain-language verdict of a comparison. Every consumer (summary, table, CSV, figures, compare)
+ * takes names, units and directions from here.
+ */
+import type { RunMetrics } from './analysis.js';
+import { differenceCI, medianValue, ratioCI, type BootstrapOptions, type Contrast } from './bootstrap.js';
+
+export const METRIC_NAMES = [
+  'workloadMs',
+  'completionP50Ms',
+  'completionP99Ms',
+  'ttfbP50Ms',
+  'connectP50Ms',
+  'goodputMbit',
+  'stallCount',
+  'stallMs',
+  'synchronizedStallShare',
+  'synchronizedStallMs',
+  'collateralStallMs',
+  'stallsAfterLoss',
+  'stallsWithoutLoss',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+/** A catalogue metric, or a workload-level metric the client reported: `workload.<key>`. */
+export type AnyMetricName = MetricName | `workload.${string}`;
+
+export interface MetricDef {
+  name: AnyMetricName;
+  /** Short label for tables and figures. */
+  label: string;
+  unit: 'ms' | 'Mbit/s' | 'count' | 'share';
+  /** Which direction is an improvement. */
+  better: 'lower' | 'higher';
+  /** Contrast two medians by their ratio or their difference. */
+  compareBy: 'ratio' | 'difference';
+  group: 'latency' | 'hol';
+  /** The metric's value for one run; null when undefined for it. */
+  value(m: RunMetrics): number | null;
+  /** Verdict words: `${a} ${verb} ${magnitude} ${lowerWord|higherWord} than ${b}`. */
+  verb: string;
+  lowerWord: string;
+  higherWord: string;
+}
+
+const hol =
+  (
+    k:
+      | 'stallCount'
+      | 'stallMs'
+      | 'synchronizedStallShare'
+      | 'synchronizedStallMs'
+      | 'collateralStallMs'
+      | 'stallsAfterLoss'
+      | 'stallsWithoutLoss',
+  ) =>
+  (m: RunMetrics): number | null =>
+    m.hol ? m.hol[k] : null;
+
+export const METRICS: Readonly<Record<MetricName, MetricDef>> = {
+  workloadMs: {
+    name: 'workloadMs',
+    label: 'workload completion',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.workloadMs,
+    verb: 'completes the workload',
+    lowerWord: 'faster',
+    higherWord: 'slower',
+  },
+  completionP50Ms: {
+    name: 'completionP50Ms',
+    label: 'request completion p50',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.completionP50Ms,
+    verb: 'completes requests (p50)',
+    lowerWord: 'faster',
+    higherWord: 'slower',
+  },
+  completionP99Ms: {
+    name: 'completionP99Ms',
+    label: 'request completion p99',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.completionP99Ms,
+    verb: 'completes requests (p99)',
+    lowerWord: 'faster',
+    higherWord: 'slower',
+  },
+  ttfbP50Ms: {
+    name: 'ttfbP50Ms',
+    label: 'TTFB p50',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.ttfbP50Ms,
+    verb: 'gets the first byte (p50)',
+    lowerWord: 'faster',
+    higherWord: 'slower',
+  },
+  connectP50Ms: {
+    name: 'connectP50Ms',
+    label: 'connection setup p50',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.connectP50Ms,
+    verb: 'sets up connections (p50)',
+    lowerWord: 'faster',
+    higherWord: 'slower',
+  },
+  goodputMbit: {
+    name: 'goodputMbit',
+    label: 'goodput',
+    unit: 'Mbit/s',
+    better: 'higher',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.goodputMbit,
+    verb: 'reaches',
+    lowerWord: 'lower goodput',
+    higherWord: 'higher goodput',
+  },
+  stallCount: {
+    name: 'stallCount',
+    label: 'stalls',
+    unit: 'count',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('stallCount'),
+    verb: 'has',
+    lowerWord: 'fewer stalls',
+    higherWord: 'more stalls',
+  },
+  stallMs: {
+    name: 'stallMs',
+    label: 'stall time',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('stallMs'),
+    verb: 'has',
+    lowerWord: 'less stall time',
+    higherWord: 'more stall time',
+  },
+  synchronizedStallShare: {
+    name: 'synchronizedStallShare',
+    label: 'synchronized stall share',
+    unit: 'share',
+    better: 'lower',
+    compareBy: 'difference',
+    group: 'hol',
+    value: hol('synchronizedStallShare'),
+    verb: 'has a synchronized-stall share',
+    lowerWord: 'lower',
+    higherWord: 'higher',
+  },
+  synchronizedStallMs: {
+    name: 'synchronizedStallMs',
+    label: 'synchronized stall time',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('synchronizedStallMs'),
+    verb: 'has',
+    lowerWord: 'less synchronized stall time',
+    higherWord: 'more synchronized stall time',
+  },
+  collateralStallMs: {
+    name: 'collateralStallMs',
+    label: 'collateral stall time',
+    unit: 'ms',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('collateralStallMs'),
+    verb: 'has',
+    lowerWord: 'less collateral stall time',
+    higherWord: 'more collateral stall time',
+  },
+  stallsAfterLoss: {
+    name: 'stallsAfterLoss',
+    label: 'stalls after a loss',
+    unit: 'count',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('stallsAfterLoss'),
+    verb: 'has',
+    lowerWord: 'fewer stalls after a loss',
+    higherWord: 'more stalls after a loss',
+  },
+  stallsWithoutLoss: {
+    name: 'stallsWithoutLoss',
+    label: 'stalls without a loss',
+    unit: 'count',
+    better: 'lower',
+    compareBy: 'ratio',
+    group: 'hol',
+    value: hol('stallsWithoutLoss'),
+    verb: 'has',
+    lowerWord: 'fewer stalls without a loss',
+    higherWord: 'more stalls without a loss',
+  },
+};
+
+const WORKLOAD_PREFIX = 'workload.';
+
+/**
+ * The definition of a catalogue metric or of a workload-level metric (`workload.<key>`, direction
+ * and unit from the key's suffix: …Ms lower is better, …Mbps higher is better, else a lower count).
+ * Undefined for an unknown name.
+ */
+export function metricDef(name: string): MetricDef | undefined {
+  if ((METRIC_NAMES as readonly string[]).includes(name)) return METRICS[name as MetricName];
+  if (!name.startsWith(WORKLOAD_PREFIX) || name.length === WORKLOAD_PREFIX.length) return undefined;
+  const key = name.slice(WORKLOAD_PREFIX.length);
+  const rate = /Mbps$/.test(key);
+  const time = /Ms$/.test(key);
+  return {
+    name: `workload.${key}`,
+    label: key,
+    unit: rate ? 'Mbit/s' : time ? 'ms' : 'count',
+    better: rate ? 'higher' : 'lower',
+    compareBy: 'ratio',
+    group: 'latency',
+    value: (m) => m.workload[key] ?? null,
+    verb: rate ? 'reaches' : 'has',
+    lowerWord: `lower ${key}`,
+    higherWord: `higher ${key}`,
+  };
+}
+
+/** Workload-level metric names (`workload.<key>`) reported by any of the runs. */
+export function workloadMetricNames(runs: readonly RunMetrics[]): string[] {
+  const keys = new Set<string>();
+  for (const r of runs) for (const k of Object.keys(r.workload)) keys.add(`${WORKLOAD_PREFIX}${k}`);
+  return [...keys].sort();
+}
+
+/** Metrics compared between protocols in every summary, in display order. */
+export const HEADLINE_METRICS: readonly MetricName[] = [
+  'workloadMs',
+  'completionP50Ms',
+  'completionP99Ms',
+  'ttfbP50Ms',
+  'connectP50Ms',
+  'goodputMbit',
+  'stallMs',
+  'synchronizedStallShare',
+  'collateralStallMs',
+];
+
+/** The contrast of a metric between side a and side b, with its verdict. */
+export interface MetricContrast extends Contrast {
+  metric: AnyMetricName;
+  /** 'ratio': value = median(a)/median(b); 'difference': value = median(a) - median(b) (metric unit). */
+  kind: 'ratio' | 'difference';
+  /** Medians of each side (metric unit). */
+  medianA: number | null;
+  medianB: number | null;
+  /** True when the interval excludes "no change" (1 for a ratio, 0 for a difference); null without interval. */
+  significant: boolean | null;
+  /** a relative to b: better, worse, or no significant difference; null without interval. */
+  direction: 'better' | 'worse' | 'same' | null;
+  /** Relative change a vs b (ratio - 1, or difference / median(b)); null when undefined. */
+  relativeChange: number | null;
+  /** Plain-language verdict. */
+  verdict: string;
+}
+
+const finiteOf = (v: readonly (number | null)[]): number[] =>
+  v.filter((x): x is number => x !== null && Number.isFinite(x));
+
+/** Contrast per-run values of side a against side b for one metric. */
+export function contrastMetric(
+  def: MetricDef,
+  a: readonly (number | null)[],
+  b: readonly (number | null)[],
+  names: { a: string; b: string },
+  opts: BootstrapOptions,
+): MetricContrast {
+  const fa = finiteOf(a);
+  const fb = finiteOf(b);
+  const medianA = fa.length ? medianValue(fa) : null;
+  const medianB = fb.length ? medianValue(fb) : null;
+  // A ratio against a zero median is undefined: fall back to the difference.
+  const kind = def.compareBy === 'ratio' && medianB !== 0 ? 'ratio' : 'difference';
+  const c = kind === 'ratio' ? ratioCI(fa, fb, opts) : differenceCI(fa, fb, opts);
+  const none = kind === 'ratio' ? 1 : 0;
+  const significant = c.ci95 === null ? null : c.ci95[0] > none || c.ci95[1] < none;
+  let direction: MetricContrast['direction'] = null;
+  if (significant === false) direction = 'same';
+  else if (significant === true && c.value !== null) {
+    const lower = c.value < none;
+    direction = lower === (def.better === 'lower') ? 'better' : 'worse';
+  }
+  const relativeChange =
+    c.value === null
+      ? null
+      : kind === 'ratio'
+        ? c.value - 1
+        : medianB !== null && medianB !== 0
+          ? c.value / medianB
+          : null;
+  const out: MetricContrast = {
+    ...c,
+    metric: def.name,
+    kind,
+    medianA,
+    medianB,
+    significant,
+    direction,
+    relativeChange,
+    verdict: '',
+  };
+  out.verdict = verdictText(def, out, names);
+  return out;
+}
+
+function pct(x: number): string {
+  const v = Math.abs(x) * 100;
+  return v >= 10 ? v.toFixed(0) : v.toFixed(1);
+}
+
+/** A quantity in a metric's unit, for differences ("12.3 ms", "0.40 points", "3 stalls"). */
+export function formatAmount(def: MetricDef, v: number): string {
+  const a = Math.abs(v);
+  switch (def.unit) {
+    case 'share':
+      return `${(a * 100).toFixed(0)} points`;
+    case 'count':
+      return a.toFixed(a < 10 && a % 1 !== 0 ? 1 : 0);
+    case 'Mbit/s':
+      return `${a.toFixed(a < 10 ? 2 : 1)} Mbit/s`;
+    case 'ms':
+      return `${a.toFixed(a < 10 ? 2 : 1)} ms`;
+  }
+}
+
+/** "h3 completes the workload 23% faster than h2 [15%, 30%]" or "no significant difference (...)". */
+export function verdictText(def: MetricDef, c: MetricContrast, names: { a: string; b: string }): string {
+  const { a, b } = names;
+  if (c.value === null) {
+    if (c.medianA === 0 && c.medianB === 0) return `no difference: ${def.label} is 0 for ${a} and ${b}`;
+    const missing = c.nA === 0 && c.nB === 0 ? `${a} and ${b}` : c.nA === 0 ? a : b;
+    const why =
+      def.name === 'collateralStallMs' || def.name === 'stallsAfterLoss' || def.name === 'stallsWithoutLoss'
+        ? ' (no emulator loss log)'
+        : '';
+    return `no verdict: ${def.label} is missing for ${missing}${why}`;
+  }
+  if (c.medianA === 0 && c.medianB === 0 && (c.ci95 === null || (c.ci95[0] === 0 && c.ci95[1] === 0))) {
+    return `no difference: ${def.label} is 0 for ${a} and ${b}`;
+  }
+  const shown =
+    c.kind === 'ratio'
+      ? `${a}/${b} = ${c.value.toFixed(2)}`
+      : `${a} − ${b} = ${c.value >= 0 ? '+' : '−'}${formatAmount(def, c.value)}`;
+  if (c.ci95 === null) return `not enough runs for an interval (${shown}; n = ${c.nA}, ${c.nB})`;
+  const [lo, hi] = c.ci95;
+  if (!c.significant) {
+    const ci =
+      c.kind === 'ratio'
+        ? `[${lo.toFixed(2)}, ${hi.toFixed(2)}]`
+        : `[${fmtSigned(def, lo)}, ${fmtSigned(def, hi)}]`;
+    return `no significant difference (${shown} ${ci})`;
+  }
+  const lower = c.value < (c.kind === 'ratio' ? 1 : 0);
+  const word = lower ? def.lowerWord : def.higherWord;
+  if (c.kind === 'ratio') {
+    // Change interval [lo-1, hi-1]; both bounds share the sign of the change here.
+    const m1 = lower ? 1 - hi : lo - 1;
+    const m2 = lower ? 1 - lo : hi - 1;
+    return `${a} ${def.verb} ${pct(c.value - 1)}% ${word} than ${b} [${pct(m1)}%, ${pct(m2)}%]`;
+  }
+  const m1 = lower ? -hi : lo;
+  const m2 = lower ? -lo : hi;
+  return `${a} ${def.verb} ${formatAmount(def, c.value)} ${word} than ${b} [${formatAmount(def, m1)}, ${formatAmount(def, m2)}]`;
+}
+
+function fmtSigned(def: MetricDef, v: number): string {
+  return `${v >= 0 ? '+' : '−'}${formatAmount(def, v)}`;
+}

@@ -1,0 +1,93 @@
+/**
+ * Across repetitions: medians with bootstrap 95% intervals per protocol, protocol-vs-protocol
+ * contrasts with plain-language verdicts, and the flags that qualify them.
+ */
+import type { RunMetrics } from './analysis.js';
+import { medianCI, seedOf, type Estimate } from './bootstrap.js';
+import {
+  HEADLINE_METRICS,
+  METRIC_NAMES,
+  contrastMetric,
+  metricDef,
+  workloadMetricNames,
+  type MetricContrast,
+  type MetricName,
+} from './metrics.js';
+
+/** Protocol pairs contrasted in a summary: first / second (h3 against each older version, h2 against h1). */
+export const PROTOCOL_PAIRS = [
+  ['h3', 'h2'],
+  ['h3', 'h1'],
+  ['h2', 'h1'],
+] as const;
+
+/** Runs whose numbers enter the statistics: the ones that finished within the failure allowance. */
+export function usableRuns(runs: readonly RunMetrics[]): RunMetrics[] {
+  return runs.filter((r) => r.ok);
+}
+
+/** Per-run values of a metric (catalogue or `workload.<key>`) over usable runs (in run order). */
+export function metricValues(runs: readonly RunMetrics[], metric: string): (number | null)[] {
+  const def = metricDef(metric);
+  return def ? usableRuns(runs).map((r) => def.value(r)) : [];
+}
+
+/** Median and 95% interval of every workload-level metric (key without the `workload.` prefix). */
+export function estimateWorkloadMetrics(
+  runs: readonly RunMetrics[],
+  seedBase: string | number,
+  protocol: string,
+): Record<string, Estimate> {
+  const out: Record<string, Estimate> = {};
+  for (const name of workloadMetricNames(usableRuns(runs))) {
+    out[name.slice('workload.'.length)] = medianCI(metricValues(runs, name), {
+      seed: seedOf(seedBase, protocol, name),
+    });
+  }
+  return out;
+}
+
+/** Median and 95% interval of every metric over the usable runs of one protocol. */
+export function estimateAll(
+  runs: readonly RunMetrics[],
+  seedBase: string | number,
+  protocol: string,
+): Record<MetricName, Estimate> {
+  const out = {} as Record<MetricName, Estimate>;
+  for (const m of METRIC_NAMES)
+    out[m] = medianCI(metricValues(runs, m), { seed: seedOf(seedBase, protocol, m) });
+  return out;
+}
+
+export interface ProtocolContrast extends MetricContrast {
+  /** Side a (numerator of a ratio) and side b. */
+  a: string;
+  b: string;
+}
+
+/** Contrasts of the headline metrics for every pair of PROTOCOL_PAIRS present in `byProtocol`. */
+export function protocolContrasts(
+  byProtocol: ReadonlyMap<string, readonly RunMetrics[]>,
+  seedBase: string | number,
+  metrics: readonly string[] = HEADLINE_METRICS,
+): ProtocolContrast[] {
+  const out: ProtocolContrast[] = [];
+  for (const [a, b] of PROTOCOL_PAIRS) {
+    const ra = byProtocol.get(a);
+    const rb = byProtocol.get(b);
+    if (!ra || !rb) continue;
+    for (const m of metrics) {
+      const def = metricDef(m);
+      if (!def) continue;
+      const c = contrastMetric(
+        def,
+        metricValues(ra, m),
+        metricValues(rb, m),
+        { a, b },
+        { seed: seedOf(seedBase, a, b, m) },
+      );
+      out.push({ a, b, ...c });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,39 @@
+/** Plain-language descriptions of a result's setup, shared by report.md and report.html. */
+import { describeWorkload } from '../scenario/workload.js';
+import type { ResultFile } from './result.js';
+
+function lossText(l: { model: string; [k: string]: unknown }): string {
+  if (l.model === 'none') return 'no loss';
+  if (l.model === 'random' && typeof l.pct === 'number') return `${l.pct}% random loss`;
+  return `${l.model} loss`;
+}
+
+/** "backend linkem: RTT 40 ms, 1% random loss, 10000 kbit/s down" or "host loopback, no emulation". */
+export function describeNetwork(result: ResultFile): string {
+  const n = result.scenario.network;
+  if (n.backend === 'none') return 'host loopback, no emulation (backend none)';
+  const d = n.profile.down;
+  const u = n.profile.up;
+  const parts = [`RTT ${d.delayMs + u.delayMs} ms`];
+  if (d.jitterMs > 0) parts.push(`jitter ±${d.jitterMs} ms`);
+  parts.push(`down ${lossText(d.loss)}`, `up ${lossText(u.loss)}`);
+  if (d.rateKbit !== null) parts.push(`${d.rateKbit} kbit/s down`);
+  if (u.rateKbit !== null) parts.push(`${u.rateKbit} kbit/s up`);
+  return `backend ${n.backend}: ${parts.join(', ')}`;
+}
+
+export function describeRun(result: ResultFile): { workload: string; network: string; design: string } {
+  const s = result.scenario;
+  return {
+    workload: describeWorkload(s.workload),
+    network: describeNetwork(result),
+    design: `${s.repetitions} repetition(s) per protocol, interleaved in a seeded random order (seed ${s.seed}); congestion control ${s.transport.congestion}`,
+  };
+}
+
+/** Definitions printed under the tables. */
+export const DEFINITIONS = [
+  'Each number is the median over ok runs of a per-run value, with a 95% percentile-bootstrap interval over runs in brackets (2000 resamples, seeded).',
+  'workload = last request finished; completion/TTFB = response complete / headers received − intended send time (per-run percentiles over requests); setup = handshake done − connection start.',
+  'A stall is a gap longer than the threshold (max(1.5 × path RTT, 10 ms)) between body events of a stream that has started receiving its body and not finished. sync share = share of a stall during which every other open stream on the connection was blocked too (TCP head-of-line blocking: near 100%; QUIC: near 0). See docs/metrics.md.',
+];

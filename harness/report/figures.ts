@@ -1,0 +1,339 @@
+/**
+ * The figures of a result as Vega-Lite specs (rendered to SVG by svg.ts). Builders only map
+ * numbers computed in harness/measure/ onto marks; nothing here computes a metric.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { analyzeRun } from '../measure/analysis.js';
+import { histogramCdf } from '../measure/histograms.js';
+import { METRICS, type MetricName } from '../measure/metrics.js';
+import { representativeRun, swimlanes } from '../measure/swimlanes.js';
+import type { Protocol } from '../scenario/schema.js';
+import { runInput, type ResultFile } from './result.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const PROTOCOL_SCALE = { domain: ['h1', 'h2', 'h3'], range: ['#7f7f7f', '#1f77b4', '#d62728'] };
+const CONFIG = {
+  font: 'Helvetica, Arial, sans-serif',
+  background: 'white',
+  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eee' },
+  legend: { labelFontSize: 11, titleFontSize: 12 },
+  title: { fontSize: 14, anchor: 'start' as const },
+  view: { stroke: '#ccc' },
+};
+
+/** File name (without .svg) → what the figure shows; the order figures appear in the reports. */
+export const FIGURES = {
+  'latency-cdf':
+    'Latency CDFs per protocol (connection setup, TTFB, request completion), pooled over ok runs',
+  'completion-ci': 'Completion and TTFB per protocol: medians over runs with 95% bootstrap intervals',
+  'hol-ci': 'Head-of-line blocking per protocol: medians over runs with 95% bootstrap intervals',
+  swimlanes: 'Per-stream delivery timelines of a representative run per protocol (stalls red, losses orange)',
+  sweep: 'Metrics against the swept parameter (medians with 95% intervals)',
+} as const;
+export type FigureName = keyof typeof FIGURES;
+
+function protocolsOf(result: ResultFile): Protocol[] {
+  return result.scenario.protocols.filter((p) => result.summary.protocols[p] !== undefined);
+}
+
+function latencyCdf(result: ResultFile): TopLevelSpec | null {
+  const rows: { protocol: string; metric: string; percentile: number; valueMs: number }[] = [];
+  const metrics = [
+    ['connectMs', 'connection setup'],
+    ['ttfbMs', 'TTFB'],
+    ['completionMs', 'request completion'],
+  ] as const;
+  for (const p of protocolsOf(result)) {
+    const h = result.summary.protocols[p]?.histograms;
+    if (!h) continue;
+    for (const [k, label] of metrics) {
+      for (const pt of histogramCdf(h[k].encoded)) {
+        if (pt.valueMs > 0)
+          rows.push({ protocol: p, metric: label, percentile: pt.percentile, valueMs: pt.valueMs });
+      }
+    }
+  }
+  if (rows.length === 0) return null;
+  return {
+    $schema: SCHEMA,
+    title: 'Latency CDF (pooled over ok runs, from HDR histograms)',
+    config: CONFIG,
+    data: { values: rows },
+    facet: { column: { field: 'metric', type: 'nominal', sort: metrics.map((m) => m[1]), title: null } },
+    spec: {
+      width: 240,
+      height: 200,
+      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.8 },
+      encoding: {
+        x: { field: 'valueMs', type: 'quantitative', scale: { type: 'log' }, title: 'ms (log scale)' },
+        y: { field: 'percentile', type: 'quantitative', scale: { domain: [0, 100] }, title: 'percentile' },
+        color: { field: 'protocol', type: 'nominal', scale: PROTOCOL_SCALE, title: 'protocol' },
+      },
+    },
+    resolve: { scale: { x: 'independent' } },
+  };
+}
+
+function estimatesFigure(
+  result: ResultFile,
+  metrics: readonly MetricName[],
+  title: string,
+): TopLevelSpec | null {
+  const rows: { metric: string; protocol: string; median: number; lo: number | null; hi: number | null }[] =
+    [];
+  for (const p of protocolsOf(result)) {
+    const s = result.summary.protocols[p];
+    if (!s) continue;
+    for (const m of metrics) {
+      const e = s.metrics[m];
+      if (e.median === null) continue;
+      const def = METRICS[m];
+      rows.push({
+        metric: `${def.label}${def.unit === 'share' ? '' : ` (${def.unit})`}`,
+        protocol: p,
+        median: e.median,
+        lo: e.ci95?.[0] ?? null,
+        hi: e.ci95?.[1] ?? null,
+      });
+    }
+  }
+  if (rows.length === 0) return null;
+  const labels = [...new Set(rows.map((r) => r.metric))];
+  return {
+    $schema: SCHEMA,
+    title,
+    config: CONFIG,
+    data: { values: rows },
+    facet: { column: { field: 'metric', type: 'nominal', sort: labels, title: null } },
+    spec: {
+      width: 130,
+      height: 200,
+      layer: [
+        {
+          transform: [{ filter: 'datum.lo != null && datum.hi != null' }],
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: {
+            x: { field: 'protocol', type: 'nominal', title: null, sort: ['h1', 'h2', 'h3'] },
+            y: { field: 'lo', type: 'quantitative', title: 'median with 95% CI', scale: { zero: true } },
+            y2: { field: 'hi' },
+            color: { field: 'protocol', type: 'nominal', scale: PROTOCOL_SCALE, legend: null },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 70 },
+          encoding: {
+            x: { field: 'protocol', type: 'nominal', sort: ['h1', 'h2', 'h3'] },
+            y: { field: 'median', type: 'quantitative' },
+            color: { field: 'protocol', type: 'nominal', scale: PROTOCOL_SCALE, legend: null },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+const KIND_SCALE = {
+  domain: ['request in flight', 'body data received', 'stall', 'synchronized stall', 'packet lost'],
+  range: ['#d9d9d9', '#1f77b4', '#ff9896', '#d62728', '#ff7f0e'],
+};
+
+function swimlaneFigure(result: ResultFile): TopLevelSpec | null {
+  const panels: TopLevelSpec[] = [];
+  for (const p of protocolsOf(result)) {
+    const rows = result.summary.runs.filter((r) => r.protocol === p);
+    const rep = representativeRun(rows);
+    const run = rep ? result.runs.find((r) => r.index === rep.index) : undefined;
+    if (!rep || !run?.client) continue;
+    const lanes = swimlanes(analyzeRun(runInput(run, result.scenario)));
+    if (lanes.lanes.length === 0) continue;
+    const height = Math.min(600, Math.max(120, lanes.lanes.length * 3));
+    const y = {
+      field: 'lane',
+      type: 'quantitative' as const,
+      title: 'stream (by connection, then start)',
+      axis: { tickMinStep: 1 },
+      scale: { domain: [-1, lanes.lanes.length] },
+    };
+    const layers: object[] = [
+      {
+        data: { values: lanes.lanes },
+        mark: { type: 'rule', strokeWidth: 1 },
+        encoding: {
+          x: { field: 'from', type: 'quantitative', title: 'ms since t0' },
+          x2: { field: 'to' },
+          y,
+          color: { datum: 'request in flight', type: 'nominal', scale: KIND_SCALE, title: null },
+        },
+      },
+      {
+        data: { values: lanes.points },
+        mark: {
+          type: 'tick',
+          orient: 'vertical',
+          size: Math.max(2, Math.min(8, height / lanes.lanes.length)),
+          thickness: 1,
+        },
+        encoding: {
+          x: { field: 't', type: 'quantitative' },
+          y,
+          color: { datum: 'body data received', type: 'nominal' },
+        },
+      },
+    ];
+    if (lanes.stalls.length) {
+      layers.push({
+        data: {
+          values: lanes.stalls.map((s) => ({ ...s, kind: s.synchronized ? 'synchronized stall' : 'stall' })),
+        },
+        mark: { type: 'rule', strokeWidth: 2.5 },
+        encoding: {
+          x: { field: 'start', type: 'quantitative' },
+          x2: { field: 'end' },
+          y,
+          color: { field: 'kind', type: 'nominal' },
+        },
+      });
+    }
+    if (lanes.losses.length) {
+      layers.push({
+        data: { values: lanes.losses.map((t) => ({ t })) },
+        mark: { type: 'rule', strokeDash: [3, 2], strokeWidth: 1, opacity: 0.8 },
+        encoding: {
+          x: { field: 't', type: 'quantitative' },
+          color: { datum: 'packet lost', type: 'nominal' },
+        },
+      });
+    }
+    const hol = rep.hol;
+    const sub = hol
+      ? `${hol.stallCount} stalls, ${hol.stallMs.toFixed(0)} stream-ms, synchronized share ${(hol.synchronizedStallShare * 100).toFixed(0)}%` +
+        (hol.lossEvents === null ? ', no loss log' : `, ${hol.lossEvents} losses`) +
+        `; threshold ${hol.thresholdMs.toFixed(1)} ms`
+      : '';
+    panels.push({
+      title: {
+        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
+        subtitle: sub,
+      },
+      width: 720,
+      height,
+      layer: layers,
+    } as unknown as TopLevelSpec);
+  }
+  if (panels.length === 0) return null;
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    vconcat: panels,
+    resolve: { scale: { color: 'shared' } },
+  } as unknown as TopLevelSpec;
+}
+
+const SWEEP_METRICS: readonly MetricName[] = [
+  'workloadMs',
+  'completionP50Ms',
+  'completionP99Ms',
+  'stallMs',
+  'synchronizedStallShare',
+];
+
+function sweepFigure(result: ResultFile): TopLevelSpec | null {
+  const sweep = result.scenario.sweep;
+  const points = result.summary.sweep;
+  if (!sweep || !points?.length) return null;
+  const rows: {
+    value: number;
+    protocol: string;
+    metric: string;
+    median: number;
+    lo: number | null;
+    hi: number | null;
+  }[] = [];
+  for (const pt of points) {
+    for (const [p, est] of Object.entries(pt.protocols)) {
+      for (const m of SWEEP_METRICS) {
+        const e = est[m];
+        if (e.median === null) continue;
+        rows.push({
+          value: pt.value,
+          protocol: p,
+          metric: METRICS[m].label,
+          median: e.median,
+          lo: e.ci95?.[0] ?? null,
+          hi: e.ci95?.[1] ?? null,
+        });
+      }
+    }
+  }
+  if (rows.length === 0) return null;
+  const x = {
+    field: 'value',
+    type: 'quantitative' as const,
+    title: `${sweep.key}${sweep.unit ? ` (${sweep.unit})` : ''}`,
+  };
+  const color = { field: 'protocol', type: 'nominal' as const, scale: PROTOCOL_SCALE };
+  return {
+    $schema: SCHEMA,
+    title: `Metrics against ${sweep.key} (medians with 95% CIs)`,
+    config: CONFIG,
+    data: { values: rows },
+    facet: {
+      column: {
+        field: 'metric',
+        type: 'nominal',
+        sort: SWEEP_METRICS.map((m) => METRICS[m].label),
+        title: null,
+      },
+    },
+    spec: {
+      width: 180,
+      height: 180,
+      layer: [
+        {
+          transform: [{ filter: 'datum.lo != null && datum.hi != null' }],
+          mark: { type: 'rule' },
+          encoding: {
+            x,
+            y: { field: 'lo', type: 'quantitative', title: 'median' },
+            y2: { field: 'hi' },
+            color,
+          },
+        },
+        {
+          mark: { type: 'line', point: true },
+          encoding: { x, y: { field: 'median', type: 'quantitative' }, color },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+/** The figures of a result that have data, by name. */
+export function figureSpecs(result: ResultFile): Partial<Record<FigureName, TopLevelSpec>> {
+  const out: Partial<Record<FigureName, TopLevelSpec>> = {};
+  const add = (name: FigureName, spec: TopLevelSpec | null) => {
+    if (spec) out[name] = spec;
+  };
+  add('latency-cdf', latencyCdf(result));
+  add(
+    'completion-ci',
+    estimatesFigure(
+      result,
+      ['workloadMs', 'completionP50Ms', 'completionP99Ms', 'ttfbP50Ms', 'connectP50Ms'],
+      'Completion and TTFB: medians over runs with 95% bootstrap CIs',
+    ),
+  );
+  add(
+    'hol-ci',
+    estimatesFigure(
+      result,
+      ['stallCount', 'stallMs', 'synchronizedStallShare', 'collateralStallMs'],
+      'Head-of-line blocking: medians over runs with 95% bootstrap CIs',
+    ),
+  );
+  add('swimlanes', swimlaneFigure(result));
+  add('sweep', sweepFigure(result));
+  return out;
+}

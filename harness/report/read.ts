@@ -1,0 +1,94 @@
+/**
+ * Reading and writing result.json through its zod schema. Every command that consumes results
+ * (`report`, `compare`) reads through `readResult`; the run writes through `resultJson`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { ExitCode, H3BenchError } from '../errors.js';
+import { READABLE_SCHEMA_VERSIONS, RESULT_SCHEMA_VERSION, resummarize, type ResultFile } from './result.js';
+import { resultSchemaV1, resultSchemaV2, versionSchema } from './schema.js';
+
+/** A result file is missing, unreadable, of an unknown version, or does not match its schema. */
+export class ResultFileError extends H3BenchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BENCH_RESULT_INVALID', message, ExitCode.BadInput, options);
+  }
+}
+
+function describeIssues(error: z.ZodError, max = 5): string {
+  const issues = error.issues
+    .slice(0, max)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+  const more = error.issues.length > max ? ` (and ${error.issues.length - max} more)` : '';
+  return issues.join('; ') + more;
+}
+
+/**
+ * Validate parsed JSON as a result file and return it with its summary recomputed by this build
+ * (so reports and comparisons always use the same analysis). `source` names the file in errors.
+ */
+export function parseResult(json: unknown, source: string): ResultFile {
+  const v = versionSchema.safeParse(json);
+  if (!v.success) {
+    throw new ResultFileError(
+      `Cannot read result file "${source}" as it has no schemaVersion: is it an h3bench result.json?`,
+    );
+  }
+  const version = v.data.schemaVersion;
+  if (!READABLE_SCHEMA_VERSIONS.includes(version)) {
+    throw new ResultFileError(
+      `Cannot read result file "${source}" as its schemaVersion is ${version}: this build reads versions ${READABLE_SCHEMA_VERSIONS.join(', ')}` +
+        (version > RESULT_SCHEMA_VERSION ? ' (it was written by a newer h3bench)' : ''),
+    );
+  }
+  const parsed = version === 1 ? resultSchemaV1.safeParse(json) : resultSchemaV2.safeParse(json);
+  if (!parsed.success) {
+    throw new ResultFileError(
+      `Cannot read result file "${source}" as it does not match schema ${version}: ${describeIssues(parsed.error)}`,
+    );
+  }
+  // The scenario was validated key by key (schema.ts); the summary is rebuilt from the runs.
+  return resummarize(parsed.data as unknown as ResultFile);
+}
+
+/** The result.json of a run directory, or the file itself. */
+export function resultPath(p: string): string {
+  return existsSync(p) && statSync(p).isDirectory() ? path.join(p, 'result.json') : p;
+}
+
+/** Read and validate `DIR/result.json` (or a result file path). */
+export function readResult(p: string): ResultFile {
+  const file = resultPath(p);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ResultFileError(
+      `Cannot read result file "${file}" as it cannot be opened: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ResultFileError(
+      `Cannot read result file "${file}" as it is not valid JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return parseResult(json, file);
+}
+
+/** result.json text for a result, validated against the current schema exactly as a reader will see it. */
+export function resultJson(result: ResultFile): string {
+  const text = JSON.stringify(result, null, 1) + '\n';
+  const parsed = resultSchemaV2.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new ResultFileError(
+      `Refusing to write result.json for run "${result.runId}" as it does not match schema ${RESULT_SCHEMA_VERSION}: ${describeIssues(parsed.error)}`,
+    );
+  }
+  return text;
+}

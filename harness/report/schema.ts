@@ -1,0 +1,306 @@
+/**
+ * zod schema of result.json, used on write (renderAll) and on read (readResult). It validates the
+ * JSON text form: numbers that may be NaN in memory are null in JSON, and read back as NaN where the
+ * TypeScript type is a plain number. Objects are loose: keys added by later builds pass through.
+ */
+import { z } from 'zod';
+import { PROTOCOLS } from '../scenario/schema.js';
+import type { ResultFile } from './result.js';
+
+/** A number written by JSON.stringify: null stands for NaN/±Infinity. */
+const num = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? NaN);
+const nnum = z.number().nullable();
+const protocol = z.enum(PROTOCOLS);
+
+const cpu = z.looseObject({ userMs: z.number(), systemMs: z.number(), wallMs: z.number() });
+
+const transportStats = z.looseObject({
+  packetsSent: z.number().optional(),
+  packetsReceived: z.number().optional(),
+  packetsLost: z.number().optional(),
+  packetsRetransmitted: z.number().optional(),
+  bytesSent: z.number().optional(),
+  bytesReceived: z.number().optional(),
+  srttMs: z.number().optional(),
+  cwndBytes: z.number().optional(),
+});
+
+const connectionRecord = z.looseObject({
+  id: z.number().int(),
+  tStart: z.number(),
+  tTcpConnected: nnum,
+  tHandshakeDone: nnum,
+  alpn: z.string().nullable(),
+  tlsVersion: z.string().nullable(),
+  error: z.string().nullable(),
+  transport: transportStats.nullable(),
+});
+
+const requestRecord = z.looseObject({
+  id: z.number().int(),
+  connection: z.number().int().nullable(),
+  stream: z.number().int().nullable(),
+  tIntended: z.number(),
+  tStart: z.number(),
+  tHeaders: nnum,
+  tEnd: nnum,
+  status: z.number().int(),
+  bytesExpected: z.number(),
+  bytes: z.number(),
+  error: z.string().nullable(),
+  timedOut: z.boolean(),
+  chunks: z.array(z.tuple([z.number(), z.number()])),
+});
+
+const clientReport = z.looseObject({
+  protocol,
+  t0EpochMs: z.number(),
+  durationMs: z.number(),
+  connections: z.array(connectionRecord),
+  requests: z.array(requestRecord),
+  cpu,
+  /** Workload-level metrics (added with the workload types; absent in older files). */
+  metrics: z.record(z.string(), z.number()).default({}),
+  settings: z.record(z.string(), z.unknown()),
+});
+
+const serverReport = z.looseObject({
+  protocol,
+  cpu,
+  requests: z.number(),
+  settings: z.record(z.string(), z.unknown()),
+});
+
+const probe = z.looseObject({
+  configuredRttMs: z.number(),
+  measuredRttMs: z.looseObject({ p50: num, p99: num, samples: z.number() }),
+  configuredLossPct: z.number(),
+  measuredLossPct: num,
+  ok: z.boolean(),
+  notes: z.array(z.string()),
+});
+
+const runRecord = z.looseObject({
+  index: z.number().int().min(0),
+  repetition: z.number().int().min(0),
+  protocol,
+  ok: z.boolean(),
+  error: z.string().nullable(),
+  client: clientReport.nullable(),
+  server: serverReport.nullable(),
+  link: z.looseObject({
+    provenance: z.record(z.string(), z.unknown()),
+    probe: probe.nullable(),
+    counters: z.record(z.string(), z.unknown()),
+    lossTimesMs: z.array(z.number()).optional(),
+  }),
+  sweepIndex: z.number().int().min(0).optional(),
+});
+
+const lossModel = z.looseObject({ model: z.string() });
+const direction = z.looseObject({
+  delayMs: z.number(),
+  jitterMs: z.number(),
+  loss: lossModel,
+  rateKbit: nnum,
+});
+/** The resolved scenario: the keys the analysis and the reports read; the rest passes through. */
+const scenario = z.looseObject({
+  name: z.string().min(1),
+  description: z.string(),
+  protocols: z.array(protocol).min(1),
+  repetitions: z.number().int().min(1),
+  seed: z.number().int(),
+  network: z.looseObject({
+    backend: z.string(),
+    profile: z.looseObject({ down: direction, up: direction, mtuBytes: z.number(), seed: z.number() }),
+  }),
+  transport: z.looseObject({ congestion: z.string() }),
+  workload: z.looseObject({ type: z.string() }),
+  report: z.looseObject({ formats: z.array(z.string()) }),
+  /** Added with sweeps; absent in older files. */
+  sweep: z
+    .looseObject({ key: z.string().min(1), unit: z.string(), values: z.array(z.number()).min(1) })
+    .nullable()
+    .optional(),
+});
+
+const distribution = z.looseObject({
+  n: z.number(),
+  p50: num,
+  p90: num,
+  p99: num,
+  p999: num,
+  max: num,
+  mean: num,
+});
+const estimate = z.looseObject({
+  median: nnum,
+  ci95: z.tuple([z.number(), z.number()]).nullable(),
+  n: z.number().int(),
+});
+const histogram = z.looseObject({
+  n: z.number(),
+  p50: nnum,
+  p90: nnum,
+  p99: nnum,
+  p999: nnum,
+  max: nnum,
+  encoded: z.string(),
+});
+const flag = z.looseObject({
+  kind: z.enum(['run-failed', 'cpu-saturated', 'fidelity-probe-failed']),
+  run: z.number().int(),
+  protocol: z.string(),
+  message: z.string(),
+});
+const metricName = z.enum([
+  'workloadMs',
+  'completionP50Ms',
+  'completionP99Ms',
+  'ttfbP50Ms',
+  'connectP50Ms',
+  'goodputMbit',
+  'stallCount',
+  'stallMs',
+  'synchronizedStallShare',
+  'synchronizedStallMs',
+  'collateralStallMs',
+  'stallsAfterLoss',
+  'stallsWithoutLoss',
+]);
+const estimates = z.record(metricName, estimate);
+
+const runHol = z.looseObject({
+  thresholdMs: num,
+  lossWindowMs: num,
+  stallCount: z.number(),
+  stallMs: z.number(),
+  contendedStallMs: z.number(),
+  synchronizedStallMs: z.number(),
+  synchronizedStallShare: z.number(),
+  collateralStallMs: nnum,
+  stallsAfterLoss: nnum,
+  stallsWithoutLoss: nnum,
+  lossEvents: nnum,
+});
+
+const runMetrics = z.looseObject({
+  index: z.number().int(),
+  repetition: z.number().int(),
+  protocol: z.string(),
+  ok: z.boolean(),
+  sweepIndex: z.number().int().optional(),
+  requests: z.number(),
+  requestsOk: z.number(),
+  requestsFailed: z.number(),
+  requestsTimedOut: z.number(),
+  bytes: z.number(),
+  connections: z.number(),
+  workloadMs: nnum,
+  completionP50Ms: nnum,
+  completionP90Ms: nnum,
+  completionP99Ms: nnum,
+  completionMaxMs: nnum,
+  ttfbP50Ms: nnum,
+  ttfbP99Ms: nnum,
+  connectP50Ms: nnum,
+  goodputMbit: nnum,
+  cpuClientMs: nnum,
+  cpuServerMs: nnum,
+  cpuClientShare: nnum,
+  cpuServerShare: nnum,
+  probeOk: z.boolean().nullable(),
+  rttMs: z.number(),
+  workload: z.record(z.string(), z.number()),
+  hol: runHol.nullable(),
+});
+
+const contrast = z.looseObject({
+  a: z.string(),
+  b: z.string(),
+  metric: z.union([metricName, z.templateLiteral(['workload.', z.string()])]),
+  kind: z.enum(['ratio', 'difference']),
+  value: nnum,
+  ci95: z.tuple([z.number(), z.number()]).nullable(),
+  nA: z.number().int(),
+  nB: z.number().int(),
+  medianA: nnum,
+  medianB: nnum,
+  significant: z.boolean().nullable(),
+  direction: z.enum(['better', 'worse', 'same']).nullable(),
+  relativeChange: nnum,
+  verdict: z.string(),
+});
+
+const protocolSummary = z.looseObject({
+  runs: z.number().int(),
+  runsFailed: z.number().int(),
+  requests: z.looseObject({ ok: z.number(), failed: z.number(), timedOut: z.number() }),
+  completionMs: distribution,
+  ttfbMs: distribution,
+  handshakeMs: distribution,
+  workloadMs: z.looseObject({ median: num, samples: z.array(z.number()) }),
+  cpuMs: z.looseObject({ clientMedian: num, serverMedian: num }),
+  bytes: z.number(),
+  metrics: estimates,
+  workloadMetrics: z.record(z.string(), estimate),
+  hol: z.looseObject({
+    thresholdMs: nnum,
+    lossLog: z.enum(['present', 'lossless-path', 'absent']),
+    stallCount: estimate,
+    stallMs: estimate,
+    synchronizedStallShare: estimate,
+    synchronizedStallMs: estimate,
+    collateralStallMs: estimate,
+    stallsAfterLoss: estimate,
+    stallsWithoutLoss: estimate,
+  }),
+  histograms: z.looseObject({
+    connectMs: histogram,
+    ttfbMs: histogram,
+    completionMs: histogram,
+    workloadMs: histogram,
+  }),
+  flags: z.array(flag),
+});
+
+const summary = z.looseObject({
+  ok: z.boolean(),
+  protocols: z.partialRecord(protocol, protocolSummary),
+  runs: z.array(runMetrics),
+  comparisons: z.array(contrast),
+  flags: z.array(flag),
+  sweep: z
+    .array(z.looseObject({ value: z.number(), protocols: z.partialRecord(protocol, estimates) }))
+    .optional(),
+});
+
+const common = {
+  runId: z.string().min(1),
+  createdAt: z.string(),
+  scenarioFile: z.string(),
+  scenarioHash: z.string(),
+  scenario,
+  environment: z.record(z.string(), z.unknown()),
+  runs: z.array(runRecord),
+};
+
+/** Schema 2 (current): everything, the summary included. */
+export const resultSchemaV2 = z.looseObject({ schemaVersion: z.literal(2), ...common, summary });
+/** Schema 1: the summary had fewer fields; readers recompute it. */
+export const resultSchemaV1 = z.looseObject({
+  schemaVersion: z.literal(1),
+  ...common,
+  summary: z.looseObject({ ok: z.boolean() }),
+});
+/** Just enough to tell the version. */
+export const versionSchema = z.looseObject({ schemaVersion: z.number().int() });
+
+/** Compile-time check: what the v2 schema yields is a ResultFile (the scenario is checked key by key above). */
+export function asResultFile(p: z.output<typeof resultSchemaV2>): Omit<ResultFile, 'scenario'> {
+  return p;
+}
