@@ -93,6 +93,11 @@ export interface ClientReport {
   protocol: Protocol;
   /** Wall-clock start of t0 (Date.now()), for correlating with emulator logs. */
   t0EpochMs: number;
+  /**
+   * t0 on CLOCK_MONOTONIC in ns (process.hrtime.bigint(), as a decimal string): the clock the link
+   * emulator logs with, so its drop times can be placed on this run's timeline.
+   */
+  t0MonotonicNs?: string;
   /** Workload completion: last request finished (ok or failed), ms since t0. */
   durationMs: number;
   connections: ConnectionRecord[];

@@ -58,6 +58,8 @@ const requestRecord = z.looseObject({
 const clientReport = z.looseObject({
   protocol,
   t0EpochMs: z.number(),
+  /** t0 on CLOCK_MONOTONIC, ns as a decimal string (absent in older files). */
+  t0MonotonicNs: z.string().regex(/^\d+$/).optional(),
   durationMs: z.number(),
   connections: z.array(connectionRecord),
   requests: z.array(requestRecord),

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClientConfig;
   const t0 = performance.now();
   const t0EpochMs = Date.now();
+  const t0MonotonicNs = process.hrtime.bigint().toString();
   const now = () => performance.now() - t0;
   const cpu0 = process.cpuUsage();
   const outcome = await runWorkload(cfg.workload, {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   const report: ClientReport = {
     protocol: cfg.protocol,
     t0EpochMs,
+    t0MonotonicNs,
     durationMs: outcome.durationMs,
     connections: outcome.connections,
     requests: outcome.requests,

@@ -10,6 +10,8 @@ export interface PlannedRun {
   /** 0-based repetition. */
   repetition: number;
   protocol: Protocol;
+  /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measures). */
+  sweepIndex?: number;
 }
 
 /** mulberry32: small, fast, seedable PRNG returning floats in [0, 1). */
@@ -33,12 +35,30 @@ export function shuffle<T>(items: readonly T[], rand: () => number): T[] {
   return out;
 }
 
-export function planRuns(protocols: readonly Protocol[], repetitions: number, seed: number): PlannedRun[] {
+/**
+ * `sweepPoints` > 0 plans a sweep: within each repetition the points come in a seeded random order
+ * too, so drift cannot line up with the swept value either.
+ */
+export function planRuns(
+  protocols: readonly Protocol[],
+  repetitions: number,
+  seed: number,
+  sweepPoints = 0,
+): PlannedRun[] {
   const rand = prng(seed);
   const runs: PlannedRun[] = [];
+  const points = sweepPoints > 0 ? [...Array(sweepPoints).keys()] : [undefined];
   for (let r = 0; r < repetitions; r++) {
-    for (const protocol of shuffle(protocols, rand))
-      runs.push({ index: runs.length, repetition: r, protocol });
+    for (const sweepIndex of shuffle(points, rand)) {
+      for (const protocol of shuffle(protocols, rand)) {
+        runs.push({
+          index: runs.length,
+          repetition: r,
+          protocol,
+          ...(sweepIndex === undefined ? {} : { sweepIndex }),
+        });
+      }
+    }
   }
   return runs;
 }

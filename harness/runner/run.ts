@@ -276,7 +276,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
     environment.tlsCertificateSha256 = tls.fingerprint256;
-    const plan = planRuns(s.protocols, s.repetitions, s.seed);
+    const plan = planRuns(s.protocols, s.repetitions, s.seed, s.sweep ? loaded.points.length : 0);
     const runs: RunRecord[] = [];
     const t0 = performance.now();
     for (const planned of plan) {
@@ -287,7 +287,8 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         phase: 'start',
         elapsedMs: performance.now() - t0,
       });
-      const record = await runOne(s, planned, tls, workDir, runTag, opts.signal);
+      const point = loaded.points[planned.sweepIndex ?? 0] ?? s;
+      const record = await runOne(point, planned, tls, workDir, runTag, opts.signal);
       runs.push(record);
       opts.onProgress?.({
         run: planned,
@@ -306,7 +307,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       scenario: s,
       environment,
       runs,
-      summary: summarize(s.protocols, runs),
+      summary: summarize(s.protocols, runs, s),
     };
     // Key material and child configs never reach the results directory.
     await rm(workDir, { recursive: true, force: true });

@@ -92,6 +92,25 @@ describe('h3bench run scenarios/smoke.yaml', () => {
   });
 });
 
+describe('h3bench run with a sweep', () => {
+  it('runs every point and summarises each', async () => {
+    const file = path.join(tmp, 'sweep.yaml');
+    writeFileSync(
+      file,
+      'name: sw\nprotocols: [h1, h2]\nrepetitions: 1\nworkload: { type: multiplex, requests: 20, size: 2KB }\nsweep: { key: workload.concurrency, values: [1, 5] }\n',
+    );
+    const out = path.join(tmp, 'sweep-results');
+    const r = await h3bench(['run', file, '--out', out]);
+    expect(r.stderr).toContain('× 2 values of workload.concurrency = 4 runs');
+    expect(r.code).toBe(0);
+    const dir = path.join(out, readdirSync(out)[0] ?? '');
+    const result = JSON.parse(readFileSync(path.join(dir, 'result.json'), 'utf8')) as ResultFile;
+    expect(result.runs.map((x) => x.sweepIndex).sort()).toEqual([0, 0, 1, 1]);
+    expect(result.summary.sweep?.map((p) => p.value)).toEqual([1, 5]);
+    expect(Object.keys(result.summary.sweep?.[1]?.protocols ?? {}).sort()).toEqual(['h1', 'h2']);
+  });
+});
+
 describe('h3bench bad input', () => {
   const out = path.join(tmp, 'bad-results');
 

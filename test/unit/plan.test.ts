@@ -37,6 +37,32 @@ describe('planRuns', () => {
   });
 });
 
+describe('planRuns with a sweep', () => {
+  it('runs every protocol at every point once per repetition, points in a seeded order', () => {
+    const plan = planRuns(['h1', 'h2'], 3, 5, 4);
+    expect(plan).toHaveLength(24);
+    for (let r = 0; r < 3; r++) {
+      const rep = plan.filter((p) => p.repetition === r);
+      expect(rep.map((p) => `${p.sweepIndex ?? -1}${p.protocol}`).sort()).toEqual(
+        [0, 1, 2, 3].flatMap((i) => [`${i}h1`, `${i}h2`]),
+      );
+    }
+    const orders = new Set(
+      [0, 1, 2].map((r) =>
+        plan
+          .filter((p) => p.repetition === r)
+          .map((p) => p.sweepIndex)
+          .join(),
+      ),
+    );
+    expect(orders.size).toBeGreaterThan(1);
+  });
+
+  it('leaves sweepIndex out when there is no sweep', () => {
+    expect(planRuns(['h1'], 2, 1).every((p) => !('sweepIndex' in p))).toBe(true);
+  });
+});
+
 describe('prng', () => {
   it('yields floats in [0, 1)', () => {
     const r = prng(42);
