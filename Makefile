@@ -2,7 +2,7 @@
 # checks. When the system Node is older than 22.12, a project-local Node 24 from the npm registry
 # (.tools/node) is used for every target.
 SHELL := /bin/bash
-SCENARIO ?= loopback
+SCENARIO ?= lossy-mobile
 NODE_DIR := $(shell ./scripts/node-path.sh)
 export PATH := $(if $(NODE_DIR),$(NODE_DIR):,)$(PATH)
 

@@ -1,26 +1,34 @@
-// Prints "N passed, N failed, N skipped" from vitest's JSON report, counting a failed typecheck or
-// lint stage (or a vitest run that produced no report) as one failure each. Exit status 1 if any failed.
+// Prints "N passed, N failed, N skipped" from vitest JSON reports, counting a failed typecheck or
+// lint stage, or a vitest run that failed without reporting a failed test, as one failure each.
+// Usage: test-summary.mjs "<failed stages>" REPORT.json:EXIT_STATUS...  Exit status 1 if any failed.
 import { readFileSync } from 'node:fs';
 
-const [file, rcText, failedStages] = process.argv.slice(2);
+const [failedStages, ...reports] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-try {
-  const r = JSON.parse(readFileSync(file, 'utf8'));
-  passed = r.numPassedTests ?? 0;
-  // A file that failed to load has no assertions: count it once; files with failing tests are
-  // already counted by their tests.
-  const brokenFiles = (r.testResults ?? []).filter(
-    (f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0,
-  ).length;
-  failed = (r.numFailedTests ?? 0) + brokenFiles;
-  skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-} catch {
-  failed += 1;
-  console.error('test-summary: vitest wrote no JSON report');
+for (const arg of reports) {
+  const i = arg.lastIndexOf(':');
+  const file = arg.slice(0, i);
+  const rc = Number(arg.slice(i + 1));
+  let runFailed;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    passed += r.numPassedTests ?? 0;
+    skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    // A file that failed to load has no assertions: count it once; files with failing tests are
+    // already counted by their tests.
+    const brokenFiles = (r.testResults ?? []).filter(
+      (f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0,
+    ).length;
+    runFailed = (r.numFailedTests ?? 0) + brokenFiles;
+  } catch {
+    console.error(`test-summary: vitest wrote no JSON report to ${file}`);
+    runFailed = 1;
+  }
+  if (rc !== 0 && runFailed === 0) runFailed = 1;
+  failed += runFailed;
 }
-if (Number(rcText) !== 0 && failed === 0) failed = 1;
 if (failedStages) {
   for (const stage of failedStages.split(', ')) {
     console.error(`test-summary: ${stage} failed`);

@@ -6,9 +6,11 @@
 import { ExitCode, H3BenchError } from '../errors.js';
 import { killAll } from '../runner/launcher.js';
 import { FETCH_HELP, fetchCommand } from './fetch.js';
+import { CLEANUP_HELP, cleanupCommand } from './cleanup.js';
 import { COMPARE_HELP, compareCommand } from './compare.js';
 import { LIST_HELP, listCommand } from './list.js';
 import { REPORT_HELP, reportCommand } from './report.js';
+import { NETEM_HELP, netemCommand } from './netem.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
 import { VALIDATE_HELP, validateCommand } from './validate.js';
@@ -21,6 +23,9 @@ Commands:
   compare <base> <cur>  compare two results; exit 1 on a significant regression (CI gate)
   validate <scenario>   check a scenario file and print it resolved
   list                  list the shipped scenarios
+  netem selftest <p>    measure an emulated link against its profile (RTT, loss, rate, queue)
+  netem shell <p> -- C  run command C in the client namespace of an emulated link
+  cleanup               remove namespaces/processes left by interrupted runs, restore host sysctls
   serve                 run the paired servers standalone (h1+h2 on TCP, h3 on UDP)
   fetch <url>           one GET with h1, h2 or h3, with a timing breakdown
 
@@ -33,6 +38,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   compare: { run: compareCommand, help: COMPARE_HELP },
   validate: { run: validateCommand, help: VALIDATE_HELP },
   list: { run: listCommand, help: LIST_HELP },
+  netem: { run: netemCommand, help: NETEM_HELP },
+  cleanup: { run: cleanupCommand, help: CLEANUP_HELP },
   serve: { run: serveCommand, help: SERVE_HELP },
   fetch: { run: fetchCommand, help: FETCH_HELP },
 };

@@ -141,6 +141,19 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code: numbe
   });
 }
 
+/**
+ * The emulator's drop times on the client's timeline (ms since t0), for the HOL analysis; drops
+ * before t0 (the fidelity probe's) are left out. Moves them out of the counters so they are stored
+ * once.
+ */
+function lossTimes(counters: Record<string, unknown>, client: ClientReport | null): number[] | undefined {
+  const drops = counters.dropTimesMonotonicMs;
+  delete counters.dropTimesMonotonicMs;
+  if (!Array.isArray(drops) || client?.t0MonotonicNs === undefined) return undefined;
+  const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
+  return (drops as number[]).map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
+}
+
 /** Upper bound on a client's run time, from its workload. */
 export function clientDeadlineMs(s: Scenario): number {
   const w = s.workload;
@@ -190,9 +203,14 @@ async function runOne(
   };
   signal?.addEventListener('abort', onAbort);
   try {
-    link = await linkUp(s.network, s.transport, { runTag: `${runTag}${planned.index}`, workDir: dir });
+    link = await linkUp(s.network, s.transport, {
+      runTag: `${runTag}${planned.index}`,
+      workDir: dir,
+      signal,
+    });
     record.link.provenance = link.provenance();
     record.link.probe = await link.probe();
+    signal?.throwIfAborted();
 
     const serverCfg: ServerConfig = {
       protocol: planned.protocol,
@@ -253,12 +271,17 @@ async function runOne(
     record.error = toError(err).message;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (server && server.exitCode === null) {
+    // A child killed by a signal keeps exitCode null: check signalCode too, or this waits forever.
+    if (server && server.exitCode === null && server.signalCode === null) {
       server.kill('SIGKILL');
       await once(server, 'exit').catch(() => undefined);
     }
     if (client && client.exitCode === null) client.kill('SIGKILL');
-    if (link) record.link.counters = await link.down();
+    if (link) {
+      record.link.counters = await link.down();
+      const loss = lossTimes(record.link.counters, record.client);
+      if (loss !== undefined) record.link.lossTimesMs = loss;
+    }
   }
   return record;
 }

@@ -28,7 +28,7 @@ export const SCENARIO_DEFAULTS = {
     /** HTTP/2 and HTTP/3 connection receive window, bytes. */
     connectionWindowBytes: 16_000_000,
     hystart: true,
-    pacing: true,
+    pacing: false,
   },
   report: { formats: ['json', 'md'] },
 } as const satisfies {

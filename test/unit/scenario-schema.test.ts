@@ -38,7 +38,7 @@ describe('parseScenario', () => {
       streamWindowBytes: 8_000_000,
       connectionWindowBytes: 16_000_000,
       hystart: true,
-      pacing: true,
+      pacing: false,
     });
     expect(s.network.backend).toBe('none');
     expect(s.network.profile.mtuBytes).toBe(1500);

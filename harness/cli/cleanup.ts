@@ -1,0 +1,70 @@
+/** `h3bench cleanup`: remove what interrupted or crashed runs left behind; restore host sysctls. */
+import { ExitCode } from '../errors.js';
+import { hasNetAdmin } from '../../netem/netns.js';
+import { stateFile } from '../../netem/state.js';
+import { cleanupAll } from '../../netem/topology.js';
+import { intFlag, parse } from './args.js';
+import { EnvironmentError } from '../errors.js';
+
+export const CLEANUP_HELP = `Usage: h3bench cleanup [--dry-run] [--older-than SECONDS] [--all]
+
+Removes every network namespace named h3b-* (with the processes inside, and the TUN devices and
+veths in them), the emulator processes recorded by h3bench processes that are gone, and restores
+the host sysctls h3bench raised (tcp_allowed_congestion_control, net.core.rmem_max/wmem_max) from
+the state file (/run/h3bench/state.json). Namespaces owned by a running h3bench are kept.
+"h3bench run" does the same at its start for processes that are gone.
+
+Options:
+  --dry-run              only print what would be removed
+  --older-than SECONDS   leave h3b-* namespaces no h3bench process recorded alone unless older
+                         (another tool may be setting them up; default 0)
+  --all                  also remove what running h3bench processes own (breaks their runs)
+  -h, --help             show this help
+
+Exit codes: 0 clean, 1 something could not be removed, 3 not root.`;
+
+export async function cleanupCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('cleanup', argv, {
+    'dry-run': { type: 'boolean' },
+    'older-than': { type: 'string' },
+    all: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(CLEANUP_HELP);
+    return ExitCode.Ok;
+  }
+  if (positionals.length > 0) {
+    console.error(
+      `h3bench cleanup: unexpected argument "${positionals[0] ?? ''}" (see h3bench cleanup --help)`,
+    );
+    return ExitCode.BadInput;
+  }
+  const admin = await hasNetAdmin();
+  if (!admin.ok) throw new EnvironmentError(`Cannot clean up: ${admin.reason}; run h3bench cleanup as root`);
+  const dryRun = values['dry-run'] ?? false;
+  const r = await cleanupAll({
+    dryRun,
+    all: values.all ?? false,
+    olderThanS: intFlag('older-than', values['older-than'], 0, 10 ** 9) ?? 0,
+  });
+  const verb = dryRun ? 'would remove' : 'removed';
+  for (const o of r.owners) {
+    console.log(
+      `${verb} leftovers of h3bench pid ${o.pid} (${o.command}): namespaces ${o.namespaces.join(', ') || '-'}, ${o.processes} process(es)`,
+    );
+  }
+  for (const n of r.unrecorded) console.log(`${verb} namespace ${n}`);
+  for (const n of r.kept) console.log(`kept namespace ${n} (owned by a running h3bench; --all removes it)`);
+  for (const h of r.restored) {
+    console.log(
+      dryRun
+        ? `would restore ${h.name} to "${h.original}"`
+        : `restored ${h.name}: "${h.value}" -> "${h.original}"`,
+    );
+  }
+  for (const e of r.errors) console.error(`h3bench cleanup: ${e}`);
+  if (r.owners.length + r.unrecorded.length + r.restored.length === 0 && r.errors.length === 0) {
+    console.log(`nothing to clean up (state: ${stateFile()})`);
+  }
+  return r.errors.length > 0 ? ExitCode.RunFailed : ExitCode.Ok;
+}
