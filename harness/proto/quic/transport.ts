@@ -1,0 +1,1230 @@
+/**
+ * A lean QUIC driver over `node:dgram` and the quiche binding: the only code that touches UDP
+ * sockets and timers for QUIC (STYLE.md rule 1). It knows streams and bytes, not HTTP.
+ *
+ * Per event-loop turn: every datagram libuv read is handed to quiche as it arrives (`recv`), then
+ * one flush (setImmediate, so all queued datagrams are drained first) per dirty connection: read
+ * readable streams, move queued writes into quiche as capacity allows, send packets until quiche has
+ * none (or the pacer says wait), and arm one timer from `timeout()`.
+ *
+ * Hot path: no per-packet allocation of ours (one reused send buffer, one reused stream-read buffer,
+ * one reused RecvInfo per connection); node:dgram itself allocates per datagram. Binding calls that
+ * build objects (`readable()` ~19 µs, `stats()`/`pathStats()` ~10 µs, any thrown error ~10 µs) are
+ * kept off the per-packet path; `send()` (~9 µs, mostly building its SendInfo) and `recv()` (~7 µs)
+ * are the floor.
+ *
+ * Delayed ACK: quiche puts an ACK in every packet it sends after any ack-eliciting packet, so a
+ * flush caused by one lone datagram, with nothing of ours to send, waits for a second datagram or
+ * 1 ms (RFC 9000 §13.2.2: ACK after at least two ack-eliciting packets; TCP does the same).
+ *
+ * Pacing: quiche's release times (`SendInfo.at`) are opaque to JS, so when `transport.pacing` is on
+ * the driver paces: a token bucket refilled at 1.25 × cwnd / srtt (from `pathStats()`), bursts of at
+ * most max(10 packets, 1 ms at that rate), the way Linux TCP sizes TSO bursts to ~1 ms of data.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import dns from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
+import type { TransportStats } from '../../measure/records.js';
+import type { Transport } from '../../scenario/schema.js';
+import {
+  BINDING_INFO,
+  MAX_CONN_ID_LEN,
+  MIN_CLIENT_INITIAL_LEN,
+  PacketType,
+  QuicBindingError,
+  QuicConfig,
+  QuicConnection,
+  Shutdown,
+  negotiateVersion,
+  parseHeader,
+  retry as writeRetry,
+  toQuicError,
+  versionIsSupported,
+  type HostPort,
+  type PathEstimate,
+  type QuicCloseInfo,
+  type RecvInfo,
+} from './binding.js';
+
+// ---- settings ----------------------------------------------------------------------------------
+
+/** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
+export const DEFAULT_MAX_UDP_PAYLOAD_BYTES = 1472;
+/** Idle timeout both endpoints advertise, ms. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Floor of the socket buffer size we ask for, bytes. */
+const MIN_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Stream read buffer: the largest piece handed to a stream handler at once. */
+const STREAM_READ_BYTES = 64 * 1024;
+/** A stream's JS write queue reports "full" (write returns false) at this many bytes. */
+export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
+/** Delayed ACK: send after this many datagrams... */
+const ACK_EVERY_DATAGRAMS = 2;
+/** ...or this long after a lone one, ms (max_ack_delay is 25). */
+const ACK_DELAY_MS = 1;
+/** Above this many open receiving streams, one readable() scan is cheaper than polling each. */
+const POLL_STREAMS_MAX = 48;
+/** Pacer: smallest burst, packets. */
+const PACING_MIN_BURST_PACKETS = 10;
+/** Pacer: a burst covers at most this much time at the pacing rate, ms. */
+const PACING_BURST_MS = 1;
+/** Pacer: pacing rate = gain × cwnd / srtt. */
+const PACING_GAIN = 1.25;
+/** Pacer: timer lateness (beyond its due time) credited to the next burst, at most, ms. */
+const PACING_MAX_LATENESS_MS = 1;
+/** Pacer: how often cwnd and srtt are re-read from quiche, ms. */
+const PACING_ESTIMATE_INTERVAL_MS = 2;
+/** Waiting for a connection to drain on close before giving up, ms. */
+const CLOSE_WAIT_MS = 2_000;
+/** QUIC transport error INTERNAL_ERROR (RFC 9000 §20.1). */
+const TRANSPORT_INTERNAL_ERROR = 0x1;
+/** Retry tokens are valid this long, ms. */
+const RETRY_TOKEN_LIFETIME_MS = 10_000;
+
+export interface QuicEndpointOptions {
+  transport: Transport;
+  alpn: string[];
+  /** Largest UDP payload sent and accepted (max_udp_payload_size), bytes. */
+  maxUdpPayloadBytes?: number;
+  idleTimeoutMs?: number;
+  /** Socket receive/send buffer to request, bytes; default 2 × max(connection window, 4 MB). */
+  socketBufferBytes?: number;
+  /** max_ack_delay, ms (quiche default 25). */
+  maxAckDelayMs?: number;
+  /** Unidirectional streams the peer may open (HTTP/3 needs 3). */
+  maxStreamsUni?: number;
+  /** Bidirectional streams the peer may open. */
+  maxStreamsBidi: number;
+}
+
+export interface QuicServerOptions extends QuicEndpointOptions {
+  host: string;
+  port: number;
+  certPem: string;
+  keyPem: string;
+  /** Stateless retry (address validation) before accepting a connection. Default off. */
+  retry?: boolean;
+}
+
+export interface QuicClientOptions extends QuicEndpointOptions {
+  host: string;
+  port: number;
+  serverName: string;
+  /** CA the server must chain to; null = no verification. */
+  caPem: string | null;
+}
+
+// ---- UDP counters ------------------------------------------------------------------------------
+
+/** The kernel's UDP counters in this network namespace (/proc/net/snmp). */
+export interface UdpCounters {
+  /** Datagrams dropped because a socket receive buffer was full (non-network loss). */
+  rcvbufErrors: number;
+  /** Sends that failed for lack of send buffer. */
+  sndbufErrors: number;
+  /** Datagrams that could not be delivered (includes rcvbufErrors). */
+  inErrors: number;
+}
+
+/** Read UDP counters, or null when /proc/net/snmp is unavailable. */
+export function readUdpCounters(file = '/proc/net/snmp'): UdpCounters | null {
+  try {
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]?.split(/\s+/).slice(1) ?? [];
+    const values = lines[1]?.split(/\s+/).slice(1).map(Number) ?? [];
+    const get = (n: string) => values[names.indexOf(n)] ?? NaN;
+    const c = {
+      rcvbufErrors: get('RcvbufErrors'),
+      sndbufErrors: get('SndbufErrors'),
+      inErrors: get('InErrors'),
+    };
+    return Number.isFinite(c.rcvbufErrors) ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+function readSysctl(name: string): number | null {
+  try {
+    const v = Number(readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim());
+    return Number.isFinite(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- handler interface -------------------------------------------------------------------------
+
+/** Why a connection ended. */
+export interface QuicCloseEvent {
+  /** CONNECTION_CLOSE we sent, if any. */
+  local: QuicCloseInfo | null;
+  /** CONNECTION_CLOSE the peer sent, if any. */
+  peer: QuicCloseInfo | null;
+  /** The idle timeout expired. */
+  timedOut: boolean;
+  /** Never reached the end of the handshake. */
+  handshakeFailed: boolean;
+}
+
+/** What the layer above (HTTP/3) is told about one connection. Every callback is optional. */
+export interface QuicConnHandler {
+  /** Handshake complete (application data may flow). */
+  onEstablished?(): void;
+  /**
+   * Stream data in order. `data` is a view of a reused buffer: valid only during the call.
+   * Called once with an empty `data` and `fin` when the stream ends without more data.
+   */
+  onStreamData?(streamId: number, data: Uint8Array, fin: boolean): void;
+  /** The peer reset the stream (RESET_STREAM) with `code`. */
+  onStreamReset?(streamId: number, code: number): void;
+  /** The peer asked us to stop sending on the stream (STOP_SENDING) with `code`; queued data was dropped. */
+  onStreamStopped?(streamId: number, code: number): void;
+  /** A stream that asked (`wantWritable`) has an empty write queue again. */
+  onStreamWritable?(streamId: number): void;
+  /** End of each flush of this connection (after reading and writing streams). */
+  onFlush?(): void;
+  /** The connection is closed (after draining): no more callbacks follow. */
+  onClose?(ev: QuicCloseEvent): void;
+}
+
+// ---- pacing ------------------------------------------------------------------------------------
+
+/** Pacing mode recorded in results. */
+export type PacingMode = 'driver' | 'none';
+
+// ---- connection --------------------------------------------------------------------------------
+
+interface QueuedWrite {
+  data: Uint8Array;
+  fin: boolean;
+}
+
+interface StreamQueue {
+  chunks: QueuedWrite[];
+  /** Bytes queued in JS (not yet accepted by quiche). */
+  bytes: number;
+}
+
+/** One QUIC connection driven by an endpoint. */
+export class QuicConn {
+  readonly isClient: boolean;
+  /** The quiche connection (exposed for stats and tests). */
+  readonly quic: QuicConnection;
+  /** Peer address. */
+  readonly peer: HostPort;
+  /** Performance.now() when the connection was created. */
+  readonly tStart: number;
+  /** Performance.now() when the handshake completed; null until then. */
+  tEstablished: number | null = null;
+  /** Set once the connection is closed (after draining). */
+  closeEvent: QuicCloseEvent | null = null;
+
+  private handler: QuicConnHandler = {};
+  private readonly ep: Endpoint;
+  private recvInfo: RecvInfo;
+  private readonly queues = new Map<number, StreamQueue>();
+  private readonly writableWaiters = new Set<number>();
+  /** Streams whose receiving side is open (polled for data each flush); see readStreams. */
+  private readonly recvStreams = new Set<number>();
+  private nextBidi: number;
+  private nextUni: number;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private closeWaiters: (() => void)[] = [];
+  private finalStats: TransportStats | null = null;
+  /** Message of the local failure that closed the connection, if any. */
+  abortReason: string | null = null;
+  /** Datagrams received since packets were last sent (see process: delayed ACK). */
+  private rxSinceSend = 0;
+  /** Something local (a write, a reset, a timer) wants packets out at the next flush. */
+  private mustSend = true;
+  private ackTimer: NodeJS.Timeout | null = null;
+
+  // pacer state
+  private readonly paced: boolean;
+  private tokens: number;
+  /** Pacing rate, bytes/ms; 0 until cwnd and srtt were first read (the first burst is free). */
+  private rateBytesPerMs = 0;
+  private burstBytes: number;
+  private lastRefill = 0;
+  private lastEstimate = -Infinity;
+  private paceTimer: NodeJS.Timeout | null = null;
+  /** When the pacing timer was due (performance.now()), to credit its lateness. */
+  private paceDue = 0;
+  private readonly estimate: PathEstimate = { srttMs: 0, cwndBytes: 0, deliveryRateBytesPerSec: 0 };
+
+  /** @internal (created by endpoints) */
+  constructor(ep: Endpoint, quic: QuicConnection, isClient: boolean, local: HostPort, peer: HostPort) {
+    this.ep = ep;
+    this.quic = quic;
+    this.isClient = isClient;
+    this.peer = { host: peer.host, port: peer.port };
+    this.recvInfo = { from: this.peer, to: { host: local.host, port: local.port } };
+    this.nextBidi = isClient ? 0 : 1;
+    this.nextUni = isClient ? 2 : 3;
+    this.tStart = performance.now();
+    this.paced = ep.pacing === 'driver';
+    this.burstBytes = PACING_MIN_BURST_PACKETS * ep.maxUdpPayloadBytes;
+    this.tokens = this.burstBytes;
+  }
+
+  /** Set the callbacks (before the first event loop turn for server connections). */
+  setHandler(h: QuicConnHandler): void {
+    this.handler = h;
+  }
+
+  get established(): boolean {
+    return this.tEstablished !== null;
+  }
+
+  get closed(): boolean {
+    return this.closeEvent !== null;
+  }
+
+  /** ALPN negotiated ("" before the handshake). */
+  alpn(): string {
+    return this.quic.applicationProto();
+  }
+
+  /** Allocate the next locally initiated bidirectional stream id (opened by its first write). */
+  openBidi(): number {
+    const id = this.nextBidi;
+    this.nextBidi += 4;
+    this.recvStreams.add(id);
+    return id;
+  }
+
+  /** Allocate the next locally initiated unidirectional stream id. */
+  openUni(): number {
+    const id = this.nextUni;
+    this.nextUni += 4;
+    return id;
+  }
+
+  /** Bidirectional streams the peer still lets us open. */
+  streamsLeftBidi(): number {
+    return this.quic.peerStreamsLeftBidi();
+  }
+
+  /**
+   * Write to a stream. Whatever quiche does not take now is queued (not copied: `data` must not
+   * change afterwards) and written as capacity opens. Returns false when the stream's queue is at
+   * or above the high-water mark: the producer should wait for `onStreamWritable` (`wantWritable`).
+   * Writes to a stopped or reset stream are dropped.
+   */
+  write(streamId: number, data: Uint8Array, fin: boolean): boolean {
+    if (this.closeEvent !== null) return false;
+    this.mustSend = true;
+    let q = this.queues.get(streamId);
+    if (q === undefined) {
+      let n: number | null;
+      try {
+        n = this.quic.streamSend(streamId, data, fin);
+      } catch (err) {
+        this.streamSendFailed(streamId, err);
+        return false;
+      }
+      this.ep.markDirty(this);
+      if (n !== null && n === data.length) return true;
+      q = { chunks: [], bytes: 0 };
+      this.queues.set(streamId, q);
+      const rest = n === null ? data : data.subarray(n);
+      q.chunks.push({ data: rest, fin });
+      q.bytes += rest.length;
+    } else {
+      q.chunks.push({ data, fin });
+      q.bytes += data.length;
+      this.ep.markDirty(this);
+    }
+    return q.bytes < STREAM_HIGH_WATER_BYTES;
+  }
+
+  /** Bytes queued in JS for a stream (not yet accepted by quiche). */
+  buffered(streamId: number): number {
+    return this.queues.get(streamId)?.bytes ?? 0;
+  }
+
+  /** Ask for one `onStreamWritable` when the stream's queue is empty (at once if it already is). */
+  wantWritable(streamId: number): void {
+    this.writableWaiters.add(streamId);
+    this.ep.markDirty(this);
+  }
+
+  /** Abandon sending on a stream (RESET_STREAM with `code`), dropping queued data. */
+  resetStream(streamId: number, code: number): void {
+    this.dropQueue(streamId);
+    if (this.closeEvent !== null) return;
+    this.mustSend = true;
+    this.quic.streamShutdown(streamId, Shutdown.Write, code);
+    this.ep.markDirty(this);
+  }
+
+  /** Ask the peer to stop sending on a stream (STOP_SENDING with `code`); its data is discarded. */
+  stopSending(streamId: number, code: number): void {
+    this.recvStreams.delete(streamId);
+    if (this.closeEvent !== null) return;
+    this.mustSend = true;
+    this.quic.streamShutdown(streamId, Shutdown.Read, code);
+    this.ep.markDirty(this);
+  }
+
+  /**
+   * Close with an application error code (CONNECTION_CLOSE); resolves once the connection has
+   * drained, or after CLOSE_WAIT_MS.
+   */
+  close(code: number, reason = ''): Promise<void> {
+    if (this.closeEvent !== null) return Promise.resolve();
+    this.mustSend = true;
+    this.quic.close(true, code, reason);
+    this.ep.markDirty(this);
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.finish(true);
+      }, CLOSE_WAIT_MS);
+      this.closeWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Close at once with INTERNAL_ERROR after a local failure (a handler threw). */
+  abort(err: unknown): void {
+    if (this.closeEvent !== null) return;
+    this.abortReason = err instanceof Error ? err.message : String(err);
+    this.mustSend = true;
+    this.quic.close(false, TRANSPORT_INTERNAL_ERROR, this.abortReason.slice(0, 200));
+    this.ep.markDirty(this);
+  }
+
+  /**
+   * Give up on a connection whose handshake cannot complete (e.g. the server port is closed):
+   * close at once, without draining, and report `reason`.
+   */
+  failHandshake(reason: string): void {
+    if (this.closeEvent !== null || this.tEstablished !== null) return;
+    this.abortReason = reason;
+    this.quic.close(false, TRANSPORT_INTERNAL_ERROR, reason.slice(0, 200));
+    this.finish(true);
+  }
+
+  /** Transport counters now, or as they were at close. */
+  stats(): TransportStats {
+    if (this.finalStats !== null) return this.finalStats;
+    const s = this.quic.stats();
+    const t: TransportStats = {
+      packetsSent: s.sent,
+      packetsReceived: s.recv,
+      packetsLost: s.lost,
+      packetsRetransmitted: s.retrans,
+      bytesSent: s.sentBytes,
+      bytesReceived: s.recvBytes,
+    };
+    if (s.srttMs !== null) t.srttMs = s.srttMs;
+    if (s.cwndBytes !== null) t.cwndBytes = s.cwndBytes;
+    return t;
+  }
+
+  // ---- driven by the endpoint ----------------------------------------------------------------
+
+  /** @internal One datagram for this connection. */
+  receive(msg: Buffer, from: dgram.RemoteInfo): void {
+    if (this.closeEvent !== null) return;
+    if (from.port !== this.recvInfo.from.port || from.address !== this.recvInfo.from.host) {
+      this.recvInfo = { from: { host: from.address, port: from.port }, to: this.recvInfo.to };
+    }
+    this.rxSinceSend++;
+    try {
+      this.quic.recv(msg, this.recvInfo);
+    } catch {
+      // A datagram quiche rejects (garbage, wrong keys...) is dropped; fatal errors (TLS failure)
+      // leave quiche closing the connection, which the flush below sends and reports.
+      this.ep.badDatagrams++;
+    }
+    this.ep.markDirty(this);
+  }
+
+  /** @internal The flush: streams in and out, packets out, timer. */
+  process(): void {
+    if (this.closeEvent !== null) return;
+    const q = this.quic;
+    if (this.tEstablished === null && q.isEstablished()) {
+      this.tEstablished = performance.now();
+      // The flight that completes the handshake (client Finished) must not wait for a delayed ACK.
+      this.mustSend = true;
+      this.handler.onEstablished?.();
+    }
+    if (this.tEstablished !== null && this.abortReason === null) {
+      if (q.isReadable()) this.readStreams();
+      if (this.queues.size > 0) this.drainQueues();
+      if (this.writableWaiters.size > 0) this.notifyWritable();
+      this.handler.onFlush?.();
+    }
+    if (this.delayAck()) {
+      this.armTimer();
+      return;
+    }
+    this.rxSinceSend = 0;
+    this.mustSend = false;
+    if (this.ackTimer !== null) {
+      // Not needed any more; left armed it would wake an idle process for nothing.
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+    }
+    this.sendPackets();
+    if (q.isClosed()) {
+      this.finish(false);
+      return;
+    }
+    this.armTimer();
+  }
+
+  /**
+   * Delayed ACK (RFC 9000 §13.2.2: "A receiver SHOULD send an ACK frame after receiving at least
+   * two ack-eliciting packets"): quiche answers every `send()` after any ack-eliciting packet with an
+   * ACK, so when a flush is due to one lone datagram and nothing of ours is waiting, hold `send()`
+   * back until the next datagram or ACK_DELAY_MS (far below max_ack_delay).
+   */
+  private delayAck(): boolean {
+    if (this.mustSend || this.rxSinceSend >= ACK_EVERY_DATAGRAMS || this.tEstablished === null) return false;
+    if (this.queues.size > 0 || this.paceTimer !== null || this.quic.isDraining()) return false;
+    if (this.ackTimer === null) {
+      this.ackTimer = setTimeout(this.onAckTimer, ACK_DELAY_MS);
+    }
+    return true;
+  }
+
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = null;
+    if (this.closeEvent !== null || this.rxSinceSend === 0) return;
+    this.mustSend = true;
+    this.ep.markDirty(this);
+  };
+
+  /**
+   * Read every readable stream. quiche's `readable()` iterator costs ~19 µs through the binding
+   * (against ~0.2 µs for `isReadable()` / `streamReadable(id)`), so the streams we know to be open
+   * for reading are polled one by one, and the iterator is used only when something else is still
+   * readable afterwards: a stream the peer just opened.
+   */
+  private readStreams(): void {
+    const q = this.quic;
+    if (this.recvStreams.size > POLL_STREAMS_MAX) {
+      this.scanReadable();
+      return;
+    }
+    for (const id of this.recvStreams) {
+      if (q.streamReadable(id)) this.readStream(id);
+      if (this.closeEvent !== null) return;
+    }
+    if (q.isReadable()) this.scanReadable();
+  }
+
+  private scanReadable(): void {
+    for (const id of this.quic.readable()) {
+      if (!this.recvStreams.has(id)) this.recvStreams.add(id);
+      this.readStream(id);
+      if (this.closeEvent !== null) return;
+    }
+  }
+
+  /** Hand everything buffered on one stream to the handler. */
+  private readStream(id: number): void {
+    const q = this.quic;
+    const buf = this.ep.streamBuf;
+    for (;;) {
+      let r: readonly [number, boolean] | null;
+      try {
+        r = q.streamRecv(id, buf);
+      } catch (err) {
+        this.recvStreams.delete(id);
+        const e = toQuicError(err, 'streamRecv');
+        if (e.code === 'QUIC_STREAM_RESET') this.handler.onStreamReset?.(id, e.value ?? 0);
+        return;
+      }
+      if (r === null) return;
+      const [n, fin] = r;
+      if (fin) this.recvStreams.delete(id);
+      this.handler.onStreamData?.(id, buf.subarray(0, n), fin);
+      if (fin || this.closeEvent !== null) return;
+    }
+  }
+
+  private drainQueues(): void {
+    // Round robin: the stream served first this time goes last next time.
+    const ids = [...this.queues.keys()];
+    for (const id of ids) {
+      const q = this.queues.get(id);
+      if (q === undefined) continue;
+      if (!this.drainQueue(id, q)) continue;
+      this.queues.delete(id);
+      this.queues.set(id, q);
+    }
+  }
+
+  /** Move one stream's queue into quiche; returns true if it wrote something and still has more. */
+  private drainQueue(id: number, q: StreamQueue): boolean {
+    let wrote = false;
+    while (q.chunks.length > 0) {
+      const c = q.chunks[0];
+      if (c === undefined) break;
+      let n: number | null;
+      try {
+        n = this.quic.streamSend(id, c.data, c.fin);
+      } catch (err) {
+        this.streamSendFailed(id, err);
+        return false;
+      }
+      if (n === null) return wrote;
+      wrote = true;
+      this.mustSend = true;
+      q.bytes -= n;
+      if (n < c.data.length) {
+        c.data = c.data.subarray(n);
+        return true;
+      }
+      q.chunks.shift();
+    }
+    this.queues.delete(id);
+    return false;
+  }
+
+  private notifyWritable(): void {
+    for (const id of [...this.writableWaiters]) {
+      if (this.queues.has(id)) continue;
+      this.writableWaiters.delete(id);
+      this.handler.onStreamWritable?.(id);
+      if (this.closeEvent !== null) return;
+    }
+  }
+
+  private streamSendFailed(id: number, err: unknown): void {
+    this.dropQueue(id);
+    const e = err instanceof QuicBindingError ? err : toQuicError(err, 'streamSend');
+    if (e.code === 'QUIC_STREAM_STOPPED') {
+      this.handler.onStreamStopped?.(id, e.value ?? 0);
+      // Answer STOP_SENDING with RESET_STREAM (RFC 9000 §3.5); quiche needs the shutdown call.
+      this.quic.streamShutdown(id, Shutdown.Write, e.value ?? 0);
+    }
+    // Other errors (stream already finished or reset by us) mean there is nothing left to send.
+  }
+
+  private dropQueue(id: number): void {
+    this.queues.delete(id);
+    this.writableWaiters.delete(id);
+  }
+
+  private sendPackets(): void {
+    const ep = this.ep;
+    const q = this.quic;
+    const paced = this.paced;
+    if (paced) {
+      if (this.paceTimer !== null) return;
+      this.refill(performance.now());
+      if (this.tokens <= 0 && !this.outOfTokens()) return;
+    }
+    for (;;) {
+      const out = ep.sendBuf;
+      let n: number;
+      try {
+        n = q.send(out);
+      } catch {
+        // quiche closes the connection itself on internal errors; report via isClosed.
+        break;
+      }
+      if (n === 0) break;
+      ep.transmit(out, n, this.peer);
+      if (paced) {
+        this.tokens -= n;
+        if (this.tokens <= 0 && !this.outOfTokens()) break;
+      }
+    }
+  }
+
+  /**
+   * The bucket is empty: re-read cwnd and srtt (if stale) and refill at the new rate. Returns true
+   * if sending may go on, false after scheduling the pacing timer. Connections that send little
+   * (ACKs) never get here, so they never pay for `pathStats()`.
+   */
+  private outOfTokens(): boolean {
+    const now = performance.now();
+    if (now - this.lastEstimate >= PACING_ESTIMATE_INTERVAL_MS) {
+      this.lastEstimate = now;
+      if (this.quic.pathEstimate(this.estimate)) {
+        // srtt has whole-ms resolution; below 1 ms it reads 0 and the path is not worth pacing.
+        const srtt = Math.max(this.estimate.srttMs, 1);
+        this.rateBytesPerMs = (PACING_GAIN * this.estimate.cwndBytes) / srtt;
+        this.burstBytes = Math.max(
+          PACING_MIN_BURST_PACKETS * this.ep.maxUdpPayloadBytes,
+          this.rateBytesPerMs * PACING_BURST_MS,
+        );
+        this.refill(now);
+        if (this.tokens > 0) return true;
+      }
+    }
+    this.schedulePace();
+    return false;
+  }
+
+  /** Add the tokens earned since the last refill (the bucket holds one burst, plus timer lateness). */
+  private refill(now: number): void {
+    const elapsed = now - this.lastRefill;
+    this.lastRefill = now;
+    // A pacing timer that fired late may spend what it missed (up to PACING_MAX_LATENESS_MS more).
+    const lateMs = this.paceDue > 0 ? Math.min(Math.max(now - this.paceDue, 0), PACING_MAX_LATENESS_MS) : 0;
+    this.paceDue = 0;
+    this.tokens = Math.min(
+      this.burstBytes + lateMs * this.rateBytesPerMs,
+      this.tokens + elapsed * this.rateBytesPerMs,
+    );
+  }
+
+  private schedulePace(): void {
+    if (this.paceTimer !== null) return;
+    const waitMs =
+      this.rateBytesPerMs > 0
+        ? Math.min(Math.max(1, Math.ceil((1 - this.tokens) / this.rateBytesPerMs)), 100)
+        : 1;
+    this.paceDue = performance.now() + waitMs;
+    this.paceTimer = setTimeout(() => {
+      this.paceTimer = null;
+      this.mustSend = true;
+      this.ep.markDirty(this);
+    }, waitMs);
+  }
+
+  private armTimer(): void {
+    const t = this.quic.timeout();
+    if (t === null) {
+      this.clearTimer();
+      return;
+    }
+    const at = performance.now() + t;
+    // Keep an earlier timer: when it fires it re-reads timeout() and re-arms.
+    if (this.timer !== null && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, t);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (this.closeEvent !== null) return;
+    const t = this.quic.timeout();
+    if (t !== null && t > 0) {
+      this.armTimer();
+      return;
+    }
+    this.quic.onTimeout();
+    this.mustSend = true;
+    this.ep.markDirty(this);
+  };
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  /** @internal The connection is over: report once, release everything. */
+  finish(forced: boolean): void {
+    if (this.closeEvent !== null) return;
+    this.finalStats = this.stats();
+    const q = this.quic;
+    this.closeEvent = {
+      local: q.localError(),
+      peer: q.peerError(),
+      timedOut: q.isTimedOut(),
+      handshakeFailed: this.tEstablished === null,
+    };
+    if (this.abortReason !== null && this.closeEvent.local === null) {
+      this.closeEvent.local = { isApp: false, code: TRANSPORT_INTERNAL_ERROR, reason: this.abortReason };
+    } else if (forced && this.closeEvent.local === null && this.closeEvent.peer === null) {
+      this.closeEvent.local = { isApp: false, code: 0, reason: 'closed without draining' };
+    }
+    this.clearTimer();
+    if (this.paceTimer !== null) clearTimeout(this.paceTimer);
+    this.paceTimer = null;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.queues.clear();
+    this.writableWaiters.clear();
+    this.recvStreams.clear();
+    this.ep.forget(this);
+    try {
+      this.handler.onClose?.(this.closeEvent);
+    } finally {
+      for (const w of this.closeWaiters.splice(0)) w();
+    }
+  }
+}
+
+// ---- endpoints ---------------------------------------------------------------------------------
+
+function socketBufferBytes(o: QuicEndpointOptions): number {
+  return o.socketBufferBytes ?? 2 * Math.max(o.transport.connectionWindowBytes, MIN_SOCKET_BUFFER_BYTES);
+}
+
+function quicConfig(o: QuicEndpointOptions, role: 'client' | 'server', tlsOpts: object): QuicConfig {
+  return new QuicConfig({
+    role,
+    ...tlsOpts,
+    alpn: o.alpn,
+    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxUdpPayloadBytes: o.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES,
+    connectionWindowBytes: o.transport.connectionWindowBytes,
+    streamWindowBytes: o.transport.streamWindowBytes,
+    maxStreamsBidi: o.maxStreamsBidi,
+    maxStreamsUni: o.maxStreamsUni ?? 3,
+    congestion: o.transport.congestion,
+    hystart: o.transport.hystart,
+    quichePacing: false,
+    maxAckDelayMs: o.maxAckDelayMs ?? 25,
+  });
+}
+
+/**
+ * Address lookup for node:dgram: IP literals answer synchronously (dns.lookup would defer every
+ * send by a tick); names go through dns.lookup.
+ */
+function literalLookup(
+  address: string,
+  family: number,
+  cb: (err: Error | null, address: string, family: number) => void,
+): void {
+  if (isIP(address) !== 0) cb(null, address, family);
+  else
+    dns.lookup(address, { family }, (err, a, f) => {
+      cb(err, a, f);
+    });
+}
+
+/** Shared by client and server: one UDP socket, buffers, the flush loop, counters. */
+abstract class Endpoint {
+  readonly socket: dgram.Socket;
+  readonly maxUdpPayloadBytes: number;
+  readonly pacing: PacingMode;
+  /** Reused buffer quiche writes each outgoing packet into (replaced if a send is queued). */
+  sendBuf: Buffer;
+  /** Reused buffer stream data is read into (views handed to handlers are valid during the call). */
+  readonly streamBuf: Buffer = Buffer.allocUnsafeSlow(STREAM_READ_BYTES);
+  /** Datagrams quiche rejected or we could not route. */
+  badDatagrams = 0;
+  /** Datagrams received / sent by this socket. */
+  datagramsIn = 0;
+  datagramsOut = 0;
+  /** Sends that could not complete at once (kernel send buffer full); their buffer was replaced. */
+  sendsQueued = 0;
+  /** Socket errors seen (e.g. ICMP port unreachable on a connected socket). */
+  socketErrors = 0;
+  protected readonly opts: QuicEndpointOptions;
+  protected readonly config: QuicConfig;
+  private readonly dirty = new Set<QuicConn>();
+  private flushScheduled = false;
+  private readonly udpStart: UdpCounters | null;
+  private udpEnd: UdpCounters | null = null;
+  protected socketClosed = false;
+  private readonly requestedBufferBytes: number;
+
+  protected constructor(opts: QuicEndpointOptions, config: QuicConfig, family: 'udp4' | 'udp6') {
+    this.opts = opts;
+    this.config = config;
+    this.maxUdpPayloadBytes = opts.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES;
+    this.pacing = opts.transport.pacing ? 'driver' : 'none';
+    this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
+    this.requestedBufferBytes = socketBufferBytes(opts);
+    this.udpStart = readUdpCounters();
+    this.socket = dgram.createSocket({
+      type: family,
+      lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+      recvBufferSize: this.requestedBufferBytes,
+      sendBufferSize: this.requestedBufferBytes,
+    });
+    this.socket.on('message', (msg, rinfo) => {
+      this.datagramsIn++;
+      try {
+        this.onDatagram(msg, rinfo);
+      } catch {
+        this.badDatagrams++;
+      }
+    });
+    this.socket.on('error', (err) => {
+      this.socketErrors++;
+      this.onSocketError(err);
+    });
+  }
+
+  /** A socket error (e.g. ICMP port unreachable on a connected socket); ignored by default. */
+  protected onSocketError(_err: Error): void {
+    /* datagram sockets keep working after such errors */
+  }
+
+  protected abstract onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void;
+  /** Forget a finished connection. */
+  abstract forget(conn: QuicConn): void;
+
+  /** Schedule a flush of `conn` after the datagrams queued now have been read. */
+  markDirty(conn: QuicConn): void {
+    this.dirty.add(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    for (const c of this.dirty) {
+      this.dirty.delete(c);
+      try {
+        c.process();
+      } catch (err) {
+        // A bug above us (a handler threw) must not take the process down: fail the connection.
+        c.abort(err);
+      }
+    }
+  };
+
+  /** @internal Send `out[0..n)` to `to`. */
+  transmit(out: Buffer, n: number, to: HostPort): void {
+    if (this.socketClosed) return;
+    this.sendTo(out, n, to);
+    this.datagramsOut++;
+    // A send the kernel could not take at once is queued by libuv with a reference to `out`:
+    // give quiche a fresh buffer for the next packet (rare: only when the send buffer is full).
+    if (this.socket.getSendQueueCount() > 0) {
+      this.sendsQueued++;
+      this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
+    }
+  }
+
+  protected sendTo(out: Buffer, n: number, to: HostPort): void {
+    this.socket.send(out, 0, n, to.port, to.host);
+  }
+
+  protected async closeSocket(): Promise<void> {
+    if (this.socketClosed) return;
+    this.socketClosed = true;
+    this.udpEnd = readUdpCounters();
+    await new Promise<void>((resolve) => {
+      this.socket.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  /** Everything about this endpoint's stack that a result should record. */
+  settings(): Record<string, unknown> {
+    const udpNow = this.udpEnd ?? readUdpCounters();
+    const { recvBufferBytes, sendBufferBytes } = this.bufferSizes;
+    return {
+      quic: BINDING_INFO,
+      config: this.config.applied,
+      maxUdpPayloadBytes: this.maxUdpPayloadBytes,
+      socket: {
+        requestedBufferBytes: this.requestedBufferBytes,
+        /** As the kernel reports it (Linux doubles the requested size, capped at 2 × rmem_max). */
+        recvBufferBytes,
+        sendBufferBytes,
+        rmemMax: readSysctl('net.core.rmem_max'),
+        wmemMax: readSysctl('net.core.wmem_max'),
+      },
+      ackPolicy: `after ${ACK_EVERY_DATAGRAMS} datagrams or ${ACK_DELAY_MS} ms (RFC 9000 §13.2.2), at once when we have data to send`,
+      /** node:dgram sends one datagram per sendmsg: no UDP GSO, no GRO. */
+      udpGso: false,
+      udpGro: false,
+      pacing:
+        this.pacing === 'driver'
+          ? {
+              mode: 'driver',
+              rate: `${PACING_GAIN} × cwnd / max(srtt, 1 ms)`,
+              burst: `max(${PACING_MIN_BURST_PACKETS} packets, ${PACING_BURST_MS} ms at the pacing rate) + timer lateness up to ${PACING_MAX_LATENESS_MS} ms`,
+              timer: 'setTimeout, >= 1 ms',
+              estimateIntervalMs: PACING_ESTIMATE_INTERVAL_MS,
+              quichePacing: false,
+            }
+          : { mode: 'none', quichePacing: false },
+      /** Kernel UDP counters of this namespace at endpoint start and at close (or now). */
+      udpCounters: { start: this.udpStart, end: udpNow },
+      /** Receive-buffer drops in this namespace during the endpoint's life: non-network loss. */
+      udpRcvbufErrors:
+        this.udpStart !== null && udpNow !== null ? udpNow.rcvbufErrors - this.udpStart.rcvbufErrors : null,
+      datagrams: {
+        in: this.datagramsIn,
+        out: this.datagramsOut,
+        bad: this.badDatagrams,
+        sendsQueued: this.sendsQueued,
+        socketErrors: this.socketErrors,
+      },
+    };
+  }
+
+  /** Socket buffer sizes as the kernel reports them, read once bound. */
+  private bufferSizes: { recvBufferBytes: number | null; sendBufferBytes: number | null } = {
+    recvBufferBytes: null,
+    sendBufferBytes: null,
+  };
+
+  /** Bind the socket and read back the buffer sizes the kernel granted. */
+  protected async bind(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind({ address: host, port, exclusive: true }, () => {
+        this.socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.bufferSizes = {
+      recvBufferBytes: this.socket.getRecvBufferSize(),
+      sendBufferBytes: this.socket.getSendBufferSize(),
+    };
+  }
+}
+
+function cidKey(cid: Uint8Array): string {
+  return Buffer.from(cid.buffer, cid.byteOffset, cid.byteLength).toString('latin1');
+}
+
+/** A listening QUIC endpoint: accepts connections, routes datagrams by connection id. */
+export class QuicServer extends Endpoint {
+  private readonly conns = new Map<string, QuicConn>();
+  private readonly keysOf = new Map<QuicConn, string[]>();
+  private readonly onConnection: (conn: QuicConn) => void;
+  private local: HostPort = { host: '', port: 0 };
+  private readonly retryKey = randomBytes(32);
+  private readonly retry: boolean;
+  /** Connections accepted so far. */
+  accepted = 0;
+  /** close() was called: no new connections. */
+  private closing = false;
+
+  constructor(opts: QuicServerOptions, onConnection: (conn: QuicConn) => void) {
+    super(
+      opts,
+      quicConfig(opts, 'server', { certPem: opts.certPem, keyPem: opts.keyPem }),
+      isIPv6(opts.host) ? 'udp6' : 'udp4',
+    );
+    this.onConnection = onConnection;
+    this.retry = opts.retry ?? false;
+  }
+
+  /** Bind; resolves with the UDP port. */
+  async listen(): Promise<number> {
+    const o = this.opts as QuicServerOptions;
+    await this.bind(o.host, o.port);
+    const a = this.socket.address();
+    this.local = { host: a.address, port: a.port };
+    return a.port;
+  }
+
+  /** Open connections. */
+  connections(): QuicConn[] {
+    return [...this.keysOf.keys()];
+  }
+
+  /** Close every connection with `code`, wait for them to drain (bounded), close the socket. */
+  async close(code: number, reason = ''): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.connections().map((c) => c.close(code, reason)));
+    await this.closeSocket();
+  }
+
+  forget(conn: QuicConn): void {
+    for (const k of this.keysOf.get(conn) ?? []) this.conns.delete(k);
+    this.keysOf.delete(conn);
+  }
+
+  protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (msg.length === 0) {
+      this.badDatagrams++;
+      return;
+    }
+    let conn: QuicConn | undefined;
+    if (((msg[0] ?? 0) & 0x80) === 0) {
+      // Short header: the DCID is one of our SCIDs, fixed length, right after the first byte.
+      if (msg.length < 1 + MAX_CONN_ID_LEN) {
+        this.badDatagrams++;
+        return;
+      }
+      conn = this.conns.get(msg.toString('latin1', 1, 1 + MAX_CONN_ID_LEN));
+    } else {
+      const hdr = parseHeader(msg, MAX_CONN_ID_LEN);
+      if (hdr === null) {
+        this.badDatagrams++;
+        return;
+      }
+      conn = this.conns.get(cidKey(hdr.dcid));
+      if (conn === undefined) {
+        conn = this.newConnection(msg, rinfo, hdr);
+        if (conn === undefined) return;
+      }
+    }
+    if (conn === undefined) {
+      this.badDatagrams++;
+      return;
+    }
+    conn.receive(msg, rinfo);
+  }
+
+  private newConnection(
+    msg: Buffer,
+    rinfo: dgram.RemoteInfo,
+    hdr: NonNullable<ReturnType<typeof parseHeader>>,
+  ): QuicConn | undefined {
+    if (this.closing) return undefined;
+    const from = { host: rinfo.address, port: rinfo.port };
+    if (!versionIsSupported(hdr.version)) {
+      if (hdr.type === PacketType.VersionNegotiation) return undefined;
+      const n = negotiateVersion(hdr.scid, hdr.dcid, this.sendBuf);
+      this.transmit(this.sendBuf, n, from);
+      return undefined;
+    }
+    if (hdr.type !== PacketType.Initial || msg.length < MIN_CLIENT_INITIAL_LEN) {
+      this.badDatagrams++;
+      return undefined;
+    }
+    let scid: Uint8Array;
+    let odcid: Uint8Array | null = null;
+    if (this.retry) {
+      if (hdr.token.length === 0) {
+        const newScid = randomBytes(MAX_CONN_ID_LEN);
+        const token = this.mintToken(from, hdr.dcid);
+        const n = writeRetry(hdr.scid, hdr.dcid, newScid, token, hdr.version, this.sendBuf);
+        this.transmit(this.sendBuf, n, from);
+        return undefined;
+      }
+      odcid = this.validateToken(from, hdr.token);
+      if (odcid === null || hdr.dcid.length !== MAX_CONN_ID_LEN) {
+        this.badDatagrams++;
+        return undefined;
+      }
+      // Keep the SCID we sent in the Retry (the client now uses it as DCID).
+      scid = Uint8Array.from(hdr.dcid);
+    } else {
+      scid = randomBytes(MAX_CONN_ID_LEN);
+    }
+    let quic: QuicConnection;
+    try {
+      quic = QuicConnection.accept(scid, odcid, this.local, from, this.config);
+    } catch {
+      this.badDatagrams++;
+      return undefined;
+    }
+    const conn = new QuicConn(this, quic, false, this.local, from);
+    const keys = [cidKey(scid)];
+    const clientDcid = cidKey(hdr.dcid);
+    if (clientDcid !== keys[0]) keys.push(clientDcid);
+    for (const k of keys) this.conns.set(k, conn);
+    this.keysOf.set(conn, keys);
+    this.accepted++;
+    this.onConnection(conn);
+    return conn;
+  }
+
+  /** Retry token: issue time, original DCID, and an HMAC binding both to the client's address. */
+  private mintToken(from: HostPort, odcid: Uint8Array): Buffer {
+    const t = Buffer.alloc(8);
+    t.writeDoubleBE(Date.now());
+    const body = Buffer.concat([t, Buffer.from([odcid.length]), odcid]);
+    const mac = createHmac('sha256', this.retryKey).update(`${from.host}:${from.port}`).update(body).digest();
+    return Buffer.concat([body, mac.subarray(0, 16)]);
+  }
+
+  private validateToken(from: HostPort, token: Uint8Array): Uint8Array | null {
+    const b = Buffer.from(token.buffer, token.byteOffset, token.byteLength);
+    if (b.length < 9 + 16) return null;
+    const len = b[8] ?? 0;
+    if (b.length !== 9 + len + 16) return null;
+    const body = b.subarray(0, 9 + len);
+    const mac = createHmac('sha256', this.retryKey).update(`${from.host}:${from.port}`).update(body).digest();
+    if (!mac.subarray(0, 16).equals(b.subarray(9 + len))) return null;
+    if (Date.now() - b.readDoubleBE(0) > RETRY_TOKEN_LIFETIME_MS) return null;
+    return Uint8Array.from(b.subarray(9, 9 + len));
+  }
+
+  override settings(): Record<string, unknown> {
+    return { ...super.settings(), retry: this.retry, connectionIdBytes: MAX_CONN_ID_LEN };
+  }
+}
+
+/** A client endpoint: one connected UDP socket, one connection. */
+export class QuicClient extends Endpoint {
+  conn: QuicConn | null = null;
+
+  constructor(opts: QuicClientOptions) {
+    super(opts, quicConfig(opts, 'client', { caPem: opts.caPem }), isIPv6(opts.host) ? 'udp6' : 'udp4');
+  }
+
+  /**
+   * Bind, connect the socket, start the handshake. The returned connection reports
+   * `onEstablished` or `onClose`; `handler` is installed before anything is sent.
+   */
+  async connect(handler: QuicConnHandler): Promise<QuicConn> {
+    const o = this.opts as QuicClientOptions;
+    await this.bind(isIPv6(o.host) ? '::' : '0.0.0.0', 0);
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.connect(o.port, o.host, () => {
+        this.socket.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.socket.address();
+    const r = this.socket.remoteAddress();
+    const local = { host: a.address, port: a.port };
+    // The resolved, canonical peer address: quiche drops packets from any other "from" address.
+    const remote = { host: r.address, port: r.port };
+    const quic = QuicConnection.connect(
+      o.serverName,
+      randomBytes(MAX_CONN_ID_LEN),
+      local,
+      remote,
+      this.config,
+    );
+    const conn = new QuicConn(this, quic, true, local, remote);
+    conn.setHandler(handler);
+    this.conn = conn;
+    this.markDirty(conn);
+    return conn;
+  }
+
+  /** Close the connection (application `code`), wait for it to drain (bounded), close the socket. */
+  async close(code: number, reason = ''): Promise<void> {
+    if (this.conn !== null) await this.conn.close(code, reason);
+    await this.closeSocket();
+  }
+
+  forget(conn: QuicConn): void {
+    if (this.conn === conn && !this.socketClosed) void this.closeSocket();
+  }
+
+  protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.conn === null) {
+      this.badDatagrams++;
+      return;
+    }
+    this.conn.receive(msg, rinfo);
+  }
+
+  protected override sendTo(out: Buffer, n: number): void {
+    this.socket.send(out, 0, n);
+  }
+
+  /** ICMP unreachable before the handshake completed: nobody listens there, fail now (as TCP would). */
+  protected override onSocketError(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+      this.conn?.failHandshake(
+        `${code}: no QUIC server at ${(this.opts as QuicClientOptions).host}:${(this.opts as QuicClientOptions).port}`,
+      );
+    }
+  }
+}
+
+export { QuicBindingError };
