@@ -10,8 +10,11 @@ trap 'rm -f "$unit" "$integration"' EXIT
 failed_stage=""
 npm run --silent typecheck || failed_stage="typecheck"
 npm run --silent lint || failed_stage="${failed_stage:+$failed_stage, }lint"
-npx vitest run test/unit --reporter=default --reporter=json --outputFile="$unit"
+# A hung worker must not hang CI: each run has a hard limit (a killed run writes no report and
+# counts as a failure in the summary).
+timeout --kill-after=30 600 npx vitest run test/unit --reporter=default --reporter=json --outputFile="$unit"
 unit_rc=$?
-npx vitest run test/integration --no-file-parallelism --reporter=default --reporter=json --outputFile="$integration"
+timeout --kill-after=30 2400 npx vitest run test/integration --no-file-parallelism --reporter=default \
+  --reporter=json --outputFile="$integration"
 integration_rc=$?
 node scripts/test-summary.mjs "$failed_stage" "$unit:$unit_rc" "$integration:$integration_rc"

@@ -3,7 +3,7 @@
  * HTTP/2 on TCP port P (chosen by ALPN), HTTP/3 on UDP port P, and `Alt-Svc: h3=":P"` on the TCP
  * responses, so users and browsers can point their own clients at the same handler the benchmark uses.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
@@ -64,8 +64,9 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
     const tls = generateTlsMaterial();
     certPem = tls.certPem;
     keyPem = tls.keyPem;
-    const caFile = path.join(os.tmpdir(), `h3bench-serve-ca-${process.pid}.pem`);
-    writeFileSync(caFile, tls.caPem);
+    // A fresh private directory: as root, never write to a predictable /tmp path.
+    const caFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'h3bench-serve-')), 'ca.pem');
+    writeFileSync(caFile, tls.caPem, { flag: 'wx', mode: 0o644 });
     console.log(`CA certificate (trust it to verify the server): ${caFile}`);
   }
   const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport() };

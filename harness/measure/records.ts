@@ -60,7 +60,10 @@ export interface RequestRecord {
   tIntended: number;
   /** When it was handed to the protocol client, ms since t0. */
   tStart: number;
-  /** Response headers received, ms since t0; null if never. TTFB = tHeaders - tStart. */
+  /**
+   * Response headers received, ms since t0; null if never. The reports measure TTFB from
+   * tIntended (docs/metrics.md); tHeaders - tStart is the time on the wire.
+   */
   tHeaders: number | null;
   /** Last body byte received (end of stream), ms since t0; null if never. */
   tEnd: number | null;

@@ -90,3 +90,22 @@ export function handle(req: AppRequest): AppResponse {
   if (requestId !== undefined) headers['x-request-id'] = requestId;
   return { status: 200, headers, bodyBytes: req.method === 'HEAD' ? 0 : n, chunk: bodySlice };
 }
+
+/**
+ * The response a TCP engine (h1, h2) sends: the handler's, plus `Alt-Svc` when the server also
+ * answers HTTP/3 on `altSvcH3Port`. `requestId` may come as a repeated header: the first counts.
+ */
+export function handleHttp(
+  method: string | undefined,
+  path: string | undefined,
+  requestId: string | string[] | undefined,
+  altSvcH3Port: number | undefined,
+): AppResponse {
+  const app = handle({
+    method: method ?? 'GET',
+    path: path ?? '/',
+    requestId: Array.isArray(requestId) ? requestId[0] : requestId,
+  });
+  if (altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${altSvcH3Port}"`;
+  return app;
+}

@@ -3,7 +3,7 @@
  * a ClientReport to cfg.reportFile and exits 0; exits 1 with a message on stderr if it could not run.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createClient } from '../proto/session.js';
+import { createClient, loadEngine } from '../proto/session.js';
 import type { ClientReport } from '../measure/records.js';
 import { h1Connections } from '../scenario/workload.js';
 import { runWorkload } from '../workload/index.js';
@@ -14,6 +14,8 @@ async function main(): Promise<void> {
   const file = process.argv[2];
   if (file === undefined) throw new Error('usage: client-main CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClientConfig;
+  // Engine code (and quiche's native binding) loads before t0 and before CPU accounting starts.
+  await loadEngine(cfg.protocol);
   const t0 = performance.now();
   const t0EpochMs = Date.now();
   const t0MonotonicNs = process.hrtime.bigint().toString();

@@ -15,6 +15,8 @@ export interface LaunchSpec {
   args: string[];
   /** Network namespace to run in, or null for the current one. */
   netns: string | null;
+  /** Whether the parent reads the child's stdout (servers report on it; clients write a file). */
+  stdout?: 'pipe' | 'ignore';
   /** Extra environment (merged over a minimal one). */
   env?: Record<string, string>;
 }
@@ -32,7 +34,8 @@ export function launch(spec: LaunchSpec): ChildProcess {
   const [cmd, ...args] = launchArgv(spec);
   if (cmd === undefined) throw new Error('empty argv');
   const child = spawn(cmd, args, {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    // An unread stdout pipe fills at 64 KB and blocks the child: ignore it when nobody reads it.
+    stdio: ['pipe', spec.stdout ?? 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NODE_ENV: 'production', ...spec.env },
   });
   live.add(child);

@@ -154,6 +154,16 @@ function lossTimes(counters: Record<string, unknown>, client: ClientReport | nul
   return (drops as number[]).map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
 }
 
+/**
+ * The emulator seed of one repetition: every protocol of a repetition sees the same random draws
+ * (common random numbers), and repetitions differ, so they are independent samples of the loss
+ * and jitter processes rather than one pattern replayed.
+ */
+export function withRepetitionSeed(s: Scenario, repetition: number): Scenario {
+  const seed = (s.network.profile.seed + Math.imul(repetition, 0x9e3779b1)) >>> 0;
+  return { ...s, network: { ...s.network, profile: { ...s.network.profile, seed } } };
+}
+
 /** Upper bound on a client's run time, from its workload. */
 export function clientDeadlineMs(s: Scenario): number {
   const w = s.workload;
@@ -244,7 +254,12 @@ async function runOne(
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));
-    client = launch({ module: 'harness/runner/client-main.js', args: [clientFile], netns: link.clientNetns });
+    client = launch({
+      module: 'harness/runner/client-main.js',
+      args: [clientFile],
+      netns: link.clientNetns,
+      stdout: 'ignore',
+    });
     const exit = await waitExit(client, clientDeadlineMs(s));
     signal?.throwIfAborted();
     if (exit.code !== 0) {
@@ -310,7 +325,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         phase: 'start',
         elapsedMs: performance.now() - t0,
       });
-      const point = loaded.points[planned.sweepIndex ?? 0] ?? s;
+      const point = withRepetitionSeed(loaded.points[planned.sweepIndex ?? 0] ?? s, planned.repetition);
       const record = await runOne(point, planned, tls, workDir, runTag, opts.signal);
       runs.push(record);
       opts.onProgress?.({

@@ -17,9 +17,12 @@ export async function runCold(w: ColdWorkload, ctx: WorkloadContext): Promise<Wo
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < w.requests) {
-      const rec = newRequestRecord(next++, ctx.now(), w.sizeBytes);
-      requests.push(rec);
+      // The client object first (no I/O: its connection opens with the request), then the record,
+      // so the request's intended start is when it could really go out.
+      const id = next++;
       const client = await ctx.newClient();
+      const rec = newRequestRecord(id, ctx.now(), w.sizeBytes);
+      requests.push(rec);
       try {
         await runRequest(client, `/bytes/${w.sizeBytes}`, rec, w.timeoutMs, ctx.now);
       } finally {

@@ -87,3 +87,19 @@ describe('launchArgv', () => {
     expect(() => launchArgv({ module: 'x.js', args: [], netns: 'foo; rm -rf /' })).toThrow(/unexpected name/);
   });
 });
+
+describe('withRepetitionSeed', () => {
+  it('gives every repetition its own emulator seed, deterministically', async () => {
+    const { withRepetitionSeed } = await import('../../harness/runner/run.js');
+    const { parseScenario } = await import('../../harness/scenario/load.js');
+    const s = parseScenario(
+      'name: t\nnetwork: { backend: linkem, rtt: 10ms, loss: 1% }\nworkload: { type: bulk }\n',
+      '/t.yaml',
+    );
+    const seeds = [0, 1, 2, 3].map((r) => withRepetitionSeed(s, r).network.profile.seed);
+    expect(new Set(seeds).size).toBe(4);
+    expect(seeds[0]).toBe(s.network.profile.seed);
+    expect(withRepetitionSeed(s, 2).network.profile.seed).toBe(seeds[2]);
+    expect(s.network.profile.seed).toBe(seeds[0]);
+  });
+});

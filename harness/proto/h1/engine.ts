@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
 import { writeBody } from '../common/body.js';
-import { handle } from '../handler.js';
+import { handleHttp } from '../handler.js';
 import {
   ALPN,
   TLS_SETTINGS,
@@ -26,13 +26,7 @@ export function http1Listener(
   onServed: () => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const id = req.headers['x-request-id'];
-    const app = handle({
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      requestId: Array.isArray(id) ? id[0] : id,
-    });
-    if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
+    const app = handleHttp(req.method, req.url, req.headers['x-request-id'], opts.altSvcH3Port);
     res.writeHead(app.status, app.headers);
     onServed();
     writeBody(app, res).catch(() => res.destroy());
@@ -70,6 +64,8 @@ export function createClient(opts: ClientOptions): ProtocolClient {
     maxSockets: opts.connections,
     maxFreeSockets: opts.connections,
     scheduling: 'fifo',
+    // No TLS session resumption: every h1 connection does a full handshake, as h2 and h3 do.
+    maxCachedSessions: 0,
     ...TLS_SETTINGS,
     ALPNProtocols: [ALPN.h1],
   });
@@ -130,6 +126,12 @@ export function createClient(opts: ClientOptions): ProtocolClient {
       agent.destroy();
       return Promise.resolve();
     },
-    settings: () => ({ tls: TLS_SETTINGS, alpn: ALPN.h1, connections: opts.connections, keepAlive: true }),
+    settings: () => ({
+      tls: TLS_SETTINGS,
+      alpn: ALPN.h1,
+      connections: opts.connections,
+      keepAlive: true,
+      tlsSessionResumption: false,
+    }),
   };
 }

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeBody } from '../common/body.js';
 import { http1Listener } from '../h1/engine.js';
 import { closeTcp, listenTcp, sniName, trackConnection } from '../common/tcp.js';
-import { handle } from '../handler.js';
+import { handleHttp } from '../handler.js';
 import {
   ALPN,
   MAX_CONCURRENT_STREAMS,
@@ -29,6 +29,8 @@ function h2Settings(t: Transport): http2.Settings {
     maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
     enablePush: false,
     maxFrameSize: 16_384,
+    // HPACK without a dynamic table, as our QPACK (capacity 0): header compression is no variable.
+    headerTableSize: 0,
   };
 }
 
@@ -61,20 +63,18 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     });
   }
   server.on('secureConnection', (sock: tls.TLSSocket) => sock.setNoDelay(true));
+  // Sessions are destroyed on close(): server.close() alone waits for every client to go away.
+  const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
     session.setLocalWindowSize(opts.transport.connectionWindowBytes);
     session.on('error', () => {
       session.destroy();
     });
   });
   server.on('stream', (stream, headers) => {
-    const id = headers['x-request-id'];
-    const app = handle({
-      method: headers[':method'] ?? 'GET',
-      path: headers[':path'] ?? '/',
-      requestId: Array.isArray(id) ? id[0] : id,
-    });
-    if (opts.altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${opts.altSvcH3Port}"`;
+    const app = handleHttp(headers[':method'], headers[':path'], headers['x-request-id'], opts.altSvcH3Port);
     stream.on('error', () => stream.destroy());
     stream.respond({ ':status': app.status, ...app.headers }, { endStream: app.bodyBytes === 0 });
     served++;
@@ -83,7 +83,11 @@ export function createServer(opts: ServerOptions): ProtocolServer {
   return {
     protocol: 'h2',
     listen: () => listenTcp(server, opts.host, opts.port),
-    close: () => closeTcp(server),
+    close: () => {
+      const closed = closeTcp(server);
+      for (const s of sessions) s.destroy();
+      return closed;
+    },
     requestsServed: () => served,
     settings: () => recordedSettings(opts.transport),
   };
