@@ -102,6 +102,7 @@ interface NativeConnection {
   streamRecv(id: number, out: Uint8Array): [number, boolean] | null;
   streamSend(id: number, data: Uint8Array, fin: boolean): number | null;
   streamCapacity(id: number): number;
+  streamPriority(id: number, urgency: number, incremental: boolean): null | undefined;
   streamShutdown(id: number, direction: number, code: number): null | undefined;
   streamFinished(id: number): boolean;
   streamReadable(id: number): boolean;
@@ -597,6 +598,19 @@ export class QuicConnection {
     } catch (err) {
       if (isDone(err)) return null;
       throw toQuicError(err, 'streamSend');
+    }
+  }
+
+  /**
+   * Send-side scheduling of a stream (RFC 9218 semantics): lower urgency first; within one urgency,
+   * incremental streams share the link round robin, non-incremental ones go one after another.
+   */
+  streamPriority(id: number, urgency: number, incremental: boolean): void {
+    try {
+      this.c.streamPriority(id, urgency, incremental);
+    } catch (err) {
+      if (isDone(err)) return;
+      throw toQuicError(err, 'streamPriority');
     }
   }
 

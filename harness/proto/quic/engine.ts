@@ -35,6 +35,14 @@ const H3_SETTINGS = {
   maxFieldSectionSize: 64 * 1024,
 } as const;
 
+/**
+ * Response scheduling: RFC 9218's default priority (urgency 3, not incremental), so responses go
+ * out one after another in stream order, as Node's HTTP/2 server effectively sends them. quiche's
+ * own default (incremental round robin over every stream) would interleave all responses and finish
+ * them all at the end, a server scheduling difference that would show up as HTTP/3 "stalls".
+ */
+const RESPONSE_PRIORITY = { urgency: 3, incremental: false } as const;
+
 function recordedSettings(t: Transport, endpoint: Record<string, unknown> | null): Record<string, unknown> {
   return {
     tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', library: 'BoringSSL (quiche)' },
@@ -46,6 +54,7 @@ function recordedSettings(t: Transport, endpoint: Record<string, unknown> | null
     congestion: t.congestion,
     hystart: t.hystart,
     pacing: t.pacing,
+    responsePriority: RESPONSE_PRIORITY,
     quic: endpoint,
   };
 }
@@ -141,6 +150,7 @@ export function createServer(opts: ServerOptions): ProtocolServer {
       }
       served++;
       if (app.bodyBytes > 0) {
+        conn.setPriority(id, RESPONSE_PRIORITY.urgency, RESPONSE_PRIORITY.incremental);
         responses.set(id, { app, offset: 0 });
         pump(id);
       }

@@ -344,6 +344,15 @@ export class QuicConn {
     return q.bytes < STREAM_HIGH_WATER_BYTES;
   }
 
+  /** Set how quiche schedules a stream's data against the others (see QuicConnection.streamPriority). */
+  setPriority(streamId: number, urgency: number, incremental: boolean): void {
+    try {
+      this.quic.streamPriority(streamId, urgency, incremental);
+    } catch {
+      // The stream is already gone (reset or finished): nothing to schedule.
+    }
+  }
+
   /** Bytes queued in JS for a stream (not yet accepted by quiche). */
   buffered(streamId: number): number {
     return this.queues.get(streamId)?.bytes ?? 0;
