@@ -13,6 +13,8 @@ import { EnvironmentError, UnsupportedError, toError } from '../harness/errors.j
 import {
   baseRttMs,
   describeDirection,
+  DIRECTIONS,
+  unsupportedFeatures,
   type Network,
   type NetworkProfile,
 } from '../harness/scenario/network.js';
@@ -31,15 +33,18 @@ import {
   CLIENT_ADDRESS,
   SERVER_ADDRESS,
   configureTunPair,
-  readLinkemLog,
+  readLinkemDrops,
   startLinkem,
   type LinkemHandle,
 } from './linkem.js';
+import { cubicHystartParam, hostCongestion, judgeFairness, rootQdisc, type Fairness } from './fairness.js';
 import { hasNetAdmin, hasTun, uniqueName } from './netns.js';
 import {
   CLIENT_ADDR,
   SERVER_ADDR,
   describeStages,
+  endpointDevices,
+  endpointQdiscCommands,
   needsSecondStage,
   plan,
   vethsOf,
@@ -93,22 +98,48 @@ export interface LinkHandle {
 }
 
 export interface LinkContext {
-  /** Unique, short id of this run, usable in namespace names ([a-z0-9]). */
-  runTag: string;
   /** Directory for emulator logs of this run. */
   workDir: string;
   /** Aborting stops a link coming up (it is torn down) and a probe in progress. */
   signal?: AbortSignal;
+  /**
+   * @deprecated Ignored: namespace and device names come from netns.ts `uniqueName`. Accepted until
+   * every caller stops passing it.
+   */
+  runTag?: string;
 }
 
-/** Loopback in the current namespace: no emulation at all. */
-function loopback(): LinkHandle {
+const warned = new Set<string>();
+function warnOnce(msg: string): void {
+  if (warned.has(msg)) return;
+  warned.add(msg);
+  console.error(`h3bench: warning: ${msg}`);
+}
+
+/** Loopback in the current namespace: no emulation; TCP gets whatever the host has. */
+async function loopback(transport: Transport): Promise<LinkHandle> {
+  const lo = await rootQdisc(null, 'lo');
+  const fairness = judgeFairness(transport, {
+    loopback: true,
+    congestion: hostCongestion(),
+    qdisc: { client: lo, server: lo },
+    devices: 'lo',
+    fqAvailable: true,
+    cubicHystart: cubicHystartParam(),
+  });
+  for (const w of fairness.warnings) warnOnce(w);
+  const provenance = {
+    backend: 'none',
+    path: 'host loopback (127.0.0.1), no emulation',
+    warnings: fairness.warnings,
+    fairness: { congestion: fairness.congestion, pacing: fairness.pacing, hystart: fairness.hystart },
+  };
   return {
     backend: 'none',
     clientNetns: null,
     serverNetns: null,
     serverAddress: '127.0.0.1',
-    provenance: () => ({ backend: 'none', path: 'host loopback (127.0.0.1), no emulation' }),
+    provenance: () => provenance,
     probe: () => Promise.resolve(null),
     down: () => Promise.resolve({}),
   };
@@ -130,25 +161,21 @@ export async function checkPrivileges(backend: 'netem' | 'linkem' | 'auto'): Pro
   }
 }
 
+/** Profile features `backend` cannot emulate, as "network.<dir> <feature>" (see unsupportedFeatures). */
+function unsupportedIn(backend: 'netem' | 'linkem', profile: NetworkProfile): string[] {
+  return DIRECTIONS.flatMap((dir) =>
+    unsupportedFeatures(backend, profile[dir]).map((f) => `network.${dir} ${f.feature}`),
+  );
+}
+
 /** Profile features linkem cannot emulate (uniform jitter only; no reorder/duplicate/corrupt). */
 export function linkemUnsupported(profile: NetworkProfile): string[] {
-  const out: string[] = [];
-  for (const dir of ['down', 'up'] as const) {
-    const d = profile[dir];
-    if (d.jitterMs > 0 && d.jitterDistribution !== 'uniform')
-      out.push(`network.${dir} jitter distribution "${d.jitterDistribution}"`);
-    if (d.reorderPct > 0) out.push(`network.${dir} reorder`);
-    if (d.duplicatePct > 0) out.push(`network.${dir} duplicate`);
-    if (d.corruptPct > 0) out.push(`network.${dir} corrupt`);
-  }
-  return out;
+  return unsupportedIn('linkem', profile);
 }
 
 /** Profile features the netem backend cannot emulate (a queue limited in packets and bytes at once). */
 export function netemUnsupported(profile: NetworkProfile): string[] {
-  return (['down', 'up'] as const)
-    .filter((dir) => profile[dir].queuePackets !== null && profile[dir].queueBytes !== null)
-    .map((dir) => `network.${dir} queue limited in packets and bytes at once`);
+  return unsupportedIn('netem', profile);
 }
 
 /** The backend a network will use here: `auto` = netem when the kernel has it, else linkem. */
@@ -195,29 +222,71 @@ interface Common {
   clientNs: string;
   serverNs: string;
   namespaces: string[];
+  /** The device each endpoint sends from: [namespace, device]. */
+  endpoints: { client: [string, string]; server: [string, string] };
+  /** Put fq on the endpoints (transport.pacing and the kernel has sch_fq); else pfifo. */
+  fq: boolean;
+  /** The kernel has sch_fq (probed only when pacing is asked for). */
+  fqAvailable: boolean;
   hostChanges: HostChange[];
   sysctls: Record<string, Record<string, string>>;
-  /** fq is on the endpoints' egress (TCP paced). */
-  tcpPacing: boolean;
+  /** Filled by applyEndpoints from what was read back. */
+  fairness: Fairness | null;
   warnings: string[];
 }
 
-const warned = new Set<string>();
-function warnOnce(msg: string): void {
-  if (warned.has(msg)) return;
-  warned.add(msg);
-  console.error(`h3bench: warning: ${msg}`);
+/** Whether the kernel has sch_fq, probed only when pacing is asked for (true otherwise: moot). */
+async function fqAvailability(transport: Transport): Promise<boolean> {
+  return transport.pacing ? (await probeKernel()).fq.ok : true;
 }
 
-/** Whether TCP can be paced as asked (fq present); a warning when pacing is asked and impossible. */
-async function tcpPacing(transport: Transport): Promise<{ on: boolean; warning: string | null }> {
-  if (!transport.pacing) return { on: false, warning: null };
-  const fq = (await probeKernel()).fq;
-  if (fq.ok) return { on: true, warning: null };
-  const warning =
-    'transport.pacing is on but this kernel has no sch_fq: TCP is NOT paced while the QUIC driver paces (unfair); set transport.pacing: false for a fair comparison here';
-  warnOnce(warning);
-  return { on: false, warning };
+/** The state both backends start from, once their namespaces exist. */
+function newCommon(
+  backend: 'netem' | 'linkem',
+  why: string,
+  transport: Transport,
+  fqAvailable: boolean,
+  namespaces: string[],
+  endpoints: Common['endpoints'],
+): Common {
+  return {
+    backend,
+    why,
+    clientNs: endpoints.client[0],
+    serverNs: endpoints.server[0],
+    namespaces,
+    endpoints,
+    fq: transport.pacing && fqAvailable,
+    fqAvailable,
+    hostChanges: [],
+    sysctls: {},
+    fairness: null,
+    warnings: [],
+  };
+}
+
+/**
+ * Apply the endpoint sysctls, then judge fairness from what was read back: the namespaces'
+ * tcp_congestion_control and the root qdisc on each endpoint's egress (the caller has put fq or
+ * pfifo there). Every warning goes to stderr once and into the provenance.
+ */
+async function applyEndpoints(c: Common, network: Network, transport: Transport): Promise<void> {
+  c.sysctls[c.clientNs] = await applyNamespaceSysctls(c.clientNs, transport, network.profile);
+  c.sysctls[c.serverNs] = await applyNamespaceSysctls(c.serverNs, transport, network.profile);
+  const cc = (ns: string) => c.sysctls[ns]?.['net.ipv4.tcp_congestion_control'] ?? 'unknown';
+  const [clientCc, serverCc] = [cc(c.clientNs), cc(c.serverNs)];
+  const [cns, cdev] = c.endpoints.client;
+  const [sns, sdev] = c.endpoints.server;
+  c.fairness = judgeFairness(transport, {
+    loopback: false,
+    congestion: clientCc === serverCc ? clientCc : `${clientCc} (client) / ${serverCc} (server)`,
+    qdisc: { client: await rootQdisc(cns, cdev), server: await rootQdisc(sns, sdev) },
+    devices: `the endpoints' egress (${cdev}, ${sdev})`,
+    fqAvailable: c.fqAvailable,
+    cubicHystart: cubicHystartParam(),
+  });
+  for (const w of c.fairness.warnings) warnOnce(w);
+  c.warnings.push(...c.fairness.warnings);
 }
 
 /** Everything both backends record. */
@@ -227,6 +296,7 @@ async function commonProvenance(
   transport: Transport,
 ): Promise<Record<string, unknown>> {
   const p = network.profile;
+  const f = c.fairness;
   return {
     backend: c.backend,
     backendChoice: c.why,
@@ -245,13 +315,10 @@ async function commonProvenance(
     hostSysctlChanges: c.hostChanges,
     warnings: c.warnings,
     fairness: {
-      congestion: `${transport.congestion} for TCP (tcp_congestion_control in both namespaces) and QUIC (driver)`,
+      congestion: f?.congestion ?? 'not judged',
       ecn: 'off for both (tcp_ecn=0; the QUIC driver sends no ECT)',
-      pacing: !transport.pacing
-        ? 'off for both (no fq on the endpoints; QUIC driver pacing off)'
-        : c.tcpPacing
-          ? 'on for both (fq on the endpoints egress for TCP; the QUIC driver paces)'
-          : 'QUIC paced by the driver, TCP NOT paced (no sch_fq in this kernel)',
+      pacing: f?.pacing ?? 'not judged',
+      hystart: f?.hystart ?? 'not judged',
       tcpMetrics: 'tcp_no_metrics_save=1 and fresh namespaces per run',
       slowStartAfterIdle: 'tcp_slow_start_after_idle=0',
       socketBuffers: `tcp_rmem/tcp_wmem max and net.core.rmem_max/wmem_max >= ${requiredBufferBytes(transport, p)} bytes (2 x (BDP + queue), the windows, 7.5 MB)`,
@@ -272,34 +339,23 @@ async function netemUp(
     );
   }
   const profile = network.profile;
+  const fqAvailable = await fqAvailability(transport);
   const two = needsSecondStage(profile);
   const names = await createNamespaces(two ? ['cli', 'srv', 'lka', 'lkb'] : ['cli', 'srv', 'lka']);
   const [clientNs = '', serverNs = '', linkNs = '', link2Ns = null] = names;
   const topo: NetemTopology = { clientNs, serverNs, linkNs, link2Ns };
-  const pacing = await tcpPacing(transport);
-  const c: Common = {
-    backend: 'netem',
-    why,
-    clientNs,
-    serverNs,
-    namespaces: names,
-    hostChanges: [],
-    sysctls: {},
-    tcpPacing: pacing.on,
-    warnings: pacing.warning === null ? [] : [pacing.warning],
-  };
+  const c = newCommon('netem', why, transport, fqAvailable, names, endpointDevices(topo));
   let provenance: Record<string, unknown>;
   try {
     aborted(ctx.signal);
     c.hostChanges = prepareHost(transport.congestion, requiredBufferBytes(transport, profile));
     const iproute2 = await iproute2Version();
     const kernel = await kernelRelease();
-    const opts = { tcSeed: supportsSeed(iproute2, kernel), pacing: pacing.on };
+    const opts = { tcSeed: supportsSeed(iproute2, kernel), pacing: c.fq };
     const cmds = plan(profile, topo, opts);
     await applyPlan(cmds);
     aborted(ctx.signal);
-    c.sysctls[clientNs] = await applyNamespaceSysctls(clientNs, transport, profile);
-    c.sysctls[serverNs] = await applyNamespaceSysctls(serverNs, transport, profile);
+    await applyEndpoints(c, network, transport);
     const qdiscs: Record<string, string> = {};
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns);
     const offloads: Record<string, Record<string, string>> = {};
@@ -320,12 +376,16 @@ async function netemUp(
     await teardown(names);
     throw err;
   }
-  return handle(c, topo.clientNs, topo.serverNs, network, ctx, provenance, async () => {
+  return handle(c, network, ctx, provenance, async () => {
     const qdiscs: Record<string, string> = {};
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns).catch((e: unknown) => toError(e).message);
     return { qdiscsAfter: qdiscs };
   });
 }
+
+/** What the result says about linkem's per-packet log (the file itself does not outlive the run). */
+const PACKET_LOG_NOTE =
+  "linkem.log in the run's work directory: read at teardown for the drop times (link.lossTimesMs) and counters.dropReasons, then deleted with that directory";
 
 async function linkemUp(
   network: Network,
@@ -334,22 +394,15 @@ async function linkemUp(
   why: string,
 ): Promise<LinkHandle> {
   const profile = network.profile;
+  const fqAvailable = await fqAvailability(transport);
   const names = await createNamespaces(['cli', 'srv']);
   const [clientNs = '', serverNs = ''] = names;
   const clientDev = uniqueName('tun');
   const serverDev = uniqueName('tun');
-  const pacingState = await tcpPacing(transport);
-  const c: Common = {
-    backend: 'linkem',
-    why,
-    clientNs,
-    serverNs,
-    namespaces: names,
-    hostChanges: [],
-    sysctls: {},
-    tcpPacing: pacingState.on,
-    warnings: pacingState.warning === null ? [] : [pacingState.warning],
-  };
+  const c = newCommon('linkem', why, transport, fqAvailable, names, {
+    client: [clientNs, clientDev],
+    server: [serverNs, serverDev],
+  });
   let linkem: LinkemHandle | null = null;
   let provenance: Record<string, unknown>;
   const logFile = path.join(ctx.workDir, 'linkem.log');
@@ -374,16 +427,10 @@ async function linkemUp(
       serverDev,
       mtuBytes: profile.mtuBytes,
     });
-    const pacing: string[][] = pacingState.on
-      ? [
-          ['tc', '-n', clientNs, 'qdisc', 'replace', 'dev', clientDev, 'root', 'fq'],
-          ['tc', '-n', serverNs, 'qdisc', 'replace', 'dev', serverDev, 'root', 'fq'],
-        ]
-      : [];
-    await applyPlan(pacing);
+    const endpointCmds = endpointQdiscCommands([c.endpoints.client, c.endpoints.server], c.fq);
+    await applyPlan(endpointCmds);
     aborted(ctx.signal);
-    c.sysctls[clientNs] = await applyNamespaceSysctls(clientNs, transport, profile);
-    c.sysctls[serverNs] = await applyNamespaceSysctls(serverNs, transport, profile);
+    await applyEndpoints(c, network, transport);
     const qdiscs: Record<string, string> = {};
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns);
     provenance = {
@@ -391,9 +438,9 @@ async function linkemUp(
       linkem: {
         ...linkem.config,
         pid: linkem.pid,
-        logFile,
+        packetLog: PACKET_LOG_NOTE,
         devices: { client: clientDev, server: serverDev },
-        pacingCommands: pacing,
+        endpointQdiscCommands: endpointCmds,
       },
       qdiscs,
     };
@@ -406,17 +453,20 @@ async function linkemUp(
     throw err;
   }
   const lk = linkem;
-  return handle(c, clientNs, serverNs, network, ctx, provenance, async () => {
+  return handle(c, network, ctx, provenance, async () => {
+    // The TUN devices vanish with linkem: their qdiscs (sender-side drops) are read first.
+    const qdiscs: Record<string, string> = {};
+    for (const ns of names) qdiscs[ns] = await qdiscDump(ns).catch((e: unknown) => toError(e).message);
     try {
       const stats = await lk.stop();
       return {
+        qdiscsAfter: qdiscs,
         linkem: stats,
-        linkemLog: logFile,
         releaseLatenessUs: { up: stats.up.latenessUs, down: stats.down.latenessUs },
         ...(await emulatorDrops(logFile)),
       };
     } catch (err) {
-      return { linkemError: toError(err).message };
+      return { qdiscsAfter: qdiscs, linkemError: toError(err).message };
     } finally {
       forgetProcess(lk.pid);
     }
@@ -425,22 +475,14 @@ async function linkemUp(
 
 /**
  * Every packet the emulator dropped (loss or a full queue, both directions), as CLOCK_MONOTONIC
- * times in ms (the clock of the client's t0MonotonicNs), from linkem's per-packet log; the
- * orchestrator subtracts the client's t0 to get RunRecord.link.lossTimesMs.
+ * times in ms (the clock of the client's t0MonotonicNs), from linkem's per-packet log, scanned
+ * record by record (readLinkemDrops); the orchestrator subtracts the client's t0 to get
+ * RunRecord.link.lossTimesMs.
  */
 async function emulatorDrops(logFile: string): Promise<Record<string, unknown>> {
   try {
-    const log = await readLinkemLog(logFile);
-    const base = Number(log.header.baseMonotonicNs / 1000n) / 1000;
-    const dropTimesMonotonicMs: number[] = [];
-    const reasons: Record<string, number> = {};
-    for (const r of log.records) {
-      if (r.event !== 'drop') continue;
-      dropTimesMonotonicMs.push(Math.round((base + r.tNs / 1e6) * 1000) / 1000);
-      const key = `${r.dir} ${r.reason ?? 'unknown'}`;
-      reasons[key] = (reasons[key] ?? 0) + 1;
-    }
-    return { dropTimesMonotonicMs, dropReasons: reasons };
+    const { dropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
+    return { dropTimesMonotonicMs, dropReasons };
   } catch (err) {
     return { dropTimesError: toError(err).message };
   }
@@ -459,23 +501,23 @@ async function teardown(names: readonly string[]): Promise<{ errors: string[]; r
 
 function handle(
   c: Common,
-  clientNs: string,
-  serverNs: string,
   network: Network,
   ctx: LinkContext,
   provenance: Record<string, unknown>,
   stopBackend: () => Promise<Record<string, unknown>>,
 ): LinkHandle {
+  const { clientNs, serverNs } = c;
+  const serverAddress = c.backend === 'linkem' ? SERVER_ADDRESS : SERVER_ADDR;
   let downing: Promise<Record<string, unknown>> | undefined;
   return {
     backend: c.backend,
     clientNetns: clientNs,
     serverNetns: serverNs,
-    serverAddress: c.backend === 'linkem' ? SERVER_ADDRESS : SERVER_ADDR,
+    serverAddress,
     provenance: () => provenance,
     probe: () =>
       runFidelityProbe(
-        { clientNs, serverNs, serverAddress: c.backend === 'linkem' ? SERVER_ADDRESS : SERVER_ADDR },
+        { clientNs, serverNs, serverAddress },
         network.profile,
         ctx.signal ? { signal: ctx.signal } : {},
       ),
@@ -503,7 +545,7 @@ function handle(
 
 /** Bring the emulated link of `network` up (fresh namespaces), or host loopback for backend none. */
 export async function linkUp(network: Network, transport: Transport, ctx: LinkContext): Promise<LinkHandle> {
-  if (network.backend === 'none') return loopback();
+  if (network.backend === 'none') return loopback(transport);
   await checkPrivileges(network.backend);
   await sweepStaleOnce();
   const { backend, why } = await chooseBackend(network);

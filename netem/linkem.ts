@@ -8,13 +8,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { z } from 'zod';
 import { EnvironmentError, ExitCode, H3BenchError, UnsupportedError, UsageError } from '../harness/errors.js';
 import { projectRoot } from '../harness/paths.js';
-import type { DirectionProfile, LossModel, NetworkProfile } from '../harness/scenario/network.js';
+import {
+  unsupportedFeatures,
+  type DirectionProfile,
+  type LossModel,
+  type NetworkProfile,
+} from '../harness/scenario/network.js';
 import {
   assertDeviceName,
   assertNamespaceName,
@@ -25,6 +30,7 @@ import {
   run,
   spawnIn,
   uniqueName,
+  waitForLine,
 } from './netns.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -190,13 +196,7 @@ export interface LinkemOptions {
 
 /** Throw UnsupportedError for profile features linkem does not emulate. */
 function assertSupported(dir: DirectionProfile, name: 'up' | 'down'): void {
-  const unsupported: string[] = [];
-  if (dir.jitterMs > 0 && dir.jitterDistribution !== 'uniform') {
-    unsupported.push(`jitter distribution "${dir.jitterDistribution}" (uniform only)`);
-  }
-  if (dir.reorderPct > 0) unsupported.push('reorder');
-  if (dir.duplicatePct > 0) unsupported.push('duplicate');
-  if (dir.corruptPct > 0) unsupported.push('corrupt');
+  const unsupported = unsupportedFeatures('linkem', dir).map((f) => f.feature);
   if (unsupported.length > 0) {
     throw new UnsupportedError(
       `The linkem backend cannot emulate ${unsupported.join(', ')} (direction ${name}); use backend netem on a kernel with sch_netem`,
@@ -798,9 +798,68 @@ export function parseLinkemLog(buf: Buffer): LinkemLog {
   return { header, records, trailingBytes: (buf.length - header.headerBytes) % header.recordBytes };
 }
 
-/** Read and parse a log file written with `--log`. */
+/** Read and parse a log file written with `--log` (whole, in memory: tests and small logs only). */
 export async function readLinkemLog(file: string): Promise<LinkemLog> {
   return parseLinkemLog(await readFile(file));
+}
+
+/** Every drop in a packet log. */
+export interface LinkemDrops {
+  /** CLOCK_MONOTONIC time of each drop, ms (3 decimals), in log order. */
+  dropTimesMonotonicMs: number[];
+  /** Drops per "<dir> <reason>", e.g. "up loss": 12. */
+  dropReasons: Record<string, number>;
+}
+
+/** Event codes of drops (see EVENT_CODES): the first one, and the keys per direction. */
+const FIRST_DROP_CODE = EVENT_CODES.findIndex((e) => e.event === 'drop');
+const DROP_KEYS = (['up', 'down'] as const).map((dir) =>
+  EVENT_CODES.map((e) => (e.event === 'drop' ? `${dir} ${e.reason ?? 'unknown'}` : '')),
+);
+
+/**
+ * The drops of a packet log file, read in fixed-size chunks and decoded record by record in place:
+ * memory stays at one chunk plus the drops, whatever the log's size (a bulk run logs millions of
+ * records; only drops are wanted). A partial record at the end (linkem killed mid-write) is skipped.
+ */
+export async function readLinkemDrops(file: string, chunkBytes = 1 << 20): Promise<LinkemDrops> {
+  const fh = await open(file, 'r');
+  try {
+    let head = Buffer.alloc(4096);
+    let got = (await fh.read(head, 0, head.length, 0)).bytesRead;
+    if (got >= LOG_FIXED_HEADER_BYTES) {
+      const headerBytes = head.readUInt32LE(12);
+      if (headerBytes > got && headerBytes <= 1 << 24) {
+        head = Buffer.alloc(headerBytes);
+        got = (await fh.read(head, 0, headerBytes, 0)).bytesRead;
+      }
+    }
+    const header = parseLinkemLogHeader(head.subarray(0, got));
+    const rec = header.recordBytes;
+    const base = Number(header.baseMonotonicNs / 1000n) / 1000;
+    const out: LinkemDrops = { dropTimesMonotonicMs: [], dropReasons: {} };
+    const chunk = Buffer.allocUnsafe(Math.max(rec, chunkBytes - (chunkBytes % rec)));
+    for (let pos = header.headerBytes; ;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      const whole = bytesRead - (bytesRead % rec);
+      if (whole === 0) break;
+      for (let at = 0; at < whole; at += rec) {
+        const code = chunk[at + 27] ?? 0;
+        if (code < FIRST_DROP_CODE) continue;
+        const key = DROP_KEYS[chunk[at + 26] === 0 ? 0 : 1]?.[code];
+        if (key === undefined || key === '') {
+          throw new LinkemError(`Cannot read linkem log: unknown event ${code} at byte ${pos + at}`);
+        }
+        const tNs = chunk.readUInt32LE(at) + chunk.readUInt32LE(at + 4) * 0x1_0000_0000;
+        out.dropTimesMonotonicMs.push(Math.round((base + tNs / 1e6) * 1000) / 1000);
+        out.dropReasons[key] = (out.dropReasons[key] ?? 0) + 1;
+      }
+      pos += whole;
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -890,31 +949,6 @@ export function linkemFlowHash(t: {
 // ---------------------------------------------------------------------------------------------
 // Probes of an emulated link (run inside the namespaces)
 
-/** Wait until a child prints a line equal to `want`; reject with its stderr if it exits first. */
-function waitForLine(child: ChildProcess, want: string, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      reject(new LinkemError(`${what} did not print ${want} within ${timeoutMs} ms: ${err.trim()}`));
-    }, timeoutMs);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      if (out.split('\n').some((l) => l.trim() === want)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString('utf8');
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      reject(new LinkemError(`${what} exited (status ${code ?? '?'}) before ${want}: ${err.trim()}`));
-    });
-  });
-}
-
 /** Collect a child's stdout until it exits; resolves with the output and status. */
 function collect(child: ChildProcess): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
@@ -953,7 +987,7 @@ async function withServer<T>(
   const server = spawnIn(ns, argv);
   const done = collect(server);
   try {
-    await waitForLine(server, 'LISTENING', 5000, what);
+    await waitForLine(server, 'LISTENING', 5000, what, (m) => new LinkemError(m));
     const result = await body();
     if (stopSignal !== null) server.kill(stopSignal);
     const out = await done;

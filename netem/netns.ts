@@ -179,6 +179,55 @@ export function spawnIn(ns: string, argv: readonly string[], options: SpawnOptio
   return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
 }
 
+/**
+ * Wait until a child prints a line equal to `want` (surrounding whitespace ignored) on stdout.
+ * Rejects, with the child's stderr, when it exits or fails to start first, or after `timeoutMs`.
+ * `makeError` builds the rejection (default: a plain Error).
+ */
+export function waitForLine(
+  child: ChildProcess,
+  want: string,
+  timeoutMs: number,
+  what: string,
+  makeError: (message: string) => Error = (m) => new Error(m),
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let partial = '';
+    let err = '';
+    const onOut = (d: Buffer) => {
+      const lines = (partial + d.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.some((l) => l.trim() === want)) settle(null);
+    };
+    const onErr = (d: Buffer) => {
+      err = (err + d.toString('utf8')).slice(-8192);
+    };
+    const onClose = (code: number | null, sig: NodeJS.Signals | null) => {
+      // A last line without a newline still counts.
+      settle(partial.trim() === want ? null : `exited (${sig ?? `status ${code ?? '?'}`}) before ${want}`);
+    };
+    const onError = (e: Error) => {
+      settle(`could not start (${e.message})`);
+    };
+    const timer = setTimeout(() => {
+      settle(`did not print ${want} within ${timeoutMs} ms`);
+    }, timeoutMs);
+    function settle(failure: string | null): void {
+      clearTimeout(timer);
+      child.stdout?.off('data', onOut);
+      child.stderr?.off('data', onErr);
+      child.off('close', onClose);
+      child.off('error', onError);
+      if (failure === null) resolve();
+      else reject(makeError(`${what} ${failure}: ${err.trim()}`));
+    }
+    child.stdout?.on('data', onOut);
+    child.stderr?.on('data', onErr);
+    child.once('close', onClose);
+    child.once('error', onError);
+  });
+}
+
 /** `ip -n NS args…`. */
 export function ipIn(ns: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   assertNamespaceName(ns);

@@ -3,7 +3,9 @@
  * ip, tc, ethtool and sysctl. Nothing here touches the system; `apply.ts` runs the plan.
  *
  * Topology (research/NETEM.md §0): impairments live only in forwarding "link" namespaces, never on an
- * endpoint's own egress, so packets are orphaned from the sending socket before they are shaped.
+ * endpoint's own egress, so packets are orphaned from the sending socket before they are shaped. The
+ * endpoints' own egress gets `fq` (TCP pacing) or an explicit `pfifo` (endpointQdiscArgs), never the
+ * host's default qdisc.
  *
  *   single stage:  client c0 ── l0 [link A] l1 ── s0 server
  *   two stages:    client c0 ── l0 [link A] l1 ── m0 [link B] m1 ── s0 server
@@ -62,7 +64,7 @@ export interface NetemTopology {
 export interface PlanOptions {
   /** tc understands netem `seed` (iproute2 ≥ 6.6, kernel ≥ 6.6). */
   tcSeed: boolean;
-  /** Put `fq` on the endpoints' egress (TCP pacing; transport.pacing). */
+  /** Put `fq` on the endpoints' egress (TCP pacing; transport.pacing), else `pfifo`. */
   pacing: boolean;
 }
 
@@ -407,14 +409,40 @@ export function plan(profile: NetworkProfile, topo: NetemTopology, opts: PlanOpt
     }
   }
 
-  // TCP pacing on the senders (NETEM.md §1 #9): fq on the endpoints' egress.
-  if (opts.pacing) {
-    const ep = endpointDevices(topo);
-    for (const [ns, dev] of [ep.client, ep.server]) {
-      cmds.push(['tc', '-n', ns, 'qdisc', 'replace', 'dev', dev, 'root', 'fq']);
-    }
-  }
+  // The endpoints' egress: fq (TCP pacing, NETEM.md §1 #9) or an explicit FIFO.
+  const ep = endpointDevices(topo);
+  cmds.push(...endpointQdiscCommands([ep.client, ep.server], opts.pacing));
   return cmds;
+}
+
+/** Packets the endpoints' FIFO holds (pfifo `limit`): far more than any socket queues there. */
+export const ENDPOINT_FIFO_LIMIT = 10_000;
+
+/**
+ * Root qdisc of the devices the endpoints send from (both backends): `fq` when TCP is to be paced,
+ * else an explicit `pfifo`, so what TCP gets never depends on the host's net.core.default_qdisc (fq
+ * would pace TCP and not QUIC; fq_codel would drop at the sender, out of the emulator's sight).
+ */
+export function endpointQdiscArgs(pacing: boolean): string[] {
+  return pacing ? ['fq'] : ['pfifo', 'limit', String(ENDPOINT_FIFO_LIMIT)];
+}
+
+/** `tc qdisc replace … root` of endpointQdiscArgs on each [namespace, device]. */
+export function endpointQdiscCommands(
+  devices: readonly (readonly [string, string])[],
+  pacing: boolean,
+): string[][] {
+  return devices.map(([ns, dev]) => [
+    'tc',
+    '-n',
+    ns,
+    'qdisc',
+    'replace',
+    'dev',
+    dev,
+    'root',
+    ...endpointQdiscArgs(pacing),
+  ]);
 }
 
 /** Human description of the configured path (for provenance and messages). */

@@ -13,7 +13,6 @@
  *   computed on an effective sample size n / (2·meanBurst − 1) for bursty models (variance inflation
  *   of a Markov chain). With ~40 echoes this only catches gross errors; `netem selftest` measures it.
  */
-import type { ChildProcess } from 'node:child_process';
 import {
   expectedLossFraction,
   expectedMeanBurst,
@@ -21,9 +20,10 @@ import {
   type NetworkProfile,
 } from '../harness/scenario/network.js';
 import { EnvironmentError } from '../harness/errors.js';
+import { percentileOf } from '../harness/measure/stats.js';
 import type { FidelityProbe } from './index.js';
 import { buildLinkemIfNeeded, probeRtt } from './linkem.js';
-import { execIn, spawnIn } from './netns.js';
+import { execIn, spawnIn, waitForLine } from './netns.js';
 import { probeRttMs } from './plan.js';
 
 /** UDP port of the probe echo server (inside the fresh server namespace). */
@@ -92,14 +92,6 @@ export function wilson(k: number, n: number, z: number): { low: number; high: nu
 export const Z95 = 1.959964;
 export const Z99 = 2.575829;
 
-/** Percentile (nearest rank) of unsorted values; NaN when empty. */
-export function percentile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[idx] ?? Number.NaN;
-}
-
 /** Variance inflation of a loss estimate under bursty loss (1 for Bernoulli). */
 export function burstInflation(loss: LossModel): number {
   if (loss.model === 'none' || loss.model === 'random') return 1;
@@ -123,8 +115,8 @@ export function evaluateProbe(
   const heavyTails = [profile.down, profile.up].some(
     (d) => d.jitterMs > 0 && d.jitterDistribution !== 'uniform',
   );
-  const p50 = percentile(rttMs, 0.5);
-  const p99 = percentile(rttMs, 0.99);
+  const p50 = percentileOf(rttMs, 50);
+  const p99 = percentileOf(rttMs, 99);
   const min = rttMs.length ? Math.min(...rttMs) : Number.NaN;
   const notes: string[] = [];
   let ok = true;
@@ -175,31 +167,6 @@ export function evaluateProbe(
     ok,
     notes,
   };
-}
-
-/** Wait for a line `want` on a child's stdout; reject if it exits or takes longer than `ms`. */
-export function waitLine(child: ChildProcess, want: string, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      reject(new Error(`${what} did not print ${want} within ${ms} ms: ${err.trim()}`));
-    }, ms);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.split('\n').some((l) => l.trim() === want)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited (${sig ?? `code ${String(code)}`}) before ${want}: ${err.trim()}`));
-    });
-  });
 }
 
 export interface ProbeTarget {
@@ -270,7 +237,7 @@ async function nodePing(
   const onAbort = () => echo.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort);
   try {
-    await waitLine(echo, 'LISTENING', 10_000, 'probe echo server');
+    await waitForLine(echo, 'LISTENING', 10_000, 'probe echo server');
     const { stdout } = await execIn(
       target.clientNs,
       [

@@ -31,10 +31,12 @@ import {
   type NetworkProfile,
 } from '../harness/scenario/network.js';
 import type { Transport } from '../harness/scenario/schema.js';
+import { percentile, percentileOf } from '../harness/measure/stats.js';
+import { prng } from '../harness/runner/plan.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { probeRtt, tcpGoodput, udpBlast } from './linkem.js';
 import { CLIENT_ADDR, SERVER_ADDR, delayLinePackets, probeRttMs } from './plan.js';
-import { Z95, Z99, burstInflation, percentile, wilson } from './probe.js';
+import { Z95, Z99, burstInflation, wilson } from './probe.js';
 
 export interface Check {
   /** What is measured, e.g. "RTT p50". */
@@ -66,18 +68,6 @@ const ECHO_PAYLOAD = 64;
 const ECHO_IP_BYTES = ECHO_PAYLOAD + 28;
 const LOSS_PAYLOAD = 100;
 
-/** Deterministic PRNG (mulberry32) for the Monte Carlo quantiles. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function jitterSample(d: DirectionProfile, r: () => number): number {
   if (d.jitterMs === 0) return 0;
   switch (d.jitterDistribution) {
@@ -97,7 +87,7 @@ function jitterSample(d: DirectionProfile, r: () => number): number {
 export function configuredRttQuantile(profile: NetworkProfile, q: number): number {
   const base = probeRttMs(profile, ECHO_IP_BYTES);
   if (profile.down.jitterMs === 0 && profile.up.jitterMs === 0) return base;
-  const r = rng(12345);
+  const r = prng(12345);
   const n = 200_000;
   const xs = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -106,7 +96,8 @@ export function configuredRttQuantile(profile: NetworkProfile, q: number): numbe
     xs[i] = base + down + up;
   }
   xs.sort();
-  return xs[Math.min(n - 1, Math.floor(q * n))] ?? base;
+  const v = percentile(xs, q * 100);
+  return Number.isFinite(v) ? v : base;
 }
 
 const f2 = (x: number) => x.toFixed(2);
@@ -144,8 +135,8 @@ export function rttChecks(profile: NetworkProfile, rttMs: readonly number[]): Ch
   const cfg50 = configuredRttQuantile(profile, 0.5);
   const cfg99 = configuredRttQuantile(profile, 0.99);
   const jsum = profile.down.jitterMs + profile.up.jitterMs;
-  const p50 = percentile(rttMs, 0.5);
-  const p99 = percentile(rttMs, 0.99);
+  const p50 = percentileOf(rttMs, 50);
+  const p99 = percentileOf(rttMs, 99);
   const tol50 = 0.5 + 0.1 * jsum;
   const heavy = [profile.down, profile.up].some(
     (d) => d.jitterMs > 0 && d.jitterDistribution !== 'uniform' && d.jitterDistribution !== 'normal',
@@ -238,7 +229,6 @@ export async function selftest(
   let backend: string;
   try {
     link = await linkUp(network, transport, {
-      runTag: 'selftest',
       workDir,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -307,7 +297,7 @@ export async function selftest(
     }
 
     // 3. UDP goodput and queueing delay at saturation, per direction with a rate.
-    const base50 = percentile(idleMs, 0.5);
+    const base50 = percentileOf(idleMs, 50);
     for (const dir of ['down', 'up'] as const) {
       const d = p[dir];
       const want = expectedUdpGoodputMbit(d, p.mtuBytes);
@@ -365,7 +355,7 @@ export async function selftest(
       });
       const qWant = expectedQueueDelayMs(d, p.mtuBytes);
       const sat = during.rttUs.map((u) => u / 1000);
-      const extra = percentile(sat, 0.5) - base50;
+      const extra = percentileOf(sat, 50) - base50;
       checks.push({
         name: `queueing delay ${dir} (saturated)`,
         configured: qWant === null ? 'n/a' : `${f2(qWant)} ms`,

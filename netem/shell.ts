@@ -118,7 +118,6 @@ export async function runShell(
   let server: ChildProcess | undefined;
   try {
     link = await linkUp(network, transport, {
-      runTag: 'shell',
       workDir,
       ...(o.signal ? { signal: o.signal } : {}),
     });

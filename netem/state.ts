@@ -10,10 +10,13 @@
  * A namespace is recorded BEFORE it is created and forgotten after it is deleted, so anything of ours
  * exists only while its owner is recorded. An owner is alive when its pid exists with the same start
  * time (/proc/PID/stat field 22), which survives pid reuse. Every change happens under a lock file
- * (O_EXCL; a lock whose holder is dead is broken).
+ * (created whole and exclusively by link(2); the lock of a live holder is never broken, that of a
+ * dead one by exactly one waiter: see breakDeadLock).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { EnvironmentError } from '../harness/errors.js';
 
 export const STATE_VERSION = 1;
 
@@ -92,49 +95,168 @@ function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/** Run `fn` on the state under the lock and write the state back. */
-export function withState<T>(fn: (s: State) => T): T {
-  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
-  const lock = path.join(stateDir(), 'state.lock');
-  const me = `${process.pid} ${processStartTime(process.pid) ?? ''}`;
-  for (let attempt = 0; ; attempt++) {
+/** How long to wait for a live lock holder before giving up (it is never broken), ms. */
+export const LOCK_TIMEOUT_MS = 60_000;
+/** A break marker older than this belongs to a breaker that died mid-way, ms. */
+const BREAK_MARKER_STALE_MS = 10_000;
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException).code;
+}
+
+function unlinkQuiet(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}
+
+function lockPath(): string {
+  return path.join(stateDir(), 'state.lock');
+}
+
+/** What a lock file says: "<pid> <start time> <nonce>" (a random nonce makes every lock unique). */
+function lockContent(): string {
+  return `${process.pid} ${processStartTime(process.pid) ?? ''} ${randomBytes(8).toString('hex')}`;
+}
+
+/** The lock's content, or null when there is no lock file. */
+function readLock(lock: string): string | null {
+  try {
+    return readFileSync(lock, 'utf8');
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Whether the holder named in a lock's content is gone. A lock without a readable holder (only an
+ * older h3bench could leave one: locks are created whole, below) counts as dead once `lock` is
+ * older than BREAK_MARKER_STALE_MS.
+ */
+function holderDead(lock: string, content: string): boolean {
+  const [pid, start] = content.trim().split(' ');
+  if (pid !== undefined && /^\d+$/.test(pid) && start !== undefined && start !== '') {
+    return !isAlive(Number(pid), start);
+  }
+  try {
+    return Date.now() - statSync(lock).mtimeMs > BREAK_MARKER_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** Create the lock with `content` in one step (hard link of a finished file): false when it exists. */
+function tryCreateLock(lock: string, content: string): boolean {
+  const tmp = `${lock}.${process.pid}.${content.slice(-16)}.new`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  try {
+    linkSync(tmp, lock);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'EEXIST') return false;
+    throw err;
+  } finally {
+    unlinkQuiet(tmp);
+  }
+}
+
+/**
+ * Remove the lock whose content was read as `seen` (its holder is dead), unless it has been replaced
+ * meanwhile. Only one of several waiters that all saw the same dead holder may remove it: each tries
+ * to hard-link the current lock to a marker named after `seen`; link() creates the marker for exactly
+ * one of them. A link made to a newer lock (the dead one already broken and retaken) is noticed by
+ * its content and undone without touching that lock. The winner removes the lock only while the
+ * marker and the lock still are the same file. A marker left by a breaker that died between the two
+ * steps goes stale after BREAK_MARKER_STALE_MS; the next attempt then uses the next marker name.
+ * Returns false when another waiter is breaking it right now (wait, then look again). Exported for
+ * tests.
+ */
+export function breakDeadLock(lock: string, seen: string): boolean {
+  const id = createHash('sha256').update(seen).digest('hex').slice(0, 16);
+  for (let k = 0; k < 1000; k++) {
+    const marker = `${lock}.${id}.break${k}`;
     try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeFileSync(fd, me);
-      closeSync(fd);
-      break;
+      linkSync(lock, marker);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder: string;
+      if (errno(err) === 'ENOENT') return true; // no lock any more
+      if (errno(err) !== 'EEXIST') throw err;
+      let age: number;
       try {
-        holder = readFileSync(lock, 'utf8');
+        age = Date.now() - statSync(marker).ctimeMs;
       } catch {
-        continue;
+        continue; // its breaker just finished: try again
       }
-      const [pid, start] = holder.split(' ');
-      const dead = pid !== undefined && start !== undefined && !isAlive(Number(pid), start);
-      if (dead || attempt > 2000) {
-        try {
-          unlinkSync(lock);
-        } catch {
-          /* someone else broke it */
-        }
-        continue;
-      }
-      sleepSync(5);
+      if (age < BREAK_MARKER_STALE_MS) return false; // another waiter is breaking it right now
+      continue;
+    }
+    try {
+      if (readFileSync(marker, 'utf8') !== seen) return true; // linked a newer lock: leave it alone
+      const m = statSync(marker);
+      const l = statSync(lock, { throwIfNoEntry: false });
+      if (l !== undefined && l.ino === m.ino && l.dev === m.dev) unlinkSync(lock);
+      return true;
+    } finally {
+      unlinkQuiet(marker);
     }
   }
+  return false;
+}
+
+/**
+ * Take the state lock: create it, or wait while its holder is alive (never breaking it: after
+ * `timeoutMs` without the lock changing hands, throw naming the holder), or break it when the holder
+ * is dead. Returns the content written, to release it with.
+ */
+export function acquireStateLock(timeoutMs = LOCK_TIMEOUT_MS): string {
+  mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+  const lock = lockPath();
+  const mine = lockContent();
+  let waitingFor: string | null = null;
+  let since = Date.now();
+  for (;;) {
+    if (tryCreateLock(lock, mine)) return mine;
+    const holder = readLock(lock);
+    if (holder === null) continue; // released between the two calls
+    if (holderDead(lock, holder)) {
+      if (!breakDeadLock(lock, holder)) sleepSync(5);
+      continue;
+    }
+    if (holder !== waitingFor) {
+      waitingFor = holder;
+      since = Date.now();
+    } else if (Date.now() - since > timeoutMs) {
+      const pid = holder.split(' ')[0] ?? '?';
+      throw new EnvironmentError(
+        `Cannot update ${stateFile()}: its lock ${lock} has been held by running process ${pid} for over ${Math.round(timeoutMs / 1000)} s. h3bench never breaks the lock of a live process; if ${pid} hangs, stop it`,
+      );
+    }
+    sleepSync(5);
+  }
+}
+
+/** Release the lock taken with `content` (only if it still is ours). */
+export function releaseStateLock(content: string): void {
+  const lock = lockPath();
+  try {
+    if (readFileSync(lock, 'utf8') === content) unlinkSync(lock);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Run `fn` on the state under the lock and write the state back. */
+export function withState<T>(fn: (s: State) => T): T {
+  const held = acquireStateLock();
   try {
     const s = readState();
     const out = fn(s);
     writeState(s);
     return out;
   } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      /* already gone */
-    }
+    releaseStateLock(held);
   }
 }
 

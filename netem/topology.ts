@@ -101,8 +101,15 @@ export async function killNamespaceProcesses(ns: string, graceMs = 500): Promise
   return killProcesses(procs, graceMs);
 }
 
-/** Kill what runs inside, delete, and forget the namespaces; never throws for a missing one. */
-export async function removeNamespaces(names: readonly string[]): Promise<string[]> {
+/**
+ * Kill what runs inside and delete the namespaces; never throws for a missing one. With `forget`
+ * (the default) the ones gone are also dropped from this process's record in the state file; a
+ * sweep removing another (dead) owner's namespaces passes false and forgets the owner instead.
+ */
+export async function removeNamespaces(
+  names: readonly string[],
+  opts: { forget?: boolean } = {},
+): Promise<string[]> {
   const errors: string[] = [];
   for (const n of names) {
     try {
@@ -112,8 +119,10 @@ export async function removeNamespaces(names: readonly string[]): Promise<string
       errors.push(`${n}: ${(err as Error).message}`);
     }
   }
-  const remaining = new Set(await listNamespaces().catch(() => [] as string[]));
-  forgetNamespaces(names.filter((n) => !remaining.has(n)));
+  if (opts.forget ?? true) {
+    const remaining = new Set(await listNamespaces().catch(() => [] as string[]));
+    forgetNamespaces(names.filter((n) => !remaining.has(n)));
+  }
   return errors;
 }
 
@@ -144,7 +153,7 @@ export async function sweepStale(): Promise<SweepReport> {
   const report: SweepReport = { owners: [], unrecorded: [], kept: [], restored: [], errors: [] };
   for (const owner of deadOwners()) {
     const killed = await killProcesses(owner.processes, 1000);
-    report.errors.push(...(await removeNamespacesOf(owner.namespaces)));
+    report.errors.push(...(await removeNamespaces(owner.namespaces, { forget: false })));
     forgetOwner(owner);
     report.owners.push({
       pid: owner.pid,
@@ -155,19 +164,6 @@ export async function sweepStale(): Promise<SweepReport> {
   }
   report.restored = restoreHostIfUnused();
   return report;
-}
-
-async function removeNamespacesOf(names: readonly string[]): Promise<string[]> {
-  const errors: string[] = [];
-  for (const n of names) {
-    try {
-      await killNamespaceProcesses(n);
-      await deleteNamespace(n);
-    } catch (err) {
-      errors.push(`${n}: ${(err as Error).message}`);
-    }
-  }
-  return errors;
 }
 
 let swept: Promise<SweepReport> | undefined;
@@ -246,7 +242,7 @@ export async function cleanupAll(opts: CleanupOptions = {}): Promise<SweepReport
     }
     const age = await namespaceAgeS(n);
     if (!live.has(n) && age !== null && age < (opts.olderThanS ?? 0)) continue;
-    report.errors.push(...(await removeNamespacesOf([n])));
+    report.errors.push(...(await removeNamespaces([n], { forget: false })));
     report.unrecorded.push(n);
   }
   if (opts.all) {

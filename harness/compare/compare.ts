@@ -1,17 +1,32 @@
 /**
- * `h3bench compare`: baseline vs current, per scenario × protocol × metric. Reads result files only
- * (STYLE.md rule 8). A change is a *regression* when its whole 95% bootstrap interval (over runs)
- * lies on the worse side beyond the threshold (e.g. every plausible slowdown is above 5%): a gate
- * that must not cry wolf every night, at the price of missing changes barely above the threshold.
- * *Improvement* symmetrically; anything else is *no change*. Fewer than 2 ok runs on a side gives
- * *insufficient data*, which never gates.
+ * `h3bench compare`: baseline vs current, per scenario × sweep point × protocol × metric. Reads
+ * result files only (STYLE.md rule 8). A change is a *regression* when its whole 95% bootstrap
+ * interval (over runs) lies on the worse side beyond the threshold (e.g. every plausible slowdown is
+ * above 5%): a gate that must not cry wolf every night, at the price of missing changes barely above
+ * the threshold. *Improvement* symmetrically; anything else is *no change*. Fewer than
+ * MIN_RUNS_FOR_VERDICT ok runs on a side gives *insufficient data*, different numbers of failed runs
+ * *not comparable*; neither gates by itself.
+ *
+ * The metrics are over ok runs and ok requests, so failures are checked apart (reliability rows):
+ * a higher share of failed runs or of failed requests than the baseline's is a regression.
+ *
+ * A sweep's points are compared point by point (never pooled), and results are only compared when
+ * they measured the same thing: same network, transport, workload, sweep and emulator backend.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, H3BenchError } from '../errors.js';
+import type { RunMetrics } from '../measure/analysis.js';
 import { seedOf } from '../measure/bootstrap.js';
-import { contrastMetric, formatAmount, metricDef, type AnyMetricName } from '../measure/metrics.js';
-import { metricValues } from '../measure/summary.js';
+import {
+  MIN_RUNS_FOR_VERDICT,
+  contrastMetric,
+  formatAmount,
+  metricDef,
+  type AnyMetricName,
+} from '../measure/metrics.js';
+import { failedRunCount, metricValues, runsAtPoint } from '../measure/summary.js';
+import { sweepPointLabel } from '../report/describe.js';
 import { readResult, resultPath } from '../report/read.js';
 import type { ResultFile } from '../report/result.js';
 
@@ -31,10 +46,20 @@ export class CompareInputError extends H3BenchError {
   }
 }
 
-export type CompareVerdict = 'regression' | 'improvement' | 'no change' | 'insufficient data';
+export type CompareVerdict =
+  'regression' | 'improvement' | 'no change' | 'insufficient data' | 'not comparable';
+
+/** Where in a sweep a row is: index into scenario.sweep.values, the value, and "network.loss = 1%". */
+export interface SweepPoint {
+  index: number;
+  value: number;
+  label: string;
+}
 
 export interface CompareRow {
   scenario: string;
+  /** The sweep point compared; absent when the scenario is not a sweep. */
+  point?: SweepPoint;
   protocol: string;
   metric: string;
   unit: string;
@@ -44,6 +69,9 @@ export interface CompareRow {
   /** Runs with a value on each side. */
   nBaseline: number;
   nCurrent: number;
+  /** Failed runs on each side (left out of the medians); different counts make the row not comparable. */
+  failedBaseline: number;
+  failedCurrent: number;
   /** 'ratio': current/baseline; 'difference': current - baseline (baseline median 0). */
   kind: 'ratio' | 'difference';
   value: number | null;
@@ -57,11 +85,29 @@ export interface CompareRow {
   text: string;
 }
 
+/**
+ * A failure check of one protocol (at one sweep point): the share of failed runs, or of failed
+ * requests (over the runs that have a client report), baseline vs current. Any rise is a regression:
+ * failures are not noise to be tolerated, and the latency rows cannot see them (ok runs and ok
+ * requests only).
+ */
+export interface ReliabilityRow {
+  scenario: string;
+  point?: SweepPoint;
+  protocol: string;
+  check: 'failed runs' | 'failed requests';
+  baseline: { failed: number; of: number };
+  current: { failed: number; of: number };
+  verdict: 'regression' | 'improvement' | 'no change' | 'insufficient data';
+  text: string;
+}
+
 export interface ScenarioComparison {
   scenario: string;
   baseline: { runId: string; scenarioHash: string; createdAt: string; commit: string | null };
   current: { runId: string; scenarioHash: string; createdAt: string; commit: string | null };
   rows: CompareRow[];
+  reliability: ReliabilityRow[];
   notes: string[];
 }
 
@@ -75,7 +121,31 @@ export interface Comparison {
   improvements: number;
 }
 
-/** The parts of a scenario that decide what is measured; results must agree on them to be compared. */
+/**
+ * The emulator backends the runs actually used (`runs[].link.provenance.backend`, sorted): with
+ * `network.backend: auto` the machine decides between netem and linkem, which are not the same
+ * link. Empty when no run recorded one (every run failed before its link came up).
+ */
+export function backendsUsed(r: ResultFile): string[] {
+  const b = new Set<string>();
+  for (const run of r.runs) {
+    const v = run.link.provenance.backend;
+    if (typeof v === 'string') b.add(v);
+  }
+  return [...b].sort();
+}
+
+/** The sweep of a result as compared: key, unit and values (null when not a sweep). */
+function sweepOf(r: ResultFile): { key: string; unit: string; values: number[] } | null {
+  const sw = r.scenario.sweep;
+  return sw ? { key: sw.key, unit: sw.unit, values: [...sw.values] } : null;
+}
+
+/**
+ * The parts of a result that decide what is measured; results must agree on them to be compared:
+ * the resolved network, transport and workload, the sweep (key, unit, values) and the emulator
+ * backends actually used.
+ */
 export function measurementKey(r: ResultFile): string {
   const s = r.scenario;
   const canon = (v: unknown): unknown =>
@@ -88,13 +158,31 @@ export function measurementKey(r: ResultFile): string {
               .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
           )
         : v;
-  return JSON.stringify(canon({ network: s.network, transport: s.transport, workload: s.workload }));
+  return JSON.stringify(
+    canon({
+      network: s.network,
+      transport: s.transport,
+      workload: s.workload,
+      sweep: sweepOf(r),
+      backendsUsed: backendsUsed(r),
+    }),
+  );
 }
 
 function differingParts(a: ResultFile, b: ResultFile): string[] {
-  return (['network', 'transport', 'workload'] as const).filter(
+  const parts: string[] = (['network', 'transport', 'workload'] as const).filter(
     (k) => JSON.stringify(a.scenario[k]) !== JSON.stringify(b.scenario[k]),
   );
+  const sa = sweepOf(a);
+  const sb = sweepOf(b);
+  if (JSON.stringify(sa) !== JSON.stringify(sb)) {
+    const show = (x: typeof sa) => (x ? `${x.key} over [${x.values.join(', ')}]${x.unit}` : 'none');
+    parts.push(`sweep (${show(sa)} vs ${show(sb)})`);
+  }
+  const ba = backendsUsed(a).join('+') || 'unknown';
+  const bb = backendsUsed(b).join('+') || 'unknown';
+  if (ba !== bb) parts.push(`emulator backend used (${ba} vs ${bb}: not the same link)`);
+  return parts;
 }
 
 const commitOf = (r: ResultFile): string | null =>
@@ -105,9 +193,11 @@ function classify(
     significant: boolean | null;
     direction: 'better' | 'worse' | 'same' | null;
     relativeCi95: [number, number] | null;
+    comparable: boolean;
   },
   threshold: number,
 ): CompareVerdict {
+  if (!c.comparable) return 'not comparable';
   if (c.significant === null) return 'insufficient data';
   if (!c.significant || c.direction === 'same' || c.direction === null) return 'no change';
   // The interval's bound nearest to "no change" must be beyond the threshold. A significant
@@ -132,8 +222,9 @@ export function compareScenario(
     );
   }
   if (measurementKey(baseline) !== measurementKey(current)) {
+    const parts = differingParts(baseline, current);
     throw new CompareInputError(
-      `Cannot compare results of scenario "${name}" as its ${differingParts(baseline, current).join(', ')} differ between baseline (${baseline.runId}) and current (${current.runId})`,
+      `Cannot compare results of scenario "${name}" as its ${parts.join(', ')} differ${parts.length === 1 ? 's' : ''} between baseline (${baseline.runId}) and current (${current.runId})`,
     );
   }
   const notes: string[] = [];
@@ -143,49 +234,66 @@ export function compareScenario(
     );
   }
   const rows: CompareRow[] = [];
-  for (const p of current.scenario.protocols) {
-    if (!baseline.scenario.protocols.includes(p)) {
-      notes.push(`scenario "${name}": ${p} is not in the baseline: not compared`);
-      continue;
-    }
-    const rb = baseline.summary.runs.filter((r) => r.protocol === p);
-    const rc = current.summary.runs.filter((r) => r.protocol === p);
-    for (const m of metrics) {
-      const def = metricDef(m);
-      if (!def) continue;
-      const c = contrastMetric(
-        def,
-        metricValues(rc, m),
-        metricValues(rb, m),
-        { a: 'current', b: 'baseline' },
-        { seed: seedOf('compare', name, p, m) },
-      );
-      const relativeCi95: [number, number] | null =
-        c.ci95 === null
-          ? null
-          : c.kind === 'ratio'
-            ? [c.ci95[0] - 1, c.ci95[1] - 1]
-            : c.medianB !== null && c.medianB !== 0
-              ? [c.ci95[0] / Math.abs(c.medianB), c.ci95[1] / Math.abs(c.medianB)]
-              : null;
-      const verdict = classify({ ...c, relativeCi95 }, threshold);
-      rows.push({
-        scenario: name,
-        protocol: p,
-        metric: m,
-        unit: def.unit,
-        baselineMedian: c.medianB,
-        currentMedian: c.medianA,
-        nBaseline: c.nB,
-        nCurrent: c.nA,
-        kind: c.kind,
-        value: c.value,
-        ci95: c.ci95,
-        relativeChange: c.relativeChange,
-        relativeCi95,
-        verdict,
-        text: c.verdict,
-      });
+  const reliability: ReliabilityRow[] = [];
+  const sweep = current.scenario.sweep;
+  // One group per sweep point (the points are never pooled), or one for the whole result.
+  const points: (SweepPoint | undefined)[] = sweep
+    ? sweep.values.map((value, index) => ({ index, value, label: sweepPointLabel(current, index) }))
+    : [undefined];
+  for (const point of points) {
+    const at = (runs: readonly RunMetrics[]) => (point ? runsAtPoint(runs, point.index) : [...runs]);
+    const where = point ? { point } : {};
+    for (const p of current.scenario.protocols) {
+      if (!baseline.scenario.protocols.includes(p)) {
+        if (!point || point.index === 0)
+          notes.push(`scenario "${name}": ${p} is not in the baseline: not compared`);
+        continue;
+      }
+      const rb = at(baseline.summary.runs.filter((r) => r.protocol === p));
+      const rc = at(current.summary.runs.filter((r) => r.protocol === p));
+      reliability.push(...reliabilityRows(name, where, p, rb, rc));
+      const failedRuns = { a: failedRunCount(rc), b: failedRunCount(rb) };
+      for (const m of metrics) {
+        const def = metricDef(m);
+        if (!def) continue;
+        const seed = point ? seedOf('compare', name, p, m, point.index) : seedOf('compare', name, p, m);
+        const c = contrastMetric(
+          def,
+          metricValues(rc, m),
+          metricValues(rb, m),
+          { a: 'current', b: 'baseline' },
+          { seed, failedRuns },
+        );
+        const relativeCi95: [number, number] | null =
+          c.ci95 === null
+            ? null
+            : c.kind === 'ratio'
+              ? [c.ci95[0] - 1, c.ci95[1] - 1]
+              : c.medianB !== null && c.medianB !== 0
+                ? [c.ci95[0] / Math.abs(c.medianB), c.ci95[1] / Math.abs(c.medianB)]
+                : null;
+        const verdict = classify({ ...c, relativeCi95 }, threshold);
+        rows.push({
+          scenario: name,
+          ...where,
+          protocol: p,
+          metric: m,
+          unit: def.unit,
+          baselineMedian: c.medianB,
+          currentMedian: c.medianA,
+          nBaseline: c.nB,
+          nCurrent: c.nA,
+          failedBaseline: c.failedRunsB,
+          failedCurrent: c.failedRunsA,
+          kind: c.kind,
+          value: c.value,
+          ci95: c.ci95,
+          relativeChange: c.relativeChange,
+          relativeCi95,
+          verdict,
+          text: c.verdict,
+        });
+      }
     }
   }
   for (const p of baseline.scenario.protocols) {
@@ -198,7 +306,44 @@ export function compareScenario(
     createdAt: r.createdAt,
     commit: commitOf(r),
   });
-  return { scenario: name, baseline: side(baseline), current: side(current), rows, notes };
+  return { scenario: name, baseline: side(baseline), current: side(current), rows, reliability, notes };
+}
+
+const pctOf = (x: { failed: number; of: number }): string =>
+  x.of ? `${x.failed}/${x.of} (${((100 * x.failed) / x.of).toFixed(1).replace(/\.0$/, '')}%)` : '0/0';
+
+/** Failed-run and failed-request checks of one protocol (at one point): any rise is a regression. */
+function reliabilityRows(
+  scenario: string,
+  where: { point?: SweepPoint },
+  protocol: string,
+  rb: readonly RunMetrics[],
+  rc: readonly RunMetrics[],
+): ReliabilityRow[] {
+  const runs = (rs: readonly RunMetrics[]) => ({ failed: failedRunCount(rs), of: rs.length });
+  const requests = (rs: readonly RunMetrics[]) => ({
+    failed: rs.reduce((n, r) => n + r.requestsFailed, 0),
+    of: rs.reduce((n, r) => n + r.requests, 0),
+  });
+  const row = (
+    check: ReliabilityRow['check'],
+    b: { failed: number; of: number },
+    c: { failed: number; of: number },
+  ): ReliabilityRow => {
+    let verdict: ReliabilityRow['verdict'];
+    let text: string;
+    if (b.of === 0 || c.of === 0) {
+      verdict = 'insufficient data';
+      text = `no ${check === 'failed runs' ? 'runs' : 'requests'} on the ${b.of === 0 ? 'baseline' : 'current'} side`;
+    } else {
+      // Shares, so that results with different repetitions compare fairly (cross-multiplied: exact).
+      const diff = c.failed * b.of - b.failed * c.of;
+      verdict = diff > 0 ? 'regression' : diff < 0 ? 'improvement' : 'no change';
+      text = `${check}: ${pctOf(b)} → ${pctOf(c)}`;
+    }
+    return { scenario, ...where, protocol, check, baseline: b, current: c, verdict, text };
+  };
+  return [row('failed runs', runs(rb), runs(rc)), row('failed requests', requests(rb), requests(rc))];
 }
 
 /**
@@ -229,14 +374,14 @@ export function compareResults(
       );
   }
   const scenarios = pairs.map(([x, y]) => compareScenario(x, y, metrics, opts.threshold));
-  const rows = scenarios.flatMap((s) => s.rows);
+  const verdicts = scenarios.flatMap((s) => [...s.rows, ...s.reliability].map((r) => r.verdict));
   return {
     threshold: opts.threshold,
     metrics,
     scenarios,
     notes: [...notes, ...scenarios.flatMap((s) => s.notes)],
-    regressions: rows.filter((r) => r.verdict === 'regression').length,
-    improvements: rows.filter((r) => r.verdict === 'improvement').length,
+    regressions: verdicts.filter((v) => v === 'regression').length,
+    improvements: verdicts.filter((v) => v === 'improvement').length,
   };
 }
 
@@ -287,6 +432,7 @@ const MARK: Record<CompareVerdict, string> = {
   improvement: '🟢 improvement',
   'no change': 'no change',
   'insufficient data': 'insufficient data',
+  'not comparable': 'not comparable',
 };
 
 /** Markdown for a CI job summary. */
@@ -301,23 +447,37 @@ export function comparisonMarkdown(c: Comparison): string {
       : `No significant regression beyond ${pct}` +
         (c.improvements ? `; ${c.improvements} improvement(s).` : '.'),
     '',
-    `Change = current vs baseline median over runs, 95% bootstrap interval over runs in brackets. A regression (or improvement) needs the whole interval beyond ${pct} on the worse (better) side.`,
+    `Change = current vs baseline median over ok runs, 95% bootstrap interval over runs in brackets. A regression (or improvement) needs the whole interval beyond ${pct} on the worse (better) side and ${MIN_RUNS_FOR_VERDICT} ok runs per side. Failures are checked apart: any rise in the share of failed runs or failed requests is a regression. Sweep points are compared one by one.`,
     '',
   ];
   for (const s of c.scenarios) {
+    const sweep = s.rows.some((r) => r.point) || s.reliability.some((r) => r.point);
+    const pointCell = (r: { point?: SweepPoint }) => (sweep ? `${r.point?.label ?? '-'} | ` : '');
     lines.push(
       `## ${s.scenario}`,
       '',
       `Baseline \`${s.baseline.runId}\`${s.baseline.commit ? ` (${s.baseline.commit.slice(0, 12)})` : ''} → current \`${s.current.runId}\`${s.current.commit ? ` (${s.current.commit.slice(0, 12)})` : ''}`,
       '',
-      '| protocol | metric | baseline | current | change [95% CI] | runs | verdict |',
-      '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+      `| ${sweep ? 'point | ' : ''}protocol | metric | baseline | current | change [95% CI] | runs | verdict |`,
+      `| ${sweep ? '--- | ' : ''}--- | --- | ---: | ---: | ---: | ---: | --- |`,
     );
     for (const r of s.rows) {
       const label = metricDef(r.metric)?.label ?? r.metric;
       const unit = r.unit === 'share' || r.unit === 'count' ? '' : ` ${r.unit}`;
+      const failed =
+        r.failedBaseline || r.failedCurrent ? ` (failed ${r.failedBaseline}→${r.failedCurrent})` : '';
       lines.push(
-        `| ${r.protocol} | ${label} | ${fmtMedian(r.unit, r.baselineMedian)}${unit} | ${fmtMedian(r.unit, r.currentMedian)}${unit} | ${fmtChange(r)} | ${r.nBaseline}→${r.nCurrent} | ${MARK[r.verdict]} |`,
+        `| ${pointCell(r)}${r.protocol} | ${label} | ${fmtMedian(r.unit, r.baselineMedian)}${unit} | ${fmtMedian(r.unit, r.currentMedian)}${unit} | ${fmtChange(r)} | ${r.nBaseline}→${r.nCurrent}${failed} | ${MARK[r.verdict]} |`,
+      );
+    }
+    lines.push(
+      '',
+      `| ${sweep ? 'point | ' : ''}protocol | failures | baseline | current | verdict |`,
+      `| ${sweep ? '--- | ' : ''}--- | --- | ---: | ---: | --- |`,
+    );
+    for (const r of s.reliability) {
+      lines.push(
+        `| ${pointCell(r)}${r.protocol} | ${r.check} | ${pctOf(r.baseline)} | ${pctOf(r.current)} | ${MARK[r.verdict]} |`,
       );
     }
     lines.push('');
@@ -335,8 +495,9 @@ export function historyLines(c: Comparison, now: Date = new Date()): string[] {
       threshold: c.threshold,
       baseline: s.baseline,
       current: s.current,
-      regressions: s.rows.filter((r) => r.verdict === 'regression').length,
+      regressions: [...s.rows, ...s.reliability].filter((r) => r.verdict === 'regression').length,
       rows: s.rows.map((r) => ({
+        ...(r.point ? { point: r.point } : {}),
         protocol: r.protocol,
         metric: r.metric,
         baselineMedian: r.baselineMedian,
@@ -345,6 +506,16 @@ export function historyLines(c: Comparison, now: Date = new Date()): string[] {
         relativeCi95: r.relativeCi95,
         ci95: r.ci95,
         kind: r.kind,
+        failedBaseline: r.failedBaseline,
+        failedCurrent: r.failedCurrent,
+        verdict: r.verdict,
+      })),
+      reliability: s.reliability.map((r) => ({
+        ...(r.point ? { point: r.point } : {}),
+        protocol: r.protocol,
+        check: r.check,
+        baseline: r.baseline,
+        current: r.current,
         verdict: r.verdict,
       })),
     }),

@@ -4,6 +4,7 @@
  */
 import { runTimeline, type RunTimeline } from './events.js';
 import { analyzeHol, holOptionsForRtt, pathRttMs, type RunHol } from './hol.js';
+import { isOk } from './outcome.js';
 import type { ClientReport, CpuUsage, ServerReport } from './records.js';
 import { distribution } from './stats.js';
 
@@ -29,6 +30,52 @@ export interface RunInput {
   probeOk: boolean | null;
   /** Index of the sweep point this run belongs to, if the result is a sweep. */
   sweepIndex?: number;
+  /**
+   * The link's kernel socket counters as recorded (`RunRecord.link.counters.sockets`): per network
+   * namespace (`client`, `server`) either counter → value read at teardown (the namespaces are made
+   * per run, so: since the run's link came up), or `{before, after}` snapshots. Absent without
+   * namespaces (backend none) or in older files.
+   */
+  socketCounters?: unknown;
+}
+
+/** Kernel counters of packets dropped in the host because a socket's receive buffer was full. */
+export const SOCKET_DROP_COUNTERS = ['Udp.RcvbufErrors', 'TcpExt.TCPRcvQDrop'] as const;
+
+/** Packets dropped by full socket receive buffers during a run: loss that is not the emulated network's. */
+export interface SocketDrops {
+  /** Sum of `counts`. */
+  total: number;
+  /** Per namespace and counter, e.g. `client.Udp.RcvbufErrors` → 12 (counters that were recorded). */
+  counts: Record<string, number>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Socket-buffer drops from the recorded counters (see RunInput.socketCounters); null when none of
+ * SOCKET_DROP_COUNTERS was recorded. With `{before, after}` snapshots the drops are after − before.
+ */
+export function socketDrops(sockets: unknown): SocketDrops | null {
+  if (!isRecord(sockets)) return null;
+  const counts: Record<string, number> = {};
+  let total = 0;
+  for (const ns of Object.keys(sockets).sort()) {
+    const side = sockets[ns];
+    if (!isRecord(side)) continue;
+    const after = isRecord(side.after) ? side.after : side;
+    const before = isRecord(side.after) && isRecord(side.before) ? side.before : null;
+    for (const k of SOCKET_DROP_COUNTERS) {
+      const a = after[k];
+      if (typeof a !== 'number' || !Number.isFinite(a)) continue;
+      const b = before?.[k];
+      const n = Math.max(0, a - (typeof b === 'number' && Number.isFinite(b) ? b : 0));
+      counts[`${ns}.${k}`] = n;
+      total += n;
+    }
+  }
+  return Object.keys(counts).length ? { total, counts } : null;
 }
 
 /** HOL numbers of one run as stored (without the per-stream detail). */
@@ -79,6 +126,8 @@ export interface RunMetrics {
   workload: Record<string, number>;
   /** HOL metrics; null when the client reported nothing. */
   hol: RunHolSummary | null;
+  /** Packets dropped by full socket receive buffers in the host; null when not recorded. */
+  socketDrops: SocketDrops | null;
 }
 
 /** Latency samples of one run (ms), for histograms. */
@@ -116,7 +165,7 @@ export function analyzeRun(run: RunInput): RunAnalysis {
   for (const r of c?.requests ?? []) {
     bytes += r.bytes;
     if (r.tHeaders !== null) samples.ttfbMs.push(r.tHeaders - r.tIntended);
-    if (r.error === null && r.tEnd !== null) {
+    if (isOk(r)) {
       ok++;
       samples.completionMs.push(r.tEnd - r.tIntended);
     } else {
@@ -168,6 +217,7 @@ export function analyzeRun(run: RunInput): RunAnalysis {
     rttMs,
     workload: { ...(c?.metrics ?? {}) },
     hol: hol ? holSummary(hol) : null,
+    socketDrops: socketDrops(run.socketCounters),
   };
   return { metrics, samples, timeline, hol };
 }
@@ -188,15 +238,23 @@ function holSummary(h: RunHol): RunHolSummary {
   };
 }
 
+/** Kinds of RunFlag. */
+export const RUN_FLAG_KINDS = [
+  'run-failed',
+  'cpu-saturated',
+  'fidelity-probe-failed',
+  'socket-buffer-drops',
+] as const;
+
 /** Why a run's numbers deserve caution. */
 export interface RunFlag {
-  kind: 'run-failed' | 'cpu-saturated' | 'fidelity-probe-failed';
+  kind: (typeof RUN_FLAG_KINDS)[number];
   run: number;
   protocol: string;
   message: string;
 }
 
-/** Flags of one run: failed, CPU-saturated client or server, failed fidelity probe. */
+/** Flags of one run: failed, CPU-saturated client or server, failed fidelity probe, socket-buffer drops. */
 export function runFlags(m: RunMetrics, error: string | null): RunFlag[] {
   const out: RunFlag[] = [];
   const base = { run: m.index, protocol: m.protocol };
@@ -223,6 +281,17 @@ export function runFlags(m: RunMetrics, error: string | null): RunFlag[] {
       kind: 'fidelity-probe-failed',
       ...base,
       message: `run ${m.index} (${m.protocol}): fidelity probe failed: the link did not match its profile`,
+    });
+  }
+  if (m.socketDrops !== null && m.socketDrops.total > 0) {
+    const where = Object.entries(m.socketDrops.counts)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+    out.push({
+      kind: 'socket-buffer-drops',
+      ...base,
+      message: `run ${m.index} (${m.protocol}): ${m.socketDrops.total} packet(s) dropped by full socket receive buffers in the host (${where}): loss the emulated link did not cause`,
     });
   }
   return out;

@@ -4,9 +4,11 @@
  * the run (repetition): requests inside one run share a connection and a network history, so they
  * are not independent samples.
  *
- * Same input and seed → same interval, on every machine (the PRNG is mulberry32 over 32-bit
- * integers; no Math.random).
+ * Same input and seed → same interval, on every machine (the PRNG is the project's mulberry32,
+ * `prng` of runner/plan.ts, over 32-bit integers; no Math.random). Medians are stats.ts's.
  */
+import { prng } from '../runner/plan.js';
+import { median, percentile } from './stats.js';
 
 /** Resamples drawn per interval, and the interval's coverage. */
 export const BOOTSTRAP_DEFAULTS = { resamples: 2000, confidence: 0.95 } as const;
@@ -41,18 +43,6 @@ export interface Contrast {
   nB: number;
 }
 
-/** mulberry32: small, fast, seedable PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 32-bit FNV-1a hash of the parts joined by "/": a stable seed for one named interval. */
 export function seedOf(...parts: readonly (string | number)[]): number {
   let h = 0x811c9dc5;
@@ -64,17 +54,6 @@ export function seedOf(...parts: readonly (string | number)[]): number {
   return h >>> 0;
 }
 
-function medianOf(sorted: Float64Array): number {
-  const n = sorted.length;
-  const mid = n >> 1;
-  return n % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-/** Median of plain values (NaN for none). */
-export function medianValue(values: readonly number[]): number {
-  return medianOf(Float64Array.from(values).sort());
-}
-
 /** Medians of `resamples` bootstrap resamples of `values` (with replacement). */
 function resampledMedians(values: readonly number[], rand: () => number, resamples: number): Float64Array {
   const n = values.length;
@@ -83,7 +62,7 @@ function resampledMedians(values: readonly number[], rand: () => number, resampl
   for (let b = 0; b < resamples; b++) {
     for (let i = 0; i < n; i++) buf[i] = values[Math.floor(rand() * n)] ?? NaN;
     buf.sort();
-    out[b] = medianOf(buf);
+    out[b] = percentile(buf, 50);
   }
   return out;
 }
@@ -106,10 +85,10 @@ function finite(values: readonly (number | null)[]): number[] {
 export function medianCI(values: readonly (number | null)[], opts: BootstrapOptions): Estimate {
   const v = finite(values);
   if (v.length === 0) return { median: null, ci95: null, n: 0 };
-  const median = medianValue(v);
-  if (v.length < 2) return { median, ci95: null, n: v.length };
-  const stats = resampledMedians(v, mulberry32(opts.seed), opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples);
-  return { median, ci95: bounds(stats, opts.confidence ?? BOOTSTRAP_DEFAULTS.confidence), n: v.length };
+  const m = median(v);
+  if (v.length < 2) return { median: m, ci95: null, n: v.length };
+  const stats = resampledMedians(v, prng(opts.seed), opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples);
+  return { median: m, ci95: bounds(stats, opts.confidence ?? BOOTSTRAP_DEFAULTS.confidence), n: v.length };
 }
 
 function contrast(
@@ -123,11 +102,11 @@ function contrast(
   const nA = va.length;
   const nB = vb.length;
   if (nA === 0 || nB === 0) return { value: null, ci95: null, nA, nB };
-  const point = op(medianValue(va), medianValue(vb));
+  const point = op(median(va), median(vb));
   const value = Number.isFinite(point) ? point : null;
   if (nA < 2 || nB < 2 || value === null) return { value, ci95: null, nA, nB };
   const resamples = opts.resamples ?? BOOTSTRAP_DEFAULTS.resamples;
-  const rand = mulberry32(opts.seed);
+  const rand = prng(opts.seed);
   const ma = resampledMedians(va, rand, resamples);
   const mb = resampledMedians(vb, rand, resamples);
   const stats = new Float64Array(resamples);

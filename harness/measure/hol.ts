@@ -120,8 +120,12 @@ export interface RunHol {
   contendedStallMs: number;
   /** Part of contendedStallMs during which every other open stream of the connection was blocked too, ms. */
   synchronizedStallMs: number;
-  /** synchronizedStallMs / contendedStallMs; 0 when contendedStallMs is 0. */
-  synchronizedStallShare: number;
+  /**
+   * synchronizedStallMs / contendedStallMs; null when contendedStallMs is 0 (no stall overlapped
+   * another open stream of its connection, e.g. always for HTTP/1.1): no evidence either way, and
+   * 0 would read as "no head-of-line blocking".
+   */
+  synchronizedStallShare: number | null;
   /**
    * Stall suffered while another stream's data was being recovered, ms: in synchronized episodes
    * with a loss within ±W of the episode start, every blocked stream but one. Null without a loss log.
@@ -288,7 +292,7 @@ export function analyzeHol(tl: RunTimeline, opts: HolOptions): RunHol {
     stallMs,
     contendedStallMs: contended,
     synchronizedStallMs: synchronized,
-    synchronizedStallShare: contended > 0 ? synchronized / contended : 0,
+    synchronizedStallShare: contended > 0 ? synchronized / contended : null,
     collateralStallMs: losses === null ? null : collateral,
     stallsAfterLoss: afterLoss,
     stallsWithoutLoss: afterLoss === null ? null : stalls.length - afterLoss,

@@ -4,7 +4,8 @@
  * takes names, units and directions from here.
  */
 import type { RunMetrics } from './analysis.js';
-import { differenceCI, medianValue, ratioCI, type BootstrapOptions, type Contrast } from './bootstrap.js';
+import { differenceCI, ratioCI, type BootstrapOptions, type Contrast } from './bootstrap.js';
+import { median } from './stats.js';
 
 export const METRIC_NAMES = [
   'workloadMs',
@@ -20,6 +21,7 @@ export const METRIC_NAMES = [
   'collateralStallMs',
   'stallsAfterLoss',
   'stallsWithoutLoss',
+  'requestsFailed',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 /** A catalogue metric, or a workload-level metric the client reported: `workload.<key>`. */
@@ -34,7 +36,7 @@ export interface MetricDef {
   better: 'lower' | 'higher';
   /** Contrast two medians by their ratio or their difference. */
   compareBy: 'ratio' | 'difference';
-  group: 'latency' | 'hol';
+  group: 'latency' | 'hol' | 'reliability';
   /** The metric's value for one run; null when undefined for it. */
   value(m: RunMetrics): number | null;
   /** Verdict words: `${a} ${verb} ${magnitude} ${lowerWord|higherWord} than ${b}`. */
@@ -214,6 +216,18 @@ export const METRICS: Readonly<Record<MetricName, MetricDef>> = {
     lowerWord: 'fewer stalls without a loss',
     higherWord: 'more stalls without a loss',
   },
+  requestsFailed: {
+    name: 'requestsFailed',
+    label: 'failed requests',
+    unit: 'count',
+    better: 'lower',
+    compareBy: 'difference',
+    group: 'reliability',
+    value: (m) => m.requestsFailed,
+    verb: 'has',
+    lowerWord: 'fewer failed requests per run',
+    higherWord: 'more failed requests per run',
+  },
 };
 
 const WORKLOAD_PREFIX = 'workload.';
@@ -250,7 +264,10 @@ export function workloadMetricNames(runs: readonly RunMetrics[]): string[] {
   return [...keys].sort();
 }
 
-/** Metrics compared between protocols in every summary, in display order. */
+/**
+ * Metrics compared between protocols in every summary, in display order. `requestsFailed` is there
+ * because latencies are over ok requests only: a protocol that fails requests must show it.
+ */
 export const HEADLINE_METRICS: readonly MetricName[] = [
   'workloadMs',
   'completionP50Ms',
@@ -258,10 +275,19 @@ export const HEADLINE_METRICS: readonly MetricName[] = [
   'ttfbP50Ms',
   'connectP50Ms',
   'goodputMbit',
+  'requestsFailed',
   'stallMs',
   'synchronizedStallShare',
   'collateralStallMs',
 ];
+
+/**
+ * Fewest ok runs per side for a significant verdict. Below it the percentile bootstrap is
+ * anti-conservative: on null data (both sides from one distribution) its 95% interval of a ratio
+ * of medians excludes 1 in ~10% of cases with 3 runs per side and ~7-8% with 4, and in ≤ 5% from 5
+ * on (docs/metrics.md § 4).
+ */
+export const MIN_RUNS_FOR_VERDICT = 5;
 
 /** The contrast of a metric between side a and side b, with its verdict. */
 export interface MetricContrast extends Contrast {
@@ -271,10 +297,21 @@ export interface MetricContrast extends Contrast {
   /** Medians of each side (metric unit). */
   medianA: number | null;
   medianB: number | null;
-  /** True when the interval excludes "no change" (1 for a ratio, 0 for a difference); null without interval. */
+  /**
+   * True when the interval excludes "no change" (1 for a ratio, 0 for a difference); null without a
+   * verdict: no interval, fewer than MIN_RUNS_FOR_VERDICT ok runs on a side, or not comparable.
+   */
   significant: boolean | null;
-  /** a relative to b: better, worse, or no significant difference; null without interval. */
+  /** a relative to b: better, worse, or no significant difference; null without a verdict. */
   direction: 'better' | 'worse' | 'same' | null;
+  /** Failed runs (left out of the statistics) on side a and side b. */
+  failedRunsA: number;
+  failedRunsB: number;
+  /**
+   * False when the sides have different numbers of failed runs: the statistics cover the surviving
+   * runs only, so a side that lost its worst runs would look better (survivorship). No verdict then.
+   */
+  comparable: boolean;
   /** Relative change a vs b (ratio - 1, or difference / median(b)); null when undefined. */
   relativeChange: number | null;
   /** Plain-language verdict. */
@@ -284,23 +321,31 @@ export interface MetricContrast extends Contrast {
 const finiteOf = (v: readonly (number | null)[]): number[] =>
   v.filter((x): x is number => x !== null && Number.isFinite(x));
 
-/** Contrast per-run values of side a against side b for one metric. */
+/**
+ * Contrast per-run values of side a against side b for one metric. `a` and `b` are the values of
+ * the ok runs; `failedRuns` counts each side's failed runs (default none): when they differ the
+ * contrast is not comparable and gets no verdict.
+ */
 export function contrastMetric(
   def: MetricDef,
   a: readonly (number | null)[],
   b: readonly (number | null)[],
   names: { a: string; b: string },
-  opts: BootstrapOptions,
+  opts: BootstrapOptions & { failedRuns?: { a: number; b: number } },
 ): MetricContrast {
   const fa = finiteOf(a);
   const fb = finiteOf(b);
-  const medianA = fa.length ? medianValue(fa) : null;
-  const medianB = fb.length ? medianValue(fb) : null;
+  const medianA = fa.length ? median(fa) : null;
+  const medianB = fb.length ? median(fb) : null;
   // A ratio against a zero median is undefined: fall back to the difference.
   const kind = def.compareBy === 'ratio' && medianB !== 0 ? 'ratio' : 'difference';
   const c = kind === 'ratio' ? ratioCI(fa, fb, opts) : differenceCI(fa, fb, opts);
   const none = kind === 'ratio' ? 1 : 0;
-  const significant = c.ci95 === null ? null : c.ci95[0] > none || c.ci95[1] < none;
+  const failedRunsA = opts.failedRuns?.a ?? 0;
+  const failedRunsB = opts.failedRuns?.b ?? 0;
+  const comparable = failedRunsA === failedRunsB;
+  const enough = Math.min(c.nA, c.nB) >= MIN_RUNS_FOR_VERDICT;
+  const significant = c.ci95 === null || !enough || !comparable ? null : c.ci95[0] > none || c.ci95[1] < none;
   let direction: MetricContrast['direction'] = null;
   if (significant === false) direction = 'same';
   else if (significant === true && c.value !== null) {
@@ -323,6 +368,9 @@ export function contrastMetric(
     medianB,
     significant,
     direction,
+    failedRunsA,
+    failedRunsB,
+    comparable,
     relativeChange,
     verdict: '',
   };
@@ -350,26 +398,58 @@ export function formatAmount(def: MetricDef, v: number): string {
   }
 }
 
-/** "h3 completes the workload 23% faster than h2 [15%, 30%]" or "no significant difference (...)". */
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** Why a metric can be missing for a whole side: "missing … (no emulator loss log)". */
+function missingWhy(def: MetricDef): string {
+  switch (def.name) {
+    case 'collateralStallMs':
+    case 'stallsAfterLoss':
+    case 'stallsWithoutLoss':
+      return 'missing for %s (no emulator loss log)';
+    case 'synchronizedStallShare':
+      return 'undefined for %s (no stall while another stream was open on its connection)';
+    default:
+      return 'missing for %s';
+  }
+}
+
+/**
+ * The verdict of a contrast, in this order: "not comparable: …" (different numbers of failed runs),
+ * "no verdict: … is missing", "too few runs for a verdict (n=3; need 5) …", "no difference: … is 0",
+ * "no significant difference (…)", or "h3 completes the workload 23% faster than h2 [15%, 30%]".
+ */
 export function verdictText(def: MetricDef, c: MetricContrast, names: { a: string; b: string }): string {
   const { a, b } = names;
-  if (c.value === null) {
-    if (c.medianA === 0 && c.medianB === 0) return `no difference: ${def.label} is 0 for ${a} and ${b}`;
-    const missing = c.nA === 0 && c.nB === 0 ? `${a} and ${b}` : c.nA === 0 ? a : b;
-    const why =
-      def.name === 'collateralStallMs' || def.name === 'stallsAfterLoss' || def.name === 'stallsWithoutLoss'
-        ? ' (no emulator loss log)'
-        : '';
-    return `no verdict: ${def.label} is missing for ${missing}${why}`;
-  }
-  if (c.medianA === 0 && c.medianB === 0 && (c.ci95 === null || (c.ci95[0] === 0 && c.ci95[1] === 0))) {
-    return `no difference: ${def.label} is 0 for ${a} and ${b}`;
-  }
   const shown =
-    c.kind === 'ratio'
-      ? `${a}/${b} = ${c.value.toFixed(2)}`
-      : `${a} − ${b} = ${c.value >= 0 ? '+' : '−'}${formatAmount(def, c.value)}`;
-  if (c.ci95 === null) return `not enough runs for an interval (${shown}; n = ${c.nA}, ${c.nB})`;
+    c.value === null
+      ? null
+      : c.kind === 'ratio'
+        ? `${a}/${b} = ${c.value.toFixed(2)}`
+        : `${a} − ${b} = ${c.value >= 0 ? '+' : '−'}${formatAmount(def, c.value)}`;
+  if (!c.comparable) {
+    const total = c.failedRunsA + c.failedRunsB;
+    return (
+      `not comparable: ${plural(total, 'failed run')} (${a} ${c.failedRunsA}, ${b} ${c.failedRunsB}); ` +
+      `the ok runs alone would favour the side that lost its worst runs` +
+      (shown === null ? '' : ` (ok runs only: ${shown})`)
+    );
+  }
+  const zeroBoth =
+    c.medianA === 0 && c.medianB === 0 && (c.ci95 === null || (c.ci95[0] === 0 && c.ci95[1] === 0));
+  if (c.value === null && !zeroBoth) {
+    const missing = c.nA === 0 && c.nB === 0 ? `${a} and ${b}` : c.nA === 0 ? a : b;
+    return `no verdict: ${def.label} is ${missingWhy(def).replace('%s', missing)}`;
+  }
+  const n = Math.min(c.nA, c.nB);
+  if (n < MIN_RUNS_FOR_VERDICT) {
+    const ns = c.nA === c.nB ? `n=${c.nA}` : `n=${c.nA} and ${c.nB}`;
+    const what = zeroBoth ? `${def.label} is 0 for ${a} and ${b}` : (shown ?? '');
+    return `too few runs for a verdict (${ns}; need ${MIN_RUNS_FOR_VERDICT}): ${what}`;
+  }
+  if (zeroBoth) return `no difference: ${def.label} is 0 for ${a} and ${b}`;
+  if (c.value === null || shown === null) return `no verdict: ${def.label} is undefined`;
+  if (c.ci95 === null) return `no verdict: no finite interval (${shown})`;
   const [lo, hi] = c.ci95;
   if (!c.significant) {
     const ci =

@@ -1,6 +1,10 @@
-/** Descriptive statistics over plain samples. */
+/**
+ * Descriptive statistics over plain samples. The one percentile definition of the project (linear
+ * interpolation between closest ranks, "type 7" of Hyndman & Fan, R's and NumPy's default): every
+ * percentile and median in the analysis, the workloads and the link emulator's checks comes from here.
+ */
 
-/** Percentile by linear interpolation between closest ranks (p in 0..100); NaN for no samples. */
+/** Percentile of ascending samples by linear interpolation between closest ranks (p in 0..100); NaN for no samples. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = (p / 100) * (sorted.length - 1);
@@ -24,6 +28,11 @@ export interface Distribution {
   mean: number;
 }
 
+/** Percentile of samples in any order (p in 0..100); NaN for no samples. */
+export function percentileOf(samples: readonly number[], p: number): number {
+  return percentile(Float64Array.from(samples).sort(), p);
+}
+
 export function distribution(samples: readonly number[]): Distribution {
   const s = Float64Array.from(samples).sort();
   const sorted = s;
@@ -40,6 +49,7 @@ export function distribution(samples: readonly number[]): Distribution {
   };
 }
 
+/** Median of samples in any order (the mean of the two middle values for an even count); NaN for none. */
 export function median(samples: readonly number[]): number {
-  return percentile(Float64Array.from(samples).sort(), 50);
+  return percentileOf(samples, 50);
 }

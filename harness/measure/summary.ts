@@ -1,6 +1,7 @@
 /**
  * Across repetitions: medians with bootstrap 95% intervals per protocol, protocol-vs-protocol
- * contrasts with plain-language verdicts, and the flags that qualify them.
+ * contrasts with plain-language verdicts, and the flags that qualify them. Runs of different sweep
+ * points measure different conditions: they are never pooled into one contrast (runsAtPoint).
  */
 import type { RunMetrics } from './analysis.js';
 import { medianCI, seedOf, type Estimate } from './bootstrap.js';
@@ -65,17 +66,52 @@ export interface ProtocolContrast extends MetricContrast {
   b: string;
 }
 
-/** Contrasts of the headline metrics for every pair of PROTOCOL_PAIRS present in `byProtocol`. */
+/** Runs that failed (left out of every statistic). */
+export function failedRunCount(runs: readonly RunMetrics[]): number {
+  return runs.filter((r) => !r.ok).length;
+}
+
+/** The runs of one sweep point (`sweepIndex === point`), in run order. */
+export function runsAtPoint<T extends { sweepIndex?: number }>(runs: readonly T[], point: number): T[] {
+  return runs.filter((r) => r.sweepIndex === point);
+}
+
+/** `byProtocol` restricted to the runs of one sweep point. */
+export function byProtocolAtPoint(
+  byProtocol: ReadonlyMap<string, readonly RunMetrics[]>,
+  point: number,
+): Map<string, RunMetrics[]> {
+  const out = new Map<string, RunMetrics[]>();
+  for (const [p, runs] of byProtocol) {
+    const here = runsAtPoint(runs, point);
+    if (here.length) out.set(p, here);
+  }
+  return out;
+}
+
+/**
+ * Contrasts of the headline metrics for every pair of PROTOCOL_PAIRS present in `byProtocol`.
+ * All runs must belong to one condition (one sweep point, or no sweep): pooling points would
+ * contrast a mixture of conditions, so a mix throws. A contrast whose sides have different numbers
+ * of failed runs is flagged not comparable (contrastMetric).
+ */
 export function protocolContrasts(
   byProtocol: ReadonlyMap<string, readonly RunMetrics[]>,
   seedBase: string | number,
   metrics: readonly string[] = HEADLINE_METRICS,
 ): ProtocolContrast[] {
+  const points = new Set([...byProtocol.values()].flatMap((rs) => rs.map((r) => r.sweepIndex)));
+  if (points.size > 1) {
+    throw new Error(
+      `protocolContrasts: runs of ${points.size} sweep points given; contrast each point on its own (byProtocolAtPoint)`,
+    );
+  }
   const out: ProtocolContrast[] = [];
   for (const [a, b] of PROTOCOL_PAIRS) {
     const ra = byProtocol.get(a);
     const rb = byProtocol.get(b);
     if (!ra || !rb) continue;
+    const failedRuns = { a: failedRunCount(ra), b: failedRunCount(rb) };
     for (const m of metrics) {
       const def = metricDef(m);
       if (!def) continue;
@@ -84,7 +120,7 @@ export function protocolContrasts(
         metricValues(ra, m),
         metricValues(rb, m),
         { a, b },
-        { seed: seedOf(seedBase, a, b, m) },
+        { seed: seedOf(seedBase, a, b, m), failedRuns },
       );
       out.push({ a, b, ...c });
     }

@@ -51,6 +51,7 @@ export const CSV_COLUMNS: readonly (readonly [string, (m: RunMetrics, r: ResultF
   ['probe_ok', (m) => m.probeOk],
   ['sweep_value', (m, r) => (m.sweepIndex === undefined ? null : r.scenario.sweep?.values[m.sweepIndex])],
   ['workload_metrics_json', (m) => (Object.keys(m.workload).length ? JSON.stringify(m.workload) : null)],
+  ['socket_buffer_drops', (m) => m.socketDrops?.total],
 ];
 
 function cell(v: Cell): string {

@@ -31,9 +31,19 @@ export function describeRun(result: ResultFile): { workload: string; network: st
   };
 }
 
+/** "network.loss = 1%": the label of a sweep point. */
+export function sweepPointLabel(result: ResultFile, point: number): string {
+  const sw = result.scenario.sweep;
+  if (!sw) return '';
+  const label = (sw as { labels?: unknown[] }).labels?.[point];
+  const value =
+    typeof label === 'string' || typeof label === 'number' ? label : `${sw.values[point]}${sw.unit}`;
+  return `${sw.key} = ${value}`;
+}
+
 /** Definitions printed under the tables. */
 export const DEFINITIONS = [
-  'Each number is the median over ok runs of a per-run value, with a 95% percentile-bootstrap interval over runs in brackets (2000 resamples, seeded).',
-  'workload = last request finished; completion/TTFB = response complete / headers received − intended send time (per-run percentiles over requests); setup = handshake done − connection start.',
-  'A stall is a gap longer than the threshold (max(1.5 × path RTT, 10 ms)) between body events of a stream that has started receiving its body and not finished. sync share = share of a stall during which every other open stream on the connection was blocked too (TCP head-of-line blocking: near 100%; QUIC: near 0). See docs/metrics.md.',
+  'Each number is the median over ok runs of a per-run value, with a 95% percentile-bootstrap interval over runs in brackets (2000 resamples, seeded). A verdict needs at least 5 ok runs per side (fewer: "too few runs for a verdict") and the same number of failed runs on both sides (else "not comparable").',
+  'workload = last request finished; completion/TTFB = response complete / headers received − intended send time (per-run percentiles over ok requests); setup = handshake done − connection start; failed requests are counted per run and compared too.',
+  'A stall is a gap longer than the threshold (max(1.5 × path RTT, 10 ms)) between body events of a stream that has started receiving its body and not finished. sync share = share of a stall during which every other open stream on the connection was blocked too (TCP head-of-line blocking: near 100%; QUIC: near 0); "-" when no stall overlapped another open stream (always for HTTP/1.1). See docs/metrics.md.',
 ];

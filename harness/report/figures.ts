@@ -4,10 +4,12 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { analyzeRun } from '../measure/analysis.js';
+import type { Estimate } from '../measure/bootstrap.js';
 import { histogramCdf } from '../measure/histograms.js';
 import { METRICS, type MetricName } from '../measure/metrics.js';
 import { representativeRun, swimlanes } from '../measure/swimlanes.js';
 import type { Protocol } from '../scenario/schema.js';
+import { sweepPointLabel } from './describe.js';
 import { runInput, type ResultFile } from './result.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -56,7 +58,9 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
   if (rows.length === 0) return null;
   return {
     $schema: SCHEMA,
-    title: 'Latency CDF (pooled over ok runs, from HDR histograms)',
+    title: result.scenario.sweep
+      ? `Latency CDF (pooled over ok runs of all ${result.scenario.sweep.values.length} values of ${result.scenario.sweep.key}, from HDR histograms)`
+      : 'Latency CDF (pooled over ok runs, from HDR histograms)',
     config: CONFIG,
     data: { values: rows },
     facet: { column: { field: 'metric', type: 'nominal', sort: metrics.map((m) => m[1]), title: null } },
@@ -74,37 +78,67 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
   };
 }
 
+/**
+ * Medians with intervals per protocol, one panel per metric; for a sweep, one row of panels per
+ * point (the points are never pooled).
+ */
 function estimatesFigure(
   result: ResultFile,
   metrics: readonly MetricName[],
   title: string,
 ): TopLevelSpec | null {
-  const rows: { metric: string; protocol: string; median: number; lo: number | null; hi: number | null }[] =
-    [];
-  for (const p of protocolsOf(result)) {
-    const s = result.summary.protocols[p];
-    if (!s) continue;
-    for (const m of metrics) {
-      const e = s.metrics[m];
-      if (e.median === null) continue;
-      const def = METRICS[m];
-      rows.push({
-        metric: `${def.label}${def.unit === 'share' ? '' : ` (${def.unit})`}`,
-        protocol: p,
-        median: e.median,
-        lo: e.ci95?.[0] ?? null,
-        hi: e.ci95?.[1] ?? null,
-      });
+  const rows: {
+    metric: string;
+    point: string;
+    protocol: string;
+    median: number;
+    lo: number | null;
+    hi: number | null;
+  }[] = [];
+  const sources: { point: string; protocols: Partial<Record<Protocol, Record<MetricName, Estimate>>> }[] =
+    result.summary.sweep && result.scenario.sweep
+      ? result.summary.sweep.map((pt, i) => ({ point: sweepPointLabel(result, i), protocols: pt.protocols }))
+      : [
+          {
+            point: '',
+            protocols: Object.fromEntries(
+              protocolsOf(result).map((p) => [p, result.summary.protocols[p]?.metrics]),
+            ),
+          },
+        ];
+  for (const src of sources) {
+    for (const p of protocolsOf(result)) {
+      const est = src.protocols[p];
+      if (!est) continue;
+      for (const m of metrics) {
+        const e = est[m];
+        if (e.median === null) continue;
+        const def = METRICS[m];
+        rows.push({
+          metric: `${def.label}${def.unit === 'share' ? '' : ` (${def.unit})`}`,
+          point: src.point,
+          protocol: p,
+          median: e.median,
+          lo: e.ci95?.[0] ?? null,
+          hi: e.ci95?.[1] ?? null,
+        });
+      }
     }
   }
   if (rows.length === 0) return null;
   const labels = [...new Set(rows.map((r) => r.metric))];
+  const sweep = sources.length > 1 || sources[0]?.point !== '';
   return {
     $schema: SCHEMA,
     title,
     config: CONFIG,
     data: { values: rows },
-    facet: { column: { field: 'metric', type: 'nominal', sort: labels, title: null } },
+    facet: {
+      column: { field: 'metric', type: 'nominal', sort: labels, title: null },
+      ...(sweep
+        ? { row: { field: 'point', type: 'nominal', sort: sources.map((x) => x.point), title: null } }
+        : {}),
+    },
     spec: {
       width: 130,
       height: 200,
@@ -207,13 +241,14 @@ function swimlaneFigure(result: ResultFile): TopLevelSpec | null {
     }
     const hol = rep.hol;
     const sub = hol
-      ? `${hol.stallCount} stalls, ${hol.stallMs.toFixed(0)} stream-ms, synchronized share ${(hol.synchronizedStallShare * 100).toFixed(0)}%` +
+      ? `${hol.stallCount} stalls, ${hol.stallMs.toFixed(0)} stream-ms, synchronized share ${hol.synchronizedStallShare === null ? 'n/a (no contended stall)' : `${(hol.synchronizedStallShare * 100).toFixed(0)}%`}` +
         (hol.lossEvents === null ? ', no loss log' : `, ${hol.lossEvents} losses`) +
         `; threshold ${hol.thresholdMs.toFixed(1)} ms`
       : '';
+    const at = rep.sweepIndex === undefined ? '' : `, ${sweepPointLabel(result, rep.sweepIndex)}`;
     panels.push({
       title: {
-        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
+        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}${at}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
         subtitle: sub,
       },
       width: 720,

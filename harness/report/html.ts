@@ -6,7 +6,7 @@ import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './index.js';
 import type { ResultFile } from './result.js';
-import { HOL_HEADER, TABLE_HEADER, holRows, tableRows, verdictLines } from './table.js';
+import { HOL_HEADER, TABLE_HEADER, holRows, sweepNote, tableRows, verdictLines } from './table.js';
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -37,6 +37,7 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
   const s = result.scenario;
   const d = describeRun(result);
   const verdicts = verdictLines(result);
+  const note = sweepNote(result);
   const parts = [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -47,6 +48,7 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     `<p class="small">Run <code>${esc(result.runId)}</code> at ${esc(result.createdAt)}; scenario <code>${esc(result.scenarioFile)}</code> (sha256 <code>${esc(result.scenarioHash.slice(0, 12))}</code>); result schema ${result.schemaVersion}.</p>`,
     `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Design: ${esc(d.design)}</li></ul>`,
     '<h2>Verdicts</h2>',
+    note ? `<p>${esc(note)}</p>` : '',
     verdicts.length
       ? `<ul>${verdicts.map((v) => `<li>${esc(v)}</li>`).join('\n')}</ul>`
       : '<p>One protocol only: nothing to compare.</p>',

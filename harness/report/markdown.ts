@@ -9,6 +9,7 @@ import {
   fmtEstimate,
   holRows,
   markdownTable,
+  sweepNote,
   tableRows,
   verdictLines,
 } from './table.js';
@@ -30,6 +31,8 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     '',
   ];
   const verdicts = verdictLines(result);
+  const note = sweepNote(result);
+  if (note) lines.push(note, '');
   lines.push(
     ...(verdicts.length ? verdicts.map((v) => `- ${v}`) : ['- (one protocol only: nothing to compare)']),
     '',

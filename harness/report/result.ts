@@ -6,17 +6,25 @@
  * Schema history: 1 = foundation (runs, pooled distributions). 2 = adds per-run metrics
  * (`summary.runs`), medians with bootstrap CIs (`metrics`, `hol`), HDR histograms, protocol
  * contrasts with verdicts, flags, `Distribution.p999`, optional `link.lossTimesMs` and `sweepIndex`,
- * per-sweep-point estimates.
+ * per-sweep-point estimates. 3 = `synchronizedStallShare` is null (not 0) for a run without
+ * contended stall time; for a sweep the contrasts are per point (`summary.sweep[i].comparisons`,
+ * with run and request counts in `summary.sweep[i].counts`) and `summary.comparisons` is empty;
+ * contrasts carry `failedRunsA/B` and `comparable`, and need 5 ok runs per side for a verdict; the
+ * `requestsFailed` metric; per-run `socketDrops` and the `socket-buffer-drops` flag. The run records
+ * are unchanged, so files of schema 1 and 2 are read by recomputing their summary.
  */
 import { analyzeRun, runFlags, type RunFlag, type RunInput, type RunMetrics } from '../measure/analysis.js';
 import type { Estimate } from '../measure/bootstrap.js';
 import { latencyHistogram, type LatencyHistogram } from '../measure/histograms.js';
 import { HEADLINE_METRICS, workloadMetricNames, type MetricName } from '../measure/metrics.js';
+import { isOk } from '../measure/outcome.js';
 import type { ClientReport, ServerReport } from '../measure/records.js';
 import { distribution, median, type Distribution } from '../measure/stats.js';
 import {
+  byProtocolAtPoint,
   estimateAll,
   estimateWorkloadMetrics,
+  failedRunCount,
   protocolContrasts,
   usableRuns,
   type ProtocolContrast,
@@ -25,9 +33,9 @@ import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { PlannedRun } from '../runner/plan.js';
 import type { FidelityProbe } from '../../netem/index.js';
 
-export const RESULT_SCHEMA_VERSION = 2;
-/** Versions this build reads (older ones get their summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+export const RESULT_SCHEMA_VERSION = 3;
+/** Versions this build reads (every file gets its summary recomputed). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 export interface RunRecord extends PlannedRun {
   /** True when both processes ran to the end and failures stayed within the allowance. */
@@ -61,7 +69,11 @@ export interface HolSummary {
   stallCount: Estimate;
   /** Stall time per run, stream-ms. */
   stallMs: Estimate;
-  /** Share of contended stall time during which every other open stream on the connection was blocked too, 0..1. */
+  /**
+   * Share of contended stall time during which every other open stream on the connection was
+   * blocked too, 0..1, over the runs that had contended stall time (`n`); median null when none had
+   * (always for HTTP/1.1: one stream per connection at a time).
+   */
   synchronizedStallShare: Estimate;
   /** Synchronized stall time per run, stream-ms (subset of stallMs). */
   synchronizedStallMs: Estimate;
@@ -86,9 +98,13 @@ export interface ProtocolSummary {
     /** Failed by timeout (subset of failed). */
     timedOut: number;
   };
-  /** Request completion time (tEnd - tStart) of ok requests pooled over all runs, ms. */
+  /**
+   * Legacy (schema 1): request completion time (tEnd - tStart) of ok requests pooled over all runs,
+   * failed runs included, ms. The reports use `metrics` (per-run values from tIntended, medians over
+   * ok runs) instead.
+   */
   completionMs: Distribution;
-  /** Time to first byte (tHeaders - tStart) of requests that got headers, pooled over all runs, ms. */
+  /** Legacy (schema 1): time to first byte (tHeaders - tStart) of requests that got headers, pooled over all runs, ms. */
   ttfbMs: Distribution;
   /** Connection setup (tHandshakeDone - tStart) of every connection, ms. */
   handshakeMs: Distribution;
@@ -118,10 +134,24 @@ export interface ProtocolSummary {
   flags: RunFlag[];
 }
 
-/** One point of a sweep: estimates per protocol at one parameter value. */
+/** Runs and requests of one protocol at one sweep point. */
+export interface PointCounts {
+  runs: number;
+  /** Failed runs (subset of runs). */
+  runsFailed: number;
+  /** Requests of all runs with a client report: ok + failed. */
+  requestsOk: number;
+  requestsFailed: number;
+}
+
+/** One point of a sweep: estimates and contrasts per protocol at one parameter value. */
 export interface SweepPointSummary {
   value: number;
   protocols: Partial<Record<Protocol, Record<MetricName, Estimate>>>;
+  /** Schema 3: h3/h2, h3/h1, h2/h1 contrasts of this point's runs, with verdicts. */
+  comparisons: ProtocolContrast[];
+  /** Schema 3: run and request counts per protocol at this point. */
+  counts: Partial<Record<Protocol, PointCounts>>;
 }
 
 export interface ResultSummary {
@@ -130,9 +160,13 @@ export interface ResultSummary {
   protocols: Partial<Record<Protocol, ProtocolSummary>>;
   /** Schema 2: per-run metrics, in run order (one row of runs.csv each). */
   runs: RunMetrics[];
-  /** Schema 2: h3/h2, h3/h1, h2/h1 contrasts of the headline metrics with verdicts. */
+  /**
+   * Schema 2: h3/h2, h3/h1, h2/h1 contrasts of the headline metrics with verdicts. Empty for a
+   * sweep (schema 3): runs of different points measure different conditions, so the contrasts are
+   * per point, in `sweep[i].comparisons`.
+   */
   comparisons: ProtocolContrast[];
-  /** Schema 2: every flag (failed runs, CPU saturation, failed fidelity probes). */
+  /** Schema 2: every flag (failed runs, CPU saturation, failed fidelity probes, socket-buffer drops). */
   flags: RunFlag[];
   /** Schema 2: estimates per sweep point (scenario.sweep.values order), when the scenario is a sweep. */
   sweep?: SweepPointSummary[];
@@ -188,6 +222,7 @@ export function runInput(run: RunRecord, scenario?: Scenario): RunInput {
     probeRttMs: probeRtt !== undefined && Number.isFinite(probeRtt) ? probeRtt : null,
     probeOk: run.link.probe ? run.link.probe.ok : null,
     ...(run.sweepIndex === undefined ? {} : { sweepIndex: run.sweepIndex }),
+    ...(run.link.counters.sockets === undefined ? {} : { socketCounters: run.link.counters.sockets }),
   };
 }
 
@@ -227,7 +262,7 @@ export function summarizeProtocol(
     for (const r of c.requests) {
       bytes += r.bytes;
       if (r.tHeaders !== null) ttfb.push(r.tHeaders - r.tStart);
-      if (r.error === null && r.tEnd !== null) {
+      if (isOk(r)) {
         ok++;
         completion.push(r.tEnd - r.tStart);
       } else {
@@ -324,16 +359,30 @@ export function summarize(
   }
   out.runs = runs.map((r) => metricsByIndex.get(r.index)).filter((m): m is RunMetrics => m !== undefined);
   out.flags.sort((x, y) => x.run - y.run);
-  out.comparisons = protocolContrasts(byProtocol, scenario?.seed ?? 0, [
-    ...HEADLINE_METRICS,
-    ...workloadMetricNames(out.runs),
-  ]);
-  if (sweep) {
+  const seed = scenario?.seed ?? 0;
+  const contrasted = [...HEADLINE_METRICS, ...workloadMetricNames(out.runs)];
+  if (!sweep) {
+    out.comparisons = protocolContrasts(byProtocol, seed, contrasted);
+  } else {
+    // Contrasts per point only: pooling the points would compare a mixture of conditions.
     out.sweep = sweep.values.map((value, i) => {
-      const point: SweepPointSummary = { value, protocols: {} };
+      const here = byProtocolAtPoint(byProtocol, i);
+      const point: SweepPointSummary = {
+        value,
+        protocols: {},
+        comparisons: protocolContrasts(here, `${seed}@${i}`, contrasted),
+        counts: {},
+      };
       for (const p of protocols) {
-        const rows = (byProtocol.get(p) ?? []).filter((m) => m.sweepIndex === i);
-        if (rows.length) point.protocols[p] = estimateAll(rows, scenario?.seed ?? 0, `${p}@${i}`);
+        const rows = here.get(p);
+        if (!rows) continue;
+        point.protocols[p] = estimateAll(rows, seed, `${p}@${i}`);
+        point.counts[p] = {
+          runs: rows.length,
+          runsFailed: failedRunCount(rows),
+          requestsOk: rows.reduce((n, r) => n + r.requestsOk, 0),
+          requestsFailed: rows.reduce((n, r) => n + r.requestsFailed, 0),
+        };
       }
       return point;
     });

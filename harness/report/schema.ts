@@ -4,6 +4,8 @@
  * TypeScript type is a plain number. Objects are loose: keys added by later builds pass through.
  */
 import { z } from 'zod';
+import { RUN_FLAG_KINDS } from '../measure/analysis.js';
+import { METRIC_NAMES } from '../measure/metrics.js';
 import { PROTOCOLS } from '../scenario/schema.js';
 import type { ResultFile } from './result.js';
 
@@ -154,26 +156,12 @@ const histogram = z.looseObject({
   encoded: z.string(),
 });
 const flag = z.looseObject({
-  kind: z.enum(['run-failed', 'cpu-saturated', 'fidelity-probe-failed']),
+  kind: z.enum(RUN_FLAG_KINDS),
   run: z.number().int(),
   protocol: z.string(),
   message: z.string(),
 });
-const metricName = z.enum([
-  'workloadMs',
-  'completionP50Ms',
-  'completionP99Ms',
-  'ttfbP50Ms',
-  'connectP50Ms',
-  'goodputMbit',
-  'stallCount',
-  'stallMs',
-  'synchronizedStallShare',
-  'synchronizedStallMs',
-  'collateralStallMs',
-  'stallsAfterLoss',
-  'stallsWithoutLoss',
-]);
+const metricName = z.enum(METRIC_NAMES);
 const estimates = z.record(metricName, estimate);
 
 const runHol = z.looseObject({
@@ -183,7 +171,8 @@ const runHol = z.looseObject({
   stallMs: z.number(),
   contendedStallMs: z.number(),
   synchronizedStallMs: z.number(),
-  synchronizedStallShare: z.number(),
+  /** null (schema 3) when the run had no contended stall time; 0 in older files. */
+  synchronizedStallShare: nnum,
   collateralStallMs: nnum,
   stallsAfterLoss: nnum,
   stallsWithoutLoss: nnum,
@@ -219,6 +208,7 @@ const runMetrics = z.looseObject({
   rttMs: z.number(),
   workload: z.record(z.string(), z.number()),
   hol: runHol.nullable(),
+  socketDrops: z.looseObject({ total: z.number(), counts: z.record(z.string(), z.number()) }).nullable(),
 });
 
 const contrast = z.looseObject({
@@ -236,6 +226,9 @@ const contrast = z.looseObject({
   direction: z.enum(['better', 'worse', 'same']).nullable(),
   relativeChange: nnum,
   verdict: z.string(),
+  failedRunsA: z.number().int(),
+  failedRunsB: z.number().int(),
+  comparable: z.boolean(),
 });
 
 const protocolSummary = z.looseObject({
@@ -277,7 +270,22 @@ const summary = z.looseObject({
   comparisons: z.array(contrast),
   flags: z.array(flag),
   sweep: z
-    .array(z.looseObject({ value: z.number(), protocols: z.partialRecord(protocol, estimates) }))
+    .array(
+      z.looseObject({
+        value: z.number(),
+        protocols: z.partialRecord(protocol, estimates),
+        comparisons: z.array(contrast),
+        counts: z.partialRecord(
+          protocol,
+          z.looseObject({
+            runs: z.number().int(),
+            runsFailed: z.number().int(),
+            requestsOk: z.number(),
+            requestsFailed: z.number(),
+          }),
+        ),
+      }),
+    )
     .optional(),
 });
 
@@ -291,9 +299,14 @@ const common = {
   runs: z.array(runRecord),
 };
 
-/** Schema 2 (current): everything, the summary included. */
-export const resultSchemaV2 = z.looseObject({ schemaVersion: z.literal(2), ...common, summary });
-/** Schema 1: the summary had fewer fields; readers recompute it. */
+/** Schema 3 (current): everything, the summary included. */
+export const resultSchemaV3 = z.looseObject({ schemaVersion: z.literal(3), ...common, summary });
+/** Schemas 1 and 2: the same run records; their summaries had fewer fields and readers recompute them. */
+export const resultSchemaV2 = z.looseObject({
+  schemaVersion: z.literal(2),
+  ...common,
+  summary: z.looseObject({ ok: z.boolean() }),
+});
 export const resultSchemaV1 = z.looseObject({
   schemaVersion: z.literal(1),
   ...common,
@@ -302,7 +315,7 @@ export const resultSchemaV1 = z.looseObject({
 /** Just enough to tell the version. */
 export const versionSchema = z.looseObject({ schemaVersion: z.number().int() });
 
-/** Compile-time check: what the v2 schema yields is a ResultFile (the scenario is checked key by key above). */
-export function asResultFile(p: z.output<typeof resultSchemaV2>): Omit<ResultFile, 'scenario'> {
+/** Compile-time check: what the v3 schema yields is a ResultFile (the scenario is checked key by key above). */
+export function asResultFile(p: z.output<typeof resultSchemaV3>): Omit<ResultFile, 'scenario'> {
   return p;
 }

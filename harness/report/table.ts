@@ -1,6 +1,14 @@
-/** The comparison tables and verdict lines, shared by the terminal output, report.md and report.html. */
+/**
+ * The comparison tables and verdict lines, shared by the terminal output, report.md and report.html.
+ * For a sweep every row and verdict is of one point (labelled "h2 @ network.loss = 1%"): the points
+ * measure different conditions and are never pooled.
+ */
 import type { Estimate } from '../measure/bootstrap.js';
 import { METRICS, type MetricName } from '../measure/metrics.js';
+import { median } from '../measure/stats.js';
+import type { ProtocolContrast } from '../measure/summary.js';
+import type { Protocol } from '../scenario/schema.js';
+import { sweepPointLabel } from './describe.js';
 import type { ResultFile } from './result.js';
 
 const fmtNum = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -31,33 +39,88 @@ export const TABLE_HEADER: readonly string[] = [
   'flags',
 ];
 
-/** One row per protocol: medians over ok runs with 95% bootstrap CIs. */
+/** One group of table rows: the whole result, or one sweep point (label, index). */
+interface Group {
+  label: string;
+  point: number | undefined;
+}
+
+function groupsOf(result: ResultFile): Group[] {
+  const points = result.summary.sweep;
+  if (!result.scenario.sweep || !points) return [{ label: '', point: undefined }];
+  return points.map((_, i) => ({ label: sweepPointLabel(result, i), point: i }));
+}
+
+/** Flag counts ("cpu-saturated×2") of a protocol's runs, of one sweep point when given. */
+function flagCell(result: ResultFile, p: Protocol, point: number | undefined): string {
+  const runsHere = new Set(
+    result.summary.runs.filter((r) => r.protocol === p && r.sweepIndex === point).map((r) => r.index),
+  );
+  const flags = new Map<string, number>();
+  for (const f of result.summary.protocols[p]?.flags ?? []) {
+    if (point !== undefined && !runsHere.has(f.run)) continue;
+    flags.set(f.kind, (flags.get(f.kind) ?? 0) + 1);
+  }
+  return [...flags].map(([k, n]) => `${k}×${n}`).join(' ') || '-';
+}
+
+/**
+ * One row per protocol (per protocol × point for a sweep): medians over ok runs with 95% bootstrap
+ * CIs.
+ */
 export function tableRows(result: ResultFile): string[][] {
   const rows: string[][] = [];
-  for (const p of result.scenario.protocols) {
-    const s = result.summary.protocols[p];
-    if (!s) continue;
-    const flags = new Map<string, number>();
-    for (const f of s.flags) flags.set(f.kind, (flags.get(f.kind) ?? 0) + 1);
-    rows.push([
-      p,
-      `${s.runs - s.runsFailed}/${s.runs}`,
-      `${s.requests.ok}/${s.requests.failed}`,
-      ...COLUMNS.map((c) => fmtEstimate(s.metrics[c.metric], c.digits, c.scale ?? 1)),
-      [...flags].map(([k, n]) => `${k}×${n}`).join(' ') || '-',
-    ]);
+  for (const g of groupsOf(result)) {
+    for (const p of result.scenario.protocols) {
+      const s = result.summary.protocols[p];
+      if (!s) continue;
+      const pt = g.point === undefined ? undefined : result.summary.sweep?.[g.point];
+      const est = pt ? pt.protocols[p] : s.metrics;
+      const n = pt
+        ? pt.counts[p]
+        : {
+            runs: s.runs,
+            runsFailed: s.runsFailed,
+            requestsOk: s.requests.ok,
+            requestsFailed: s.requests.failed,
+          };
+      if (!est || !n) continue;
+      rows.push([
+        g.label ? `${p} @ ${g.label}` : p,
+        `${n.runs - n.runsFailed}/${n.runs}`,
+        `${n.requestsOk}/${n.requestsFailed}`,
+        ...COLUMNS.map((c) => fmtEstimate(est[c.metric], c.digits, c.scale ?? 1)),
+        flagCell(result, p, g.point),
+      ]);
+    }
   }
   return rows;
 }
 
-/** "h3 vs h2: workload completion: h3 completes the workload 23% faster than h2 [15%, 30%]". */
+const labelOf = (metric: string): string =>
+  (METRICS as Record<string, { label: string } | undefined>)[metric]?.label ?? metric;
+
+/**
+ * "h3 vs h2, workload completion: h3 completes the workload 23% faster than h2 [15%, 30%]"; for a
+ * sweep, per point: "network.loss = 1%: h3 vs h2, …" (there are no pooled contrasts).
+ */
 export function verdictLines(result: ResultFile, metrics?: readonly string[]): string[] {
-  return result.summary.comparisons
-    .filter((c) => metrics === undefined || metrics.includes(c.metric))
-    .map(
-      (c) =>
-        `${c.a} vs ${c.b}, ${(METRICS as Record<string, { label: string } | undefined>)[c.metric]?.label ?? c.metric}: ${c.verdict}`,
+  const keep = (c: ProtocolContrast) => metrics === undefined || metrics.includes(c.metric);
+  const line = (c: ProtocolContrast) => `${c.a} vs ${c.b}, ${labelOf(c.metric)}: ${c.verdict}`;
+  const points = result.summary.sweep;
+  if (result.scenario.sweep && points) {
+    return points.flatMap((pt, i) =>
+      pt.comparisons.filter(keep).map((c) => `${sweepPointLabel(result, i)}: ${line(c)}`),
     );
+  }
+  return result.summary.comparisons.filter(keep).map(line);
+}
+
+/** Why a sweep has no pooled verdicts, for the reports. */
+export function sweepNote(result: ResultFile): string | null {
+  const sw = result.scenario.sweep;
+  if (!sw) return null;
+  return `This is a sweep over ${sw.key} (${sw.values.length} values): protocols are compared at each value separately; runs of different values are never pooled into one verdict.`;
 }
 
 /** Fixed-width text table for a terminal. */
@@ -92,21 +155,32 @@ export const HOL_HEADER: readonly string[] = [
 
 export function holRows(result: ResultFile): string[][] {
   const rows: string[][] = [];
-  for (const p of result.scenario.protocols) {
-    const s = result.summary.protocols[p];
-    if (!s) continue;
-    const h = s.hol;
-    rows.push([
-      p,
-      fmtEstimate(h.stallCount, 1),
-      fmtEstimate(h.stallMs, 0),
-      fmtEstimate(h.synchronizedStallShare, 0, 100),
-      fmtEstimate(h.collateralStallMs, 0),
-      fmtEstimate(h.stallsAfterLoss, 1),
-      fmtEstimate(h.stallsWithoutLoss, 1),
-      h.thresholdMs === null ? '-' : h.thresholdMs.toFixed(1),
-      h.lossLog,
-    ]);
+  for (const g of groupsOf(result)) {
+    for (const p of result.scenario.protocols) {
+      const s = result.summary.protocols[p];
+      if (!s) continue;
+      const h = g.point === undefined ? s.hol : result.summary.sweep?.[g.point]?.protocols[p];
+      if (!h) continue;
+      let threshold = s.hol.thresholdMs;
+      if (g.point !== undefined) {
+        const t = result.summary.runs
+          .filter((r) => r.protocol === p && r.ok && r.sweepIndex === g.point)
+          .map((r) => r.hol?.thresholdMs)
+          .filter((v): v is number => v !== undefined && Number.isFinite(v));
+        threshold = t.length ? median(t) : null;
+      }
+      rows.push([
+        g.label ? `${p} @ ${g.label}` : p,
+        fmtEstimate(h.stallCount, 1),
+        fmtEstimate(h.stallMs, 0),
+        fmtEstimate(h.synchronizedStallShare, 0, 100),
+        fmtEstimate(h.collateralStallMs, 0),
+        fmtEstimate(h.stallsAfterLoss, 1),
+        fmtEstimate(h.stallsWithoutLoss, 1),
+        threshold === null ? '-' : threshold.toFixed(1),
+        s.hol.lossLog,
+      ]);
+    }
   }
   return rows;
 }

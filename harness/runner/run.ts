@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { H3BenchError, RunError, toError } from '../errors.js';
 import type { ClientReport } from '../measure/records.js';
 import { captureEnvironment } from '../measure/env.js';
+import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
 import { renderAll } from '../report/index.js';
@@ -191,7 +192,6 @@ async function runOne(
   planned: PlannedRun,
   tls: TlsMaterial,
   workDir: string,
-  runTag: string,
   signal: AbortSignal | undefined,
 ): Promise<RunRecord> {
   const dir = path.join(workDir, `run-${planned.index}`);
@@ -214,7 +214,6 @@ async function runOne(
   signal?.addEventListener('abort', onAbort);
   try {
     link = await linkUp(s.network, s.transport, {
-      runTag: `${runTag}${planned.index}`,
       workDir: dir,
       signal,
     });
@@ -273,7 +272,7 @@ async function runOne(
     const stopped = await events.next(SERVER_STOP_TIMEOUT_MS);
     if (stopped.event === 'stopped') record.server = stopped.report;
 
-    const failed = record.client.requests.filter((r) => r.error !== null);
+    const failed = record.client.requests.filter((r) => !isOk(r));
     if (failed.length > s.workload.allowedFailures) {
       const first = failed[0];
       record.error = `${failed.length} of ${record.client.requests.length} requests failed (allowed: ${s.workload.allowedFailures}); first: request ${first?.id ?? '?'}: ${first?.error ?? ''}`;
@@ -309,7 +308,6 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
   const tmp = path.join(opts.outRoot, `.tmp-${runId}-${process.pid}`);
   const workDir = path.join(tmp, 'work');
   await mkdir(workDir, { recursive: true });
-  const runTag = runId.slice(9, 15).replace(/[^0-9]/g, '');
   try {
     const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
@@ -326,7 +324,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         elapsedMs: performance.now() - t0,
       });
       const point = withRepetitionSeed(loaded.points[planned.sweepIndex ?? 0] ?? s, planned.repetition);
-      const record = await runOne(point, planned, tls, workDir, runTag, opts.signal);
+      const record = await runOne(point, planned, tls, workDir, opts.signal);
       runs.push(record);
       opts.onProgress?.({
         run: planned,

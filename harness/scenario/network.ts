@@ -383,6 +383,79 @@ function validateLoss(loss: LossInput | undefined, path: (string | number)[], ou
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// What each emulation backend can do (the one list: validation, backend choice and linkem's argv
+// all ask here)
+
+/** The fields of a direction that decide whether a backend can emulate it. */
+export type BackendFeatures = Pick<
+  DirectionProfile,
+  | 'jitterMs'
+  | 'jitterDistribution'
+  | 'reorderPct'
+  | 'duplicatePct'
+  | 'corruptPct'
+  | 'queuePackets'
+  | 'queueBytes'
+>;
+
+/** A feature of one direction that a backend cannot emulate. */
+export interface UnsupportedFeature {
+  /** YAML key path of the feature inside a direction (or the top-level network) block. */
+  key: string[];
+  /** What it is, e.g. `jitter distribution "normal"`. */
+  feature: string;
+  /** The validation message on that key (after the key path). */
+  issue: string;
+}
+
+const LINKEM_CANNOT = 'is not supported by the linkem backend';
+const USE_NETEM = 'use backend netem on a kernel with sch_netem';
+
+/** Features of one direction that `backend` cannot emulate (none for `auto`/`none`). */
+export function unsupportedFeatures(backend: Backend, d: BackendFeatures): UnsupportedFeature[] {
+  const out: UnsupportedFeature[] = [];
+  if (backend === 'linkem') {
+    if (d.jitterMs > 0 && d.jitterDistribution !== 'uniform') {
+      out.push({
+        key: ['jitter', 'distribution'],
+        feature: `jitter distribution "${d.jitterDistribution}"`,
+        issue: `${LINKEM_CANNOT} (uniform only; ${USE_NETEM})`,
+      });
+    }
+    for (const [key, pct] of [
+      ['reorder', d.reorderPct],
+      ['duplicate', d.duplicatePct],
+      ['corrupt', d.corruptPct],
+    ] as const) {
+      if (pct > 0) out.push({ key: [key], feature: key, issue: `${LINKEM_CANNOT} (${USE_NETEM})` });
+    }
+  }
+  if (backend === 'netem' && d.queuePackets !== null && d.queueBytes !== null) {
+    out.push({
+      key: ['queue'],
+      feature: 'queue limited in packets and bytes at once',
+      issue: 'cannot limit packets and bytes at once with the netem backend (give one; linkem can do both)',
+    });
+  }
+  return out;
+}
+
+/** The backend-relevant features a YAML block (top level, `down:` or `up:`) asks for itself. */
+function blockFeatures(block: DirectionInput | NetworkInput): BackendFeatures {
+  const q = block.queue;
+  return {
+    jitterMs: block.jitter?.ms ?? 0,
+    jitterDistribution: block.jitter?.distribution ?? 'uniform',
+    reorderPct: block.reorder ?? 0,
+    duplicatePct: block.duplicate ?? 0,
+    corruptPct: block.corrupt ?? 0,
+    queuePackets: q?.packets ?? null,
+    // A time becomes bytes once the rate is known: here only "is there a byte limit" matters.
+    queueBytes: q === undefined ? null : (q.bytes ?? (q.ms === undefined ? null : q.ms)),
+  };
+}
+
 /** Features a backend cannot emulate, as issues on the YAML keys that ask for them. */
 function backendIssues(input: NetworkInput, out: NetworkIssue[]): void {
   const scopes: { path: (string | number)[]; block: DirectionInput | NetworkInput }[] = [
@@ -392,34 +465,9 @@ function backendIssues(input: NetworkInput, out: NetworkIssue[]): void {
     const block = input[dir];
     if (block) scopes.push({ path: [dir], block });
   }
-  if (input.backend === 'linkem') {
-    for (const { path, block } of scopes) {
-      if (block.jitter && block.jitter.distribution !== 'uniform') {
-        out.push({
-          path: [...path, 'jitter', 'distribution'],
-          message: `is not supported by the linkem backend (uniform only; use backend netem on a kernel with sch_netem)`,
-        });
-      }
-      for (const key of ['reorder', 'duplicate', 'corrupt'] as const) {
-        if ((block[key] ?? 0) > 0) {
-          out.push({
-            path: [...path, key],
-            message: `is not supported by the linkem backend (use backend netem on a kernel with sch_netem)`,
-          });
-        }
-      }
-    }
-  }
-  if (input.backend === 'netem') {
-    for (const { path, block } of scopes) {
-      const q = block.queue;
-      if (q && q.packets !== undefined && (q.bytes !== undefined || q.ms !== undefined)) {
-        out.push({
-          path: [...path, 'queue'],
-          message:
-            'cannot limit packets and bytes at once with the netem backend (give one; linkem can do both)',
-        });
-      }
+  for (const { path, block } of scopes) {
+    for (const f of unsupportedFeatures(input.backend, blockFeatures(block))) {
+      out.push({ path: [...path, ...f.key], message: f.issue });
     }
   }
 }

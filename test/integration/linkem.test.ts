@@ -15,6 +15,7 @@ import {
   linkemBinary,
   openLinkemLink,
   probeRtt,
+  readLinkemDrops,
   readLinkemLog,
   tcpGoodput,
   udpBlast,
@@ -188,6 +189,9 @@ describe.skipIf(skipReason !== '')('linkem between two namespaces', () => {
 
     const stats = await link.close();
     expect(stats.up.dropped.loss).toBe(r.lost);
+    const drops = await readLinkemDrops(logFile);
+    expect(drops.dropReasons['up loss']).toBe(r.lost);
+    expect(drops.dropTimesMonotonicMs).toHaveLength(r.lost);
     const log = await readLinkemLog(logFile);
     expect(log.trailingBytes).toBe(0);
     expect(log.header.config).toMatchObject({ log: logFile });

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { Scenario } from '../../harness/scenario/schema.js';
 import { applyPlan, probeKernel, qdiscDump } from '../../netem/apply.js';
+import { rootQdisc } from '../../netem/fairness.js';
 import { chooseBackend, linkUp } from '../../netem/index.js';
 import { udpBlast } from '../../netem/linkem.js';
 import { execIn, listNamespaces, run } from '../../netem/netns.js';
@@ -67,7 +68,7 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       '  backend: linkem\n  rtt: 30ms\n  rate: 20mbit\n  queue: 20ms\n',
       'transport: { congestion: cubic }\n',
     );
-    const link = await linkUp(s.network, s.transport, { runTag: 't', workDir: path.join(tmp, 'a') });
+    const link = await linkUp(s.network, s.transport, { workDir: path.join(tmp, 'a') });
     const clientNs = link.clientNetns ?? '';
     const serverNs = link.serverNetns ?? '';
     let emulator: { pid: number; startTime: string }[];
@@ -75,9 +76,23 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       expect(link.backend).toBe('linkem');
       expect(link.serverAddress).toBe('198.18.0.2');
       const prov = link.provenance() as {
-        linkem: { pid: number; argv: string[] };
+        linkem: { pid: number; argv: string[]; devices: { client: string; server: string } } & Record<
+          string,
+          unknown
+        >;
         sysctls: Record<string, Record<string, string>>;
+        fairness: Record<string, string>;
+        warnings: string[];
       };
+      // An explicit pfifo on both TUNs (never the host's default_qdisc), read back independently.
+      expect(await rootQdisc(clientNs, prov.linkem.devices.client)).toBe('pfifo');
+      expect(await rootQdisc(serverNs, prov.linkem.devices.server)).toBe('pfifo');
+      expect(prov.fairness.pacing).toMatch(/^off for both \(TCP: pfifo on the endpoints' egress/);
+      expect(prov.fairness.congestion).toMatch(/^cubic for TCP/);
+      expect(prov.warnings).toEqual([]);
+      // The log lives in the work dir, deleted after the run: no path to it is recorded as such.
+      expect(prov.linkem).not.toHaveProperty('logFile');
+      expect(prov.linkem.packetLog).toMatch(/deleted/);
       emulator = readState().owners[String(process.pid)]?.processes ?? [];
       expect(emulator.map((p) => p.pid)).toEqual([prov.linkem.pid]);
       expect(prov.linkem.argv.join(' ')).toContain('--up-delay-us 15000');
@@ -107,6 +122,10 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
     } finally {
       const counters = await link.down();
       expect(counters).toHaveProperty('linkem');
+      expect(counters).not.toHaveProperty('linkemLog');
+      expect(counters).toHaveProperty('dropReasons');
+      expect(Array.isArray(counters.dropTimesMonotonicMs)).toBe(true);
+      expect(JSON.stringify(counters.qdiscsAfter)).toMatch(/qdisc pfifo .* root .*limit 10000p/);
       expect(await link.down()).toBe(counters); // idempotent
     }
     const left = await listNamespaces();
@@ -123,7 +142,7 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
 
   it('pins bbr in the namespaces when asked, without touching the allowed list', async () => {
     const s = scenario('  backend: linkem\n  delay: 1ms\n', 'transport: { congestion: bbr }\n');
-    const link = await linkUp(s.network, s.transport, { runTag: 't', workDir: path.join(tmp, 'b') });
+    const link = await linkUp(s.network, s.transport, { workDir: path.join(tmp, 'b') });
     try {
       const { stdout } = await execIn(link.clientNetns ?? '', [
         'sysctl',
@@ -131,6 +150,12 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
         'net.ipv4.tcp_congestion_control',
       ]);
       expect(stdout.trim()).toBe('bbr');
+      // BBR paces TCP by itself; the QUIC driver does not pace unless asked: recorded and warned.
+      const prov = link.provenance() as { fairness: Record<string, string>; warnings: string[] };
+      expect(prov.fairness.pacing).toMatch(/^TCP paced \(BBR paces itself/);
+      expect(prov.warnings).toContain(
+        'transport.congestion bbr with transport.pacing false: Linux TCP BBR paces itself while the QUIC driver does not pace (unfair); set transport.pacing: true',
+      );
     } finally {
       await link.down();
     }
@@ -141,9 +166,7 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
     if (k.netem.ok) return;
     const s = scenario('  backend: netem\n  delay: 5ms\n');
     const before = await listNamespaces();
-    await expect(linkUp(s.network, s.transport, { runTag: 't', workDir: tmp })).rejects.toThrow(
-      /no working sch_netem/,
-    );
+    await expect(linkUp(s.network, s.transport, { workDir: tmp })).rejects.toThrow(/no working sch_netem/);
     expect((await listNamespaces()).filter((n) => !before.includes(n) && n.startsWith('h3b-cli'))).toEqual(
       [],
     );
@@ -164,6 +187,8 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
         (c) => k.netem.ok || !c.includes('netem'),
       );
       await applyPlan(cmds);
+      expect(await rootQdisc(clientNs, 'c0')).toBe(k.fq.ok ? 'fq' : 'pfifo');
+      expect(await rootQdisc(serverNs, 's0')).toBe(k.fq.ok ? 'fq' : 'pfifo');
       for (const [ns, dev] of vethsOf(profile, topo)) {
         const { stdout } = await execIn(ns, ['ethtool', '-k', dev]);
         expect(stdout).toMatch(/tcp-segmentation-offload: off/);

@@ -1,13 +1,43 @@
 /**
  * linkem's binary packet log (format in netem/linkem/README.md) and its flow hash.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   LINKEM_LOG_RECORD_BYTES,
   linkemFlowHash,
   parseLinkemLog,
   parseLinkemLogHeader,
+  readLinkemDrops,
+  type LinkemDrops,
 } from '../../netem/linkem.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-linkem-log-'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** The drops as the orchestrator computed them before, from fully decoded records. */
+function dropsOf(buf: Buffer): LinkemDrops {
+  const log = parseLinkemLog(buf);
+  const base = Number(log.header.baseMonotonicNs / 1000n) / 1000;
+  const out: LinkemDrops = { dropTimesMonotonicMs: [], dropReasons: {} };
+  for (const r of log.records) {
+    if (r.event !== 'drop') continue;
+    out.dropTimesMonotonicMs.push(Math.round((base + r.tNs / 1e6) * 1000) / 1000);
+    const key = `${r.dir} ${r.reason ?? 'unknown'}`;
+    out.dropReasons[key] = (out.dropReasons[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+function fileOf(name: string, buf: Buffer): string {
+  const file = path.join(tmp, name);
+  writeFileSync(file, buf);
+  return file;
+}
 
 /** A log as linkem writes it: fixed header, JSON, NUL padding to 32 bytes, then records. */
 function makeLog(records: Buffer[], json = '{"mtu":1500,"argv":["linkem"]}'): Buffer {
@@ -129,6 +159,54 @@ describe('parseLinkemLog', () => {
   it('parseLinkemLog rejects an unknown event code', () => {
     const bad = makeLog([record({ t: 1, aux: 0, seq: 0, flow: 0, len: 20, dir: 0, ev: 9, proto: 0 })]);
     expect(() => parseLinkemLog(bad)).toThrow(/unknown event 9/);
+  });
+});
+
+describe('readLinkemDrops', () => {
+  // Every event code, both directions, times beyond 2^32 ns, a long header (JSON > 4 KiB).
+  const records: Buffer[] = [];
+  for (let i = 0; i < 5000; i++) {
+    records.push(
+      record({
+        t: 5_000_000_000 + i * 1_234_567,
+        aux: 0,
+        seq: i,
+        flow: 7,
+        len: 1200,
+        dir: i % 3 === 0 ? 1 : 0,
+        ev: i % 7,
+        proto: 17,
+      }),
+    );
+  }
+  const big = makeLog(records, JSON.stringify({ argv: ['linkem'], pad: 'x'.repeat(6000) }));
+
+  it('returns what decoding every record gave, whatever the chunk size', async () => {
+    const want = dropsOf(big);
+    expect(want.dropTimesMonotonicMs.length).toBeGreaterThan(3000);
+    const file = fileOf('big.log', big);
+    expect(await readLinkemDrops(file)).toEqual(want);
+    for (const chunk of [32, 96, 4000, 65_536]) expect(await readLinkemDrops(file, chunk)).toEqual(want);
+    expect(Object.keys(want.dropReasons).sort()).toEqual(
+      ['loss', 'queue-packets', 'queue-bytes', 'oversize', 'write-error']
+        .flatMap((r) => [`up ${r}`, `down ${r}`])
+        .sort(),
+    );
+  });
+
+  it('skips a partial last record and reads a log with no records', async () => {
+    const cut = big.subarray(0, big.length - 5);
+    expect(await readLinkemDrops(fileOf('cut.log', cut), 64)).toEqual(dropsOf(cut));
+    expect(await readLinkemDrops(fileOf('empty.log', makeLog([])))).toEqual({
+      dropTimesMonotonicMs: [],
+      dropReasons: {},
+    });
+  });
+
+  it('rejects an unknown event code and a file that is not a log', async () => {
+    const bad = makeLog([record({ t: 1, aux: 0, seq: 0, flow: 0, len: 20, dir: 0, ev: 9, proto: 0 })]);
+    await expect(readLinkemDrops(fileOf('bad.log', bad))).rejects.toThrow(/unknown event 9/);
+    await expect(readLinkemDrops(fileOf('junk.log', Buffer.from('hello')))).rejects.toThrow(/magic/);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Name validation of the namespace helpers (no root: nothing here touches the system).
  */
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   CommandError,
@@ -10,7 +11,12 @@ import {
   NAMESPACE_NAME_RE,
   run,
   uniqueName,
+  waitForLine,
 } from '../../netem/netns.js';
+
+function node(script: string) {
+  return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
 
 describe('assertNamespaceName', () => {
   it('assertNamespaceName accepts h3b- names and rejects anything else', () => {
@@ -90,5 +96,32 @@ describe('run', () => {
     await expect(
       run([process.execPath, '-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 }),
     ).rejects.toThrow(/timed out after 200 ms/);
+  });
+});
+
+describe('waitForLine', () => {
+  it('resolves on the line, even split across writes or last without a newline', async () => {
+    const a = node(
+      'process.stdout.write("hello\\nLIST"); setTimeout(() => { process.stdout.write("ENING\\n"); setTimeout(() => {}, 300); }, 50)',
+    );
+    await expect(waitForLine(a, 'LISTENING', 5000, 'a')).resolves.toBeUndefined();
+    a.kill();
+    const b = node('process.stdout.write("  LISTENING  ")');
+    await expect(waitForLine(b, 'LISTENING', 5000, 'b')).resolves.toBeUndefined();
+  });
+
+  it('rejects with stderr when the child exits first, cannot start, or is too slow', async () => {
+    const exits = node('console.error("bind failed"); process.exit(4)');
+    await expect(waitForLine(exits, 'LISTENING', 5000, 'echo server')).rejects.toThrow(
+      /^echo server exited \(status 4\) before LISTENING: bind failed$/,
+    );
+    const missing = spawn('/nonexistent/h3bench-no-such-binary', [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await expect(waitForLine(missing, 'LISTENING', 5000, 'x')).rejects.toThrow(/could not start|exited/);
+    const slow = node('setTimeout(() => {}, 5000)');
+    class Custom extends Error {}
+    await expect(waitForLine(slow, 'LISTENING', 100, 'slow', (m) => new Custom(m))).rejects.toBeInstanceOf(
+      Custom,
+    );
+    slow.kill();
   });
 });

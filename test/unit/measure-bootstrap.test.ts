@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import {
-  differenceCI,
-  medianCI,
-  medianValue,
-  mulberry32,
-  ratioCI,
-  seedOf,
-} from '../../harness/measure/bootstrap.js';
+import { differenceCI, medianCI, ratioCI, seedOf } from '../../harness/measure/bootstrap.js';
 import { METRICS, contrastMetric } from '../../harness/measure/metrics.js';
+import { median } from '../../harness/measure/stats.js';
+import { prng } from '../../harness/runner/plan.js';
 
 const A = [10, 11, 12, 10.5, 11.5, 10.8, 11.2];
 const B = [20, 21, 22, 20.5, 21.5, 20.8, 21.2];
 
-describe('mulberry32 / seedOf', () => {
-  it('mulberry32 repeats its sequence for a seed', () => {
-    const a = mulberry32(42);
-    const b = mulberry32(42);
+describe('prng / seedOf', () => {
+  it('prng (mulberry32) repeats its sequence for a seed', () => {
+    const a = prng(42);
+    const b = prng(42);
     const xs = Array.from({ length: 5 }, () => a());
     expect(Array.from({ length: 5 }, () => b())).toEqual(xs);
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
@@ -47,7 +42,7 @@ describe('medianCI', () => {
   });
   it('ignores null and non-finite values', () => {
     expect(medianCI([1, null, NaN, 3], { seed: 1 }).n).toBe(2);
-    expect(medianValue([3, 1, 2])).toBe(2);
+    expect(median([3, 1, 2])).toBe(2);
   });
 });
 
@@ -96,20 +91,65 @@ describe('contrastMetric verdicts', () => {
   it('falls back to the difference when the baseline median is 0', () => {
     const c = contrastMetric(
       METRICS.stallMs,
-      [50, 60, 55, 52],
-      [0, 0, 0, 0],
+      [50, 60, 55, 52, 58],
+      [0, 0, 0, 0, 0],
       { a: 'h2', b: 'h3' },
       { seed: 9 },
     );
     expect(c.kind).toBe('difference');
     expect(c.direction).toBe('worse');
     expect(c.verdict).toMatch(/^h2 has 5\d\.\d ms more stall time than h3/);
-    const z = contrastMetric(METRICS.stallMs, [0, 0], [0, 0], { a: 'h2', b: 'h3' }, { seed: 9 });
+    const zeros = [0, 0, 0, 0, 0];
+    const z = contrastMetric(METRICS.stallMs, zeros, zeros, { a: 'h2', b: 'h3' }, { seed: 9 });
     expect(z.verdict).toBe('no difference: stall time is 0 for h2 and h3');
   });
-  it('needs two runs per side for an interval', () => {
-    const c = contrastMetric(METRICS.workloadMs, [10], [20, 21], { a: 'h3', b: 'h2' }, { seed: 9 });
+  it('gives no verdict with fewer than 5 ok runs on a side, however separated the samples', () => {
+    // 3 vs 3 completely separated: the bootstrap interval excludes 1, but with 3 runs per side it
+    // does so for ~10% of same-distribution pairs (twice the nominal 5%): no verdict.
+    const c = contrastMetric(
+      METRICS.workloadMs,
+      [10, 11, 12],
+      [20, 21, 22],
+      { a: 'h3', b: 'h2' },
+      { seed: 9 },
+    );
+    expect(c.ci95?.[1]).toBeLessThan(1);
     expect(c.significant).toBeNull();
-    expect(c.verdict).toMatch(/^not enough runs for an interval/);
+    expect(c.direction).toBeNull();
+    expect(c.verdict).toBe('too few runs for a verdict (n=3; need 5): h3/h2 = 0.52');
+    const d = contrastMetric(METRICS.workloadMs, [10], [20, 21], { a: 'h3', b: 'h2' }, { seed: 9 });
+    expect(d.significant).toBeNull();
+    expect(d.verdict).toMatch(/^too few runs for a verdict \(n=1 and 2; need 5\)/);
+    const ok = contrastMetric(
+      METRICS.workloadMs,
+      [10, 11, 12, 10.5, 11.5],
+      [20, 21, 22, 20.5, 21.5],
+      { a: 'h3', b: 'h2' },
+      { seed: 9 },
+    );
+    expect(ok.significant).toBe(true);
+    expect(ok.verdict).toMatch(/^h3 completes the workload \d+% faster than h2/);
+  });
+  it('is not comparable when the sides lost different numbers of runs (survivorship)', () => {
+    const c = contrastMetric(
+      METRICS.workloadMs,
+      [10, 11, 12, 10.5, 11.5],
+      [20, 21, 22, 20.5, 21.5],
+      { a: 'h3', b: 'h2' },
+      { seed: 9, failedRuns: { a: 2, b: 0 } },
+    );
+    expect(c.comparable).toBe(false);
+    expect(c.significant).toBeNull();
+    expect(c.direction).toBeNull();
+    expect(c.verdict).toMatch(/^not comparable: 2 failed runs \(h3 2, h2 0\)/);
+    const same = contrastMetric(
+      METRICS.workloadMs,
+      [10, 11, 12, 10.5, 11.5],
+      [20, 21, 22, 20.5, 21.5],
+      { a: 'h3', b: 'h2' },
+      { seed: 9, failedRuns: { a: 1, b: 1 } },
+    );
+    expect(same.comparable).toBe(true);
+    expect(same.significant).toBe(true);
   });
 });

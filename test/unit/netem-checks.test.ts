@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../harness/errors.js';
 import { parseScenario } from '../../harness/scenario/load.js';
-import type { NetworkProfile } from '../../harness/scenario/network.js';
+import { unsupportedFeatures, type NetworkProfile } from '../../harness/scenario/network.js';
 import { linkemUnsupported, netemUnsupported } from '../../netem/index.js';
 import { supportsSeed } from '../../netem/apply.js';
-import { evaluateProbe, percentile, wilson, Z95 } from '../../netem/probe.js';
+import { evaluateProbe, wilson, Z95 } from '../../netem/probe.js';
 import {
   configuredRttQuantile,
   expectedQueueDelayMs,
@@ -141,11 +141,6 @@ describe('selftest checks', () => {
     expect(text).toMatch(/^check\s+configured\s+measured\s+tolerance\s+result/);
     expect(text).toContain('FAIL');
   });
-
-  it('percentile uses nearest rank', () => {
-    expect(percentile([5, 1, 3, 2, 4], 0.5)).toBe(3);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.99)).toBe(10);
-  });
 });
 
 describe('sysctl planning', () => {
@@ -214,6 +209,25 @@ describe('backend capabilities', () => {
     ]);
     const both = profileOf('  rate: 1mbit\n  queue: { packets: 10, bytes: 20KB }\n');
     expect(netemUnsupported(both)).toHaveLength(2);
+  });
+
+  it('one list of backend limits serves validation, backend choice and linkem argv alike', () => {
+    const d = parseScenario(
+      'name: t\nnetwork:\n  backend: netem\n  delay: 10ms\n  jitter: { amount: 1ms, distribution: pareto }\n  reorder: 1%\n  corrupt: 2%\nworkload: { type: multiplex }\n',
+      '/tmp/t.yaml',
+    ).network.profile.down;
+    expect(unsupportedFeatures('linkem', d).map((f) => [f.key.join('.'), f.feature])).toEqual([
+      ['jitter.distribution', 'jitter distribution "pareto"'],
+      ['reorder', 'reorder'],
+      ['corrupt', 'corrupt'],
+    ]);
+    expect(unsupportedFeatures('netem', d)).toEqual([]);
+    expect(unsupportedFeatures('auto', d)).toEqual([]);
+    // A distribution without any jitter is nothing to emulate.
+    expect(unsupportedFeatures('linkem', { ...d, jitterMs: 0, reorderPct: 0, corruptPct: 0 })).toEqual([]);
+    expect(unsupportedFeatures('netem', { ...d, queuePackets: 5, queueBytes: 9000 })[0]?.issue).toBe(
+      'cannot limit packets and bytes at once with the netem backend (give one; linkem can do both)',
+    );
   });
 
   it('uses netem seed only with iproute2 and kernel >= 6.6', () => {

@@ -3,7 +3,10 @@ import { parseScenario } from '../../harness/scenario/load.js';
 import type { NetworkProfile } from '../../harness/scenario/network.js';
 import {
   DELAY_LINE_LIMIT,
+  ENDPOINT_FIFO_LIMIT,
   directionSeed,
+  endpointQdiscArgs,
+  endpointQdiscCommands,
   needsSecondStage,
   netemArgs,
   plan,
@@ -98,6 +101,30 @@ describe('plan: wiring', () => {
     const flat = plan(profileOf('  delay: 1ms\n'), ONE, OPTS).map((c) => c.join(' '));
     expect(flat).toContain('tc -n h3b-c qdisc replace dev c0 root fq');
     expect(flat).toContain('tc -n h3b-s qdisc replace dev s0 root fq');
+    expect(flat.some((c) => c.includes('pfifo'))).toBe(false);
+  });
+
+  it("puts an explicit pfifo on both endpoints when pacing is off (never the host's default_qdisc)", () => {
+    const flat = plan(profileOf('  delay: 1ms\n'), ONE, { tcSeed: false, pacing: false }).map((c) =>
+      c.join(' '),
+    );
+    expect(flat).toContain(`tc -n h3b-c qdisc replace dev c0 root pfifo limit ${ENDPOINT_FIFO_LIMIT}`);
+    expect(flat).toContain(`tc -n h3b-s qdisc replace dev s0 root pfifo limit ${ENDPOINT_FIFO_LIMIT}`);
+    // Only the endpoints: the link namespaces keep their netem/tbf stages.
+    expect(flat.filter((c) => c.includes('pfifo'))).toHaveLength(2);
+  });
+
+  it('endpointQdiscCommands gives linkem the same endpoint qdiscs as the netem plan', () => {
+    const tuns = [
+      ['h3b-c', 'h3b-tun-aaaaa'],
+      ['h3b-s', 'h3b-tun-bbbbb'],
+    ] as const;
+    expect(endpointQdiscCommands(tuns, false).map((c) => c.join(' '))).toEqual([
+      'tc -n h3b-c qdisc replace dev h3b-tun-aaaaa root pfifo limit 10000',
+      'tc -n h3b-s qdisc replace dev h3b-tun-bbbbb root pfifo limit 10000',
+    ]);
+    expect(endpointQdiscCommands(tuns, true).map((c) => c.at(-1))).toEqual(['fq', 'fq']);
+    expect(endpointQdiscArgs(false)).toEqual(['pfifo', 'limit', '10000']);
   });
 });
 

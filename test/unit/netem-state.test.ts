@@ -1,10 +1,20 @@
 /** The crash-recovery record (netem/state.ts), in a private state directory: no root needed. */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  acquireStateLock,
+  breakDeadLock,
   deadOwners,
   forgetNamespaces,
   forgetOwner,
@@ -14,9 +24,12 @@ import {
   readState,
   recordNamespaces,
   recordProcess,
+  releaseStateLock,
   stateFile,
   withState,
 } from '../../netem/state.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'h3bench-state-'));
 process.env.H3BENCH_STATE_DIR = dir;
@@ -87,5 +100,63 @@ describe('state file', () => {
     recordNamespaces(['h3b-cli-lock1']);
     expect(JSON.parse(readFileSync(stateFile(), 'utf8'))).toMatchObject({ version: 1 });
     forgetNamespaces(['h3b-cli-lock1']);
+    expect(existsSync(path.join(dir, 'state.lock'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.startsWith('state.lock'))).toEqual([]);
+  });
+
+  it('never breaks the lock of a live holder, however long it waits', () => {
+    const lock = path.join(dir, 'state.lock');
+    const holder = `${process.pid} ${processStartTime(process.pid) ?? ''} feedfacefeedface`;
+    writeFileSync(lock, holder);
+    try {
+      expect(() => acquireStateLock(300)).toThrow(new RegExp(`held by running process ${process.pid}`));
+      expect(readFileSync(lock, 'utf8')).toBe(holder);
+    } finally {
+      unlinkSync(lock);
+    }
+  });
+
+  it('a waiter that saw a dead holder never removes the fresh lock taken after it was broken', () => {
+    // Two waiters saw the same dead holder; the first broke its lock and someone took a fresh
+    // one; the second one's (late) break must leave that fresh lock alone.
+    const lock = path.join(dir, 'state.lock');
+    const dead = deadProcess();
+    const seen = `${dead.pid} ${dead.startTime} 0123456789abcdef`;
+    writeFileSync(lock, seen);
+    breakDeadLock(lock, seen); // the first waiter
+    expect(existsSync(lock)).toBe(false);
+    const fresh = acquireStateLock();
+    breakDeadLock(lock, seen); // the second waiter, late
+    expect(readFileSync(lock, 'utf8')).toBe(fresh);
+    releaseStateLock(fresh);
+    expect(existsSync(lock)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.startsWith('state.lock'))).toEqual([]);
+  });
+
+  it("loses no update when processes race for the lock, starting from a dead holder's lock", async () => {
+    const dead = deadProcess();
+    writeFileSync(path.join(dir, 'state.lock'), `${dead.pid} ${dead.startTime}`);
+    const workers = 4;
+    const each = 40;
+    const script = `
+      import { withState } from ${JSON.stringify(path.join(repo, 'dist/netem/state.js'))};
+      for (let i = 0; i < ${each}; i++) withState((s) => { s.host['k' + process.pid + '-' + i] = String(i); });
+    `;
+    const codes = await Promise.all(
+      Array.from(
+        { length: workers },
+        () =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+              env: { ...process.env, H3BENCH_STATE_DIR: dir },
+              stdio: ['ignore', 'ignore', 'inherit'],
+            });
+            child.once('exit', resolve);
+          }),
+      ),
+    );
+    expect(codes).toEqual(Array<number>(workers).fill(0));
+    expect(Object.keys(readState().host)).toHaveLength(workers * each);
+    expect(readdirSync(dir).filter((f) => f.startsWith('state.lock'))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { CSV_COLUMNS } from '../../harness/report/csv.js';
 import { figureSpecs } from '../../harness/report/figures.js';
 import { renderAll } from '../../harness/report/index.js';
 import { ResultFileError, parseResult, readResult, resultJson } from '../../harness/report/read.js';
+import { RESULT_SCHEMA_VERSION } from '../../harness/report/result.js';
 import { client, result, runRecord } from '../fixtures/synthetic.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/result-smoke.json');
@@ -20,7 +21,7 @@ const fixtureJson = (): Record<string, unknown> =>
 describe('readResult / parseResult', () => {
   it('reads the smoke fixture and keeps the fields scripts rely on', () => {
     const r = readResult(FIXTURE);
-    expect(r.schemaVersion).toBe(2);
+    expect(r.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
     for (const p of ['h1', 'h2'] as const) {
       const s = r.summary.protocols[p];
       expect(s?.completionMs.p50).toBeGreaterThan(0);
@@ -50,7 +51,7 @@ describe('readResult / parseResult', () => {
     } catch (err) {
       expect((err as ResultFileError).exitCode).toBe(2);
       expect((err as Error).message).toMatch(
-        /schemaVersion is 99: this build reads versions 1, 2 \(it was written by a newer h3bench\)/,
+        /schemaVersion is 99: this build reads versions 1, 2, 3 \(it was written by a newer h3bench\)/,
       );
     }
   });
@@ -68,8 +69,26 @@ describe('readResult / parseResult', () => {
     j.schemaVersion = 1;
     j.summary = { ok: true, protocols: {} };
     const r = parseResult(j, 'v1.json');
-    expect(r.schemaVersion).toBe(2);
+    expect(r.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
     expect(r.summary.protocols.h2?.hol.stallMs.n).toBe(2);
+  });
+
+  it('reads a schema 2 file (older summary: share 0, no requestsFailed, no socketDrops) by recomputing it', () => {
+    const j = fixtureJson();
+    j.schemaVersion = 2;
+    const summary = j.summary as {
+      protocols: Record<string, { metrics: Record<string, unknown> }>;
+      runs: Record<string, unknown>[];
+    };
+    for (const p of Object.values(summary.protocols)) delete p.metrics.requestsFailed;
+    for (const run of summary.runs) {
+      delete run.socketDrops;
+      (run.hol as Record<string, unknown>).synchronizedStallShare = 0;
+    }
+    const r = parseResult(j, 'v2.json');
+    expect(r.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
+    expect(r.summary.protocols.h1?.metrics.requestsFailed.median).toBe(0);
+    expect(r.summary.runs[0]?.hol?.synchronizedStallShare).toBeNull();
   });
 
   it('resultJson refuses to write what a reader would reject', () => {
@@ -157,6 +176,18 @@ describe('figures', () => {
     expect(files['sweep.svg']).toMatch(/^<svg/);
     expect(files['swimlanes.svg']).toMatch(/packet lost/);
     expect(r.summary.protocols.h2?.hol.lossLog).toBe('present');
+    // The reports compare protocols per point and say why there is no pooled verdict.
+    const md = files['report.md'] ?? '';
+    expect(md).toMatch(
+      /This is a sweep over workload\.concurrency \(2 values\): protocols are compared at each value separately/,
+    );
+    expect(md).toMatch(
+      /^- workload\.concurrency = 1: h3 vs h2, workload completion: too few runs for a verdict \(n=2; need 5\)/m,
+    );
+    expect(md).toMatch(/^- workload\.concurrency = 2: h3 vs h2, /m);
+    expect(md).toMatch(/^\| h2 @ workload\.concurrency = 2 \| 2\/2 \| /m);
+    expect(md).not.toMatch(/^- h3 vs h2/m);
+    expect(files['report.html']).toMatch(/protocols are compared at each value separately/);
   });
 });
 
