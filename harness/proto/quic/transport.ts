@@ -565,14 +565,11 @@ export class QuicConn {
   }
 
   private drainQueues(): void {
-    // Round robin: the stream served first this time goes last next time.
-    const ids = [...this.queues.keys()];
-    for (const id of ids) {
-      const q = this.queues.get(id);
-      if (q === undefined) continue;
-      if (!this.drainQueue(id, q)) continue;
-      this.queues.delete(id);
-      this.queues.set(id, q);
+    // In stream order, oldest first: quiche schedules what it holds by stream priority (responses
+    // are sequential, RFC 9218's default), so feeding it round robin from here would interleave the
+    // streams anyway and turn server scheduling into apparent stalls.
+    for (const [id, q] of this.queues) {
+      if (this.drainQueue(id, q)) return;
     }
   }
 
