@@ -9,7 +9,8 @@
  */
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { DirectionProfile, NetworkProfile } from '../harness/scenario/network.js';
+import { percentileOf } from '../harness/measure/stats.js';
+import { linkProfile, type DirectionProfile, type NetworkProfile } from '../harness/scenario/network.js';
 import {
   buildLinkemIfNeeded,
   deviceCounters,
@@ -40,30 +41,8 @@ const rows: Row[] = [];
 const openLinks = new Set<LinkemLink>();
 const openNamespaces = new Set<string>();
 
-function dir(over: Partial<DirectionProfile> = {}): DirectionProfile {
-  return {
-    delayMs: 0,
-    jitterMs: 0,
-    jitterDistribution: 'uniform',
-    loss: { model: 'none' },
-    rateKbit: null,
-    queuePackets: null,
-    queueBytes: null,
-    reorderPct: 0,
-    duplicatePct: 0,
-    corruptPct: 0,
-    ...over,
-  };
-}
-
 function profile(up: Partial<DirectionProfile>, down: Partial<DirectionProfile> = up): NetworkProfile {
-  return { up: dir(up), down: dir(down), mtuBytes: 1500, seed: 20_240_601 };
-}
-
-function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
+  return linkProfile(up, down, 20_240_601);
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -180,10 +159,10 @@ const benches: Record<string, Bench> = {
         }),
       );
       const err = result.rttUs.map((us) => (us - 100_000) / 1000);
-      const p50 = quantile(err, 0.5);
-      const p99 = quantile(err, 0.99);
+      const p50 = percentileOf(err, 50);
+      const p99 = percentileOf(err, 99);
       const label = busyPollUs > 0 ? `busy-poll ${busyPollUs} µs` : 'no busy-poll';
-      const note = `${result.received}/${result.sent} echoes; min ${f(Math.min(...err))} ms; raw (echo dwell kept) p50 ${f(quantile(result.rawRttUs, 0.5) / 1000 - 100)} ms; linkem ${stats.up.latenessUs.p99.toFixed(1)}/${stats.down.latenessUs.p99.toFixed(1)} µs p99 lateness up/down; ${stats.sched}; ${cpuNote(cpu0)}`;
+      const note = `${result.received}/${result.sent} echoes; min ${f(Math.min(...err))} ms; raw (echo dwell kept) p50 ${f(percentileOf(result.rawRttUs, 50) / 1000 - 100)} ms; linkem ${stats.up.latenessUs.p99.toFixed(1)}/${stats.down.latenessUs.p99.toFixed(1)} µs p99 lateness up/down; ${stats.sched}; ${cpuNote(cpu0)}`;
       rows.push({
         name: `50 ms one-way: RTT error p50 (${label})`,
         measured: `${f(p50)} ms`,
@@ -213,13 +192,13 @@ const benches: Record<string, Bench> = {
           intervalUs: 2000,
         }),
       );
-      const added = (quantile(result.rttUs, 0.5) - quantile(base, 0.5)) / 1000;
+      const added = (percentileOf(result.rttUs, 50) - percentileOf(base, 50)) / 1000;
       rows.push({
         name: `0 ms delay: added RTT p50 vs veth (${busyPollUs > 0 ? `busy-poll ${busyPollUs} µs` : 'no busy-poll'})`,
         measured: `${f(added)} ms`,
         target: '< 0.1 ms',
         pass: added < 0.1,
-        note: `linkem RTT p50 ${f(quantile(result.rttUs, 0.5) / 1000)} ms, p99 ${f(quantile(result.rttUs, 0.99) / 1000)} ms; veth p50 ${f(quantile(base, 0.5) / 1000)} ms, p99 ${f(quantile(base, 0.99) / 1000)} ms`,
+        note: `linkem RTT p50 ${f(percentileOf(result.rttUs, 50) / 1000)} ms, p99 ${f(percentileOf(result.rttUs, 99) / 1000)} ms; veth p50 ${f(percentileOf(base, 50) / 1000)} ms, p99 ${f(percentileOf(base, 99) / 1000)} ms`,
       });
     }
   },

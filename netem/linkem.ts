@@ -594,15 +594,10 @@ export async function configureTunPair(spec: TunPairSpec): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // A whole link: two namespaces, linkem, addresses
 
-export interface LinkemLinkOptions {
-  profile: NetworkProfile;
-  logFile?: string;
-  busyPollUs?: number;
-  rxPollUs?: number;
-  busyPollMaxPct?: number;
-  fifo?: boolean;
-  mlock?: boolean;
-}
+export type LinkemLinkOptions = Pick<
+  LinkemOptions,
+  'profile' | 'logFile' | 'busyPollUs' | 'rxPollUs' | 'busyPollMaxPct' | 'fifo' | 'mlock'
+>;
 
 export interface LinkemLink {
   clientNetns: string;

@@ -307,6 +307,37 @@ function directionProfile(input: NetworkInput, dir: Direction, rttMs: number): D
   };
 }
 
+/** A direction with nothing emulated: no delay, loss, rate limit, queue limit or reordering. */
+export const UNIMPAIRED_DIRECTION: Readonly<DirectionProfile> = {
+  delayMs: 0,
+  jitterMs: 0,
+  jitterDistribution: 'uniform',
+  loss: { model: 'none' },
+  rateKbit: null,
+  queuePackets: null,
+  queueBytes: null,
+  reorderPct: 0,
+  duplicatePct: 0,
+  corruptPct: 0,
+};
+
+/**
+ * A canonical profile built directly (benchmarks and tests), without YAML: each direction is
+ * UNIMPAIRED_DIRECTION with the given fields; MTU 1500.
+ */
+export function linkProfile(
+  up: Partial<DirectionProfile>,
+  down: Partial<DirectionProfile> = up,
+  seed = 1,
+): NetworkProfile {
+  return {
+    up: { ...UNIMPAIRED_DIRECTION, ...up },
+    down: { ...UNIMPAIRED_DIRECTION, ...down },
+    mtuBytes: 1500,
+    seed,
+  };
+}
+
 /** Keys whose presence means "emulate something". */
 const IMPAIRMENT_KEYS = [
   'delay',

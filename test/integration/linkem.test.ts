@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DirectionProfile, NetworkProfile } from '../../harness/scenario/network.js';
+import { median } from '../../harness/measure/stats.js';
+import { linkProfile, type DirectionProfile, type NetworkProfile } from '../../harness/scenario/network.js';
 import {
   buildLinkemIfNeeded,
   linkemBinary,
@@ -37,29 +38,8 @@ const missing = [await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] 
 const skipReason = missing.join('; ');
 if (skipReason !== '') console.warn(`linkem integration tests skipped: ${skipReason}`);
 
-function dir(over: Partial<DirectionProfile> = {}): DirectionProfile {
-  return {
-    delayMs: 0,
-    jitterMs: 0,
-    jitterDistribution: 'uniform',
-    loss: { model: 'none' },
-    rateKbit: null,
-    queuePackets: null,
-    queueBytes: null,
-    reorderPct: 0,
-    duplicatePct: 0,
-    corruptPct: 0,
-    ...over,
-  };
-}
-
 function profile(up: Partial<DirectionProfile>, down: Partial<DirectionProfile> = up): NetworkProfile {
-  return { up: dir(up), down: dir(down), mtuBytes: 1500, seed: 1234 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
+  return linkProfile(up, down, 1234);
 }
 
 describe.skipIf(skipReason !== '')('linkem between two namespaces', () => {

@@ -12,26 +12,20 @@ import {
   parseLinkemStatsLine,
   tunPairCommands,
 } from '../../netem/linkem.js';
-import type { DirectionProfile, NetworkProfile } from '../../harness/scenario/network.js';
+import {
+  UNIMPAIRED_DIRECTION,
+  linkProfile,
+  type DirectionProfile,
+  type NetworkProfile,
+} from '../../harness/scenario/network.js';
 
-function dir(over: Partial<DirectionProfile> = {}): DirectionProfile {
-  return {
-    delayMs: 0,
-    jitterMs: 0,
-    jitterDistribution: 'uniform',
-    loss: { model: 'none' },
-    rateKbit: null,
-    queuePackets: null,
-    queueBytes: null,
-    reorderPct: 0,
-    duplicatePct: 0,
-    corruptPct: 0,
-    ...over,
-  };
-}
+const dir = (over: Partial<DirectionProfile> = {}): DirectionProfile => ({
+  ...UNIMPAIRED_DIRECTION,
+  ...over,
+});
 
 function profile(up: Partial<DirectionProfile>, down: Partial<DirectionProfile>): NetworkProfile {
-  return { up: dir(up), down: dir(down), mtuBytes: 1500, seed: 7 };
+  return linkProfile(up, down, 7);
 }
 
 const names = {
