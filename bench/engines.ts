@@ -23,10 +23,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import type { ClientReport, ServerReport } from '../harness/measure/records.js';
+import type { ClientReport, ServerReport } from '../harness/model/records.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../harness/proto/tls.js';
 import { launch } from '../harness/runner/launcher.js';
-import type { ClientConfig, ServerConfig, ServerEvent } from '../harness/runner/messages.js';
+import type { ClientConfig, ServerConfig, ServerEvent } from '../harness/model/messages.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import type { Protocol, Scenario } from '../harness/scenario/schema.js';
 

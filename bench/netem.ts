@@ -9,8 +9,8 @@
  */
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import { percentileOf } from '../harness/measure/stats.js';
-import { linkProfile, type DirectionProfile, type NetworkProfile } from '../harness/scenario/network.js';
+import { percentileOf } from '../core/stats.js';
+import { linkProfile, type DirectionProfile, type NetworkProfile } from '../core/network.js';
 import {
   buildLinkemIfNeeded,
   deviceCounters,
@@ -20,14 +20,8 @@ import {
   udpBlast,
   type LinkemLink,
   type LinkemStats,
-} from '../netem/linkem.js';
-import {
-  createNamespace,
-  deleteNamespace,
-  requireNamespacesAndTun,
-  run,
-  uniqueName,
-} from '../netem/netns.js';
+} from '../link/linkem.js';
+import { createNamespace, deleteNamespace, requireNamespacesAndTun, run, uniqueName } from '../link/netns.js';
 
 interface Row {
   name: string;

@@ -1,6 +1,6 @@
 /** Flag parsing shared by the commands: node:util parseArgs, errors that name the flag. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { PROTOCOLS, type Protocol } from '../scenario/schema.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,10 +1,10 @@
 /** `h3bench cleanup`: remove what interrupted or crashed runs left behind; restore host sysctls. */
-import { ExitCode } from '../errors.js';
-import { hasNetAdmin } from '../../netem/netns.js';
-import { stateFile } from '../../netem/state.js';
-import { cleanupAll } from '../../netem/topology.js';
+import { ExitCode } from '../../core/errors.js';
+import { hasNetAdmin } from '../../link/netns.js';
+import { stateFile } from '../../link/state.js';
+import { cleanupAll } from '../../link/topology.js';
 import { intFlag, parse } from './args.js';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError } from '../../core/errors.js';
 
 export const CLEANUP_HELP = `Usage: h3bench cleanup [--dry-run] [--older-than SECONDS] [--all]
 

@@ -1,6 +1,6 @@
 /** `h3bench compare BASELINE CURRENT`: the regression gate for nightly CI. */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import {
   DEFAULT_COMPARE_METRICS,
   compareResults,

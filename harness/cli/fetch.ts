@@ -3,7 +3,7 @@
  * time went (TCP connect, TLS or QUIC handshake, time to first byte, transfer).
  */
 import { readFileSync } from 'node:fs';
-import { ExitCode, RunError, UsageError } from '../errors.js';
+import { ExitCode, RunError, UsageError } from '../../core/errors.js';
 import { createClient } from '../proto/session.js';
 import { defaultTransport, PROTOCOLS, type Protocol } from '../scenario/schema.js';
 import { newRequestRecord } from '../workload/multiplex.js';

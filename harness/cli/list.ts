@@ -1,8 +1,8 @@
 /** `h3bench list`: the scenarios and network profiles shipped in scenarios/, with descriptions. */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, H3BenchError } from '../errors.js';
-import { projectRoot } from '../paths.js';
+import { ExitCode, H3BenchError } from '../../core/errors.js';
+import { projectRoot } from '../../core/paths.js';
 import { loadProfile, loadScenario, profilesDir } from '../scenario/load.js';
 import { parse } from './args.js';
 

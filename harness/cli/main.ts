@@ -3,7 +3,7 @@
  * h3bench command line. Thin: each command lives in its own file; this maps errors to exit codes
  * (STYLE.md rule 17) and turns SIGINT/SIGTERM into a clean abort.
  */
-import { ExitCode, H3BenchError } from '../errors.js';
+import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { killAll } from '../runner/launcher.js';
 import { FETCH_HELP, fetchCommand } from './fetch.js';
 import { CLEANUP_HELP, cleanupCommand } from './cleanup.js';

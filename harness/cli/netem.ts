@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { ExitCode, ScenarioError, UsageError } from '../errors.js';
+import { ExitCode, ScenarioError, UsageError } from '../../core/errors.js';
 import { loadScenario, parseScenario, profilesDir, resolveScenarioPath } from '../scenario/load.js';
-import { BACKENDS, type Backend } from '../scenario/network.js';
+import { BACKENDS, type Backend } from '../../core/network.js';
 import type { Scenario } from '../scenario/schema.js';
-import { formatChecks, selftest } from '../../netem/selftest.js';
-import { runShell, splitCommand } from '../../netem/shell.js';
+import { formatChecks, selftest } from '../../link/selftest.js';
+import { runShell, splitCommand } from '../../link/shell.js';
 import { intFlag, onePositional, parse } from './args.js';
 
 export const NETEM_HELP = `Usage: h3bench netem selftest <profile | scenario> [--quick] [--backend B] [--json]

@@ -1,7 +1,7 @@
 /** `h3bench report DIR`: regenerate every report of a run directory from its result.json alone. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../../core/errors.js';
 import { renderAll } from '../report/index.js';
 import { readResult, resultPath } from '../report/read.js';
 import { onePositional, parse } from './args.js';

@@ -1,8 +1,8 @@
 /** `h3bench run <scenario>`: run a scenario, print the comparison table, write results. */
 import path from 'node:path';
-import { ExitCode } from '../errors.js';
-import { projectRoot } from '../paths.js';
-import { resummarize } from '../report/result.js';
+import { ExitCode } from '../../core/errors.js';
+import { projectRoot } from '../../core/paths.js';
+import { resummarize } from '../model/result.js';
 import { TABLE_HEADER, tableRows, textTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import { createServer, type ProtocolServer, type ServerOptions } from '../proto/session.js';
 import { SERVER_NAME, generateTlsMaterial } from '../proto/tls.js';
 import { defaultTransport, type Protocol } from '../scenario/schema.js';

@@ -1,5 +1,5 @@
 /** `h3bench validate <scenario>`: check a scenario and print it resolved, without running it. */
-import { ExitCode } from '../errors.js';
+import { ExitCode } from '../../core/errors.js';
 import { loadScenario } from '../scenario/load.js';
 import { onePositional, parse } from './args.js';
 

@@ -15,9 +15,9 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode, H3BenchError } from '../errors.js';
+import { ExitCode, H3BenchError } from '../../core/errors.js';
 import type { RunMetrics } from '../measure/analysis.js';
-import { seedOf } from '../measure/bootstrap.js';
+import { seedOf } from '../../core/bootstrap.js';
 import {
   MIN_RUNS_FOR_VERDICT,
   contrastMetric,
@@ -28,7 +28,7 @@ import {
 import { failedRunCount, metricValues, runsAtPoint } from '../measure/summary.js';
 import { sweepPointLabel } from '../report/describe.js';
 import { readResult, resultPath } from '../report/read.js';
-import type { ResultFile } from '../report/result.js';
+import type { ResultFile } from '../model/result.js';
 
 /** Metrics compared unless --metric says otherwise. */
 export const DEFAULT_COMPARE_METRICS: readonly AnyMetricName[] = [

@@ -5,8 +5,8 @@
 import { runTimeline, type RunTimeline } from './events.js';
 import { analyzeHol, holOptionsForRtt, pathRttMs, type RunHol } from './hol.js';
 import { isOk } from './outcome.js';
-import type { ClientReport, CpuUsage, ServerReport } from './records.js';
-import { distribution } from './stats.js';
+import type { ClientReport, CpuUsage, ServerReport } from '../model/records.js';
+import { distribution } from '../../core/stats.js';
 
 /** CPU time / wall time at or above which a process counts as saturated (one core = 1.0). */
 export const CPU_SATURATION_SHARE = 0.9;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../../core/paths.js';
 
 const execFileP = promisify(execFile);
 

@@ -8,7 +8,7 @@
  * Times are ms since the client's t0 (see records.ts); a "stream" is one request/response
  * exchange (HTTP/1.1 requests included, one at a time on their connection).
  */
-import type { ClientReport } from './records.js';
+import type { ClientReport } from '../model/records.js';
 
 /** Event names. qlog origin in brackets; names without one are this project's. */
 export const EVENT_NAMES = [

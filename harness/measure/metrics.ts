@@ -4,8 +4,8 @@
  * takes names, units and directions from here.
  */
 import type { RunMetrics } from './analysis.js';
-import { differenceCI, ratioCI, type BootstrapOptions, type Contrast } from './bootstrap.js';
-import { median } from './stats.js';
+import { differenceCI, ratioCI, type BootstrapOptions, type Contrast } from '../../core/bootstrap.js';
+import { median } from '../../core/stats.js';
 
 export const METRIC_NAMES = [
   'workloadMs',

@@ -3,7 +3,7 @@
  * failure allowance: a request is ok when it ended without error and its end of stream was seen.
  * Anything else (an error, a reset, a timeout, or no end of stream) is a failed request.
  */
-import type { RequestRecord } from './records.js';
+import type { RequestRecord } from '../model/records.js';
 
 /** True when the request completed: no error and an end of stream (`tEnd`). */
 export function isOk<R extends Pick<RequestRecord, 'error' | 'tEnd'>>(

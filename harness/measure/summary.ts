@@ -4,7 +4,7 @@
  * points measure different conditions: they are never pooled into one contrast (runsAtPoint).
  */
 import type { RunMetrics } from './analysis.js';
-import { medianCI, seedOf, type Estimate } from './bootstrap.js';
+import { medianCI, seedOf, type Estimate } from '../../core/bootstrap.js';
 import {
   HEADLINE_METRICS,
   METRIC_NAMES,

@@ -2,7 +2,7 @@
  * One interface for every HTTP version, one adapter per version, chosen here and nowhere else
  * (STYLE.md rule 4). Nothing outside this file branches on `protocol === 'h3'`.
  */
-import type { ConnectionRecord, RequestRecord } from '../measure/records.js';
+import type { ConnectionRecord, RequestRecord } from '../model/records.js';
 import type { Protocol, Transport } from '../scenario/schema.js';
 
 /** Settings every TCP+TLS engine pins the same way (and records). */
@@ -86,7 +86,7 @@ const ENGINES: Record<Protocol, () => Promise<{ createServer: ServerFactory; cre
   {
     h1: () => import('./h1/engine.js'),
     h2: () => import('./h2/engine.js'),
-    h3: () => import('./quic/engine.js'),
+    h3: () => import('./h3/engine.js'),
   };
 
 /**

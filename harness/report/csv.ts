@@ -5,7 +5,7 @@
  */
 import type { RunMetrics } from '../measure/analysis.js';
 import type { Reporter } from './index.js';
-import type { ResultFile } from './result.js';
+import type { ResultFile } from '../model/result.js';
 
 type Cell = string | number | boolean | null | undefined;
 

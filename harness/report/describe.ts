@@ -1,6 +1,6 @@
 /** Plain-language descriptions of a result's setup, shared by report.md and report.html. */
 import { describeWorkload } from '../scenario/workload.js';
-import type { ResultFile } from './result.js';
+import type { ResultFile } from '../model/result.js';
 
 function lossText(l: { model: string; [k: string]: unknown }): string {
   if (l.model === 'none') return 'no loss';

@@ -1,5 +1,5 @@
 /** report.md: setup, verdicts, the comparison tables with CIs, HOL, figures, flags, environment. */
-import { type ResultFile } from './result.js';
+import { type ResultFile } from '../model/result.js';
 import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './index.js';

@@ -5,9 +5,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import { ExitCode, H3BenchError } from '../errors.js';
-import { READABLE_SCHEMA_VERSIONS, RESULT_SCHEMA_VERSION, resummarize, type ResultFile } from './result.js';
-import { resultSchemaV1, resultSchemaV2, resultSchemaV3, versionSchema } from './schema.js';
+import { ExitCode, H3BenchError } from '../../core/errors.js';
+import {
+  READABLE_SCHEMA_VERSIONS,
+  RESULT_SCHEMA_VERSION,
+  resummarize,
+  type ResultFile,
+} from '../model/result.js';
+import { resultSchemaV1, resultSchemaV2, resultSchemaV3, versionSchema } from '../model/schema.js';
 
 /** A result file is missing, unreadable, of an unknown version, or does not match its schema. */
 export class ResultFileError extends H3BenchError {

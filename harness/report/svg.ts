@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { TopLevelSpec } from 'vega-lite';
-import { H3BenchError, ExitCode } from '../errors.js';
+import { H3BenchError, ExitCode } from '../../core/errors.js';
 
 /** How long rendering every figure of one result may take. */
 const RENDER_TIMEOUT_MS = 120_000;

@@ -3,13 +3,13 @@
  * For a sweep every row and verdict is of one point (labelled "h2 @ network.loss = 1%"): the points
  * measure different conditions and are never pooled.
  */
-import type { Estimate } from '../measure/bootstrap.js';
+import type { Estimate } from '../../core/bootstrap.js';
 import { METRICS, type MetricName } from '../measure/metrics.js';
-import { median } from '../measure/stats.js';
+import { median } from '../../core/stats.js';
 import type { ProtocolContrast } from '../measure/summary.js';
 import type { Protocol } from '../scenario/schema.js';
 import { sweepPointLabel } from './describe.js';
-import type { ResultFile } from './result.js';
+import type { ResultFile } from '../model/result.js';
 
 const fmtNum = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 

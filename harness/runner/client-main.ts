@@ -4,11 +4,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createClient, loadEngine } from '../proto/session.js';
-import type { ClientReport } from '../measure/records.js';
+import type { ClientReport } from '../model/records.js';
 import { h1Connections } from '../scenario/workload.js';
 import { runWorkload } from '../workload/index.js';
 import { cpuSince } from './cpu.js';
-import type { ClientConfig } from './messages.js';
+import type { ClientConfig } from '../model/messages.js';
 
 async function main(): Promise<void> {
   const file = process.argv[2];

@@ -1,4 +1,4 @@
-import type { CpuUsage } from '../measure/records.js';
+import type { CpuUsage } from '../model/records.js';
 
 /** CPU used by this process since `start` (from process.cpuUsage()). */
 export function cpuSince(start: NodeJS.CpuUsage, wallStartMs: number): CpuUsage {

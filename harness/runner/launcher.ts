@@ -4,7 +4,7 @@
  * only, never a shell. Every child is tracked and killed if the orchestrator exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { distPath } from '../paths.js';
+import { distPath } from '../../core/paths.js';
 
 const NETNS_RE = /^h3b-[a-z0-9-]{1,40}$/;
 const live = new Set<ChildProcess>();

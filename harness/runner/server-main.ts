@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createServer } from '../proto/session.js';
 import { cpuSince } from './cpu.js';
-import type { ServerConfig, ServerEvent } from './messages.js';
+import type { ServerConfig, ServerEvent } from '../model/messages.js';
 
 function emit(ev: ServerEvent): void {
   process.stdout.write(JSON.stringify(ev) + '\n');

@@ -7,9 +7,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z as zod, type z } from 'zod';
-import { ScenarioError } from '../errors.js';
-import { projectRoot } from '../paths.js';
-import { networkInputSchema } from './network.js';
+import { ScenarioError } from '../../core/errors.js';
+import { projectRoot } from '../../core/paths.js';
+import { networkInputSchema } from '../../core/network.js';
 import {
   RENAMED_KEYS,
   resolveScenario,
@@ -17,7 +17,7 @@ import {
   type Scenario,
   type SweepSpec,
 } from './schema.js';
-import { parseDurationMs, parsePercent, parseRateKbit, parseSizeBytes } from './units.js';
+import { parseDurationMs, parsePercent, parseRateKbit, parseSizeBytes } from '../../core/units.js';
 
 export interface LoadedScenario {
   /** The scenario as written (for a sweep: the base, without any swept value applied). */

@@ -3,9 +3,9 @@
  * (STYLE.md rule 6). `scenarios/README.md` documents every key below; keep them in step.
  */
 import { z } from 'zod';
-import { count, sizeBytes } from './fields.js';
+import { count, sizeBytes } from '../../core/fields.js';
 import { workloadSchema, type Workload } from './workload.js';
-import { networkInputSchema, resolveNetwork, type Network } from './network.js';
+import { networkInputSchema, resolveNetwork, type Network } from '../../core/network.js';
 
 export const PROTOCOLS = ['h1', 'h2', 'h3'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

@@ -4,7 +4,7 @@
  * shared handler; see scenarios/README.md for what each measures.
  */
 import { z } from 'zod';
-import { count, durationMs, sizeBytes } from './fields.js';
+import { count, durationMs, sizeBytes } from '../../core/fields.js';
 
 export const WORKLOAD_TYPES = ['multiplex', 'page-load', 'bulk', 'cold', 'rpc'] as const;
 export type WorkloadType = (typeof WORKLOAD_TYPES)[number];

@@ -3,7 +3,7 @@
  * handshake and the first round trip are excluded (as the QUIC interop runner's goodput measurement);
  * `transferMbps` includes them (body bytes / (last byte − request start)).
  */
-import type { RequestRecord } from '../measure/records.js';
+import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { BulkWorkload } from '../scenario/workload.js';
 import { newRequestRecord, runRequest } from './multiplex.js';

@@ -4,8 +4,8 @@
  * trips before the request) against QUIC (1). No session resumption or 0-RTT: each client starts
  * with an empty session cache, for every protocol.
  */
-import type { ConnectionRecord, RequestRecord } from '../measure/records.js';
-import { median } from '../measure/stats.js';
+import type { ConnectionRecord, RequestRecord } from '../model/records.js';
+import { median } from '../../core/stats.js';
 import type { ColdWorkload } from '../scenario/workload.js';
 import type { WorkloadContext, WorkloadOutcome } from './index.js';
 import { newRequestRecord, runRequest } from './multiplex.js';

@@ -2,7 +2,7 @@
  * Runs the scenario's workload with a protocol client. Each workload returns the per-request records
  * and its own workload-level metrics (named with their unit), which the summary reports per protocol.
  */
-import type { ConnectionRecord, RequestRecord } from '../measure/records.js';
+import type { ConnectionRecord, RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { Workload } from '../scenario/workload.js';
 import { runBulk } from './bulk.js';

@@ -5,7 +5,7 @@
  * the intended start is the moment a slot frees up. Every request has a timeout; failures are
  * recorded, never dropped.
  */
-import type { RequestRecord } from '../measure/records.js';
+import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { MultiplexWorkload } from '../scenario/schema.js';
 

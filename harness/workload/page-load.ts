@@ -4,7 +4,7 @@
  * browser discovers CSS/JS in the HTML and images/fonts in those. Page load time = last response
  * complete. Per-wave times are reported as metrics.
  */
-import type { RequestRecord } from '../measure/records.js';
+import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { PageLoadWorkload } from '../scenario/workload.js';
 import { newRequestRecord, runRequest } from './multiplex.js';

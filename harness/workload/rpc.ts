@@ -5,8 +5,8 @@
  * hide its queueing (no coordinated omission). Arrivals are seeded: every protocol gets the same
  * schedule in a repetition.
  */
-import type { RequestRecord } from '../measure/records.js';
-import { percentile } from '../measure/stats.js';
+import type { RequestRecord } from '../model/records.js';
+import { percentile } from '../../core/stats.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { RpcWorkload } from '../scenario/workload.js';
 import { prng } from '../runner/plan.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResultFile } from '../../harness/report/result.js';
+import type { ResultFile } from '../../harness/model/result.js';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBody } from '../../harness/proto/handler.js';
-import { createClient, createServer } from '../../harness/proto/quic/engine.js';
+import { createClient, createServer } from '../../harness/proto/h3/engine.js';
 import { QuicClient, type QuicCloseEvent } from '../../harness/proto/quic/transport.js';
 import type { ProtocolClient, ProtocolServer } from '../../harness/proto/session.js';
-import type { RequestRecord } from '../../harness/measure/records.js';
+import type { RequestRecord } from '../../harness/model/records.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runRequest } from '../../harness/workload/multiplex.js';

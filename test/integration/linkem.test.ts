@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { median } from '../../harness/measure/stats.js';
-import { linkProfile, type DirectionProfile, type NetworkProfile } from '../../harness/scenario/network.js';
+import { median } from '../../core/stats.js';
+import { linkProfile, type DirectionProfile, type NetworkProfile } from '../../core/network.js';
 import {
   buildLinkemIfNeeded,
   linkemBinary,
@@ -21,7 +21,7 @@ import {
   tcpGoodput,
   udpBlast,
   type LinkemLink,
-} from '../../netem/linkem.js';
+} from '../../link/linkem.js';
 import {
   CommandError,
   createNamespace,
@@ -32,7 +32,7 @@ import {
   listNamespaces,
   run,
   uniqueName,
-} from '../../netem/netns.js';
+} from '../../link/netns.js';
 
 const missing = [await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason]));
 const skipReason = missing.join('; ');

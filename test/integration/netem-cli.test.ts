@@ -16,10 +16,10 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ResultFile } from '../../harness/report/result.js';
-import { listNamespaces } from '../../netem/netns.js';
-import { isAlive, readState } from '../../netem/state.js';
-import { sweepStale } from '../../netem/topology.js';
+import type { ResultFile } from '../../harness/model/result.js';
+import { listNamespaces } from '../../link/netns.js';
+import { isAlive, readState } from '../../link/state.js';
+import { sweepStale } from '../../link/topology.js';
 
 const root = process.getuid?.() === 0;
 const repo = path.resolve(import.meta.dirname, '../..');

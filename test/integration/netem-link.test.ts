@@ -9,16 +9,16 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { Scenario } from '../../harness/scenario/schema.js';
-import { applyPlan, probeKernel, qdiscDump } from '../../netem/apply.js';
-import { rootQdisc } from '../../netem/fairness.js';
-import { chooseBackend, linkUp } from '../../netem/index.js';
-import { udpBlast } from '../../netem/linkem.js';
-import { execIn, listNamespaces, run } from '../../netem/netns.js';
-import { CLIENT_ADDR, SERVER_ADDR, needsSecondStage, plan, vethsOf } from '../../netem/plan.js';
-import { runFidelityProbe } from '../../netem/probe.js';
-import { isAlive, readState } from '../../netem/state.js';
-import { readHostSysctl } from '../../netem/sysctl.js';
-import { createNamespaces, removeNamespaces, strayTunDevices, sweepStale } from '../../netem/topology.js';
+import { applyPlan, probeKernel, qdiscDump } from '../../link/apply.js';
+import { rootQdisc } from '../../link/fairness.js';
+import { chooseBackend, linkUp } from '../../link/index.js';
+import { udpBlast } from '../../link/linkem.js';
+import { execIn, listNamespaces, run } from '../../link/netns.js';
+import { CLIENT_ADDR, SERVER_ADDR, needsSecondStage, plan, vethsOf } from '../../link/plan.js';
+import { runFidelityProbe } from '../../link/probe.js';
+import { isAlive, readState } from '../../link/state.js';
+import { readHostSysctl } from '../../link/sysctl.js';
+import { createNamespaces, removeNamespaces, strayTunDevices, sweepStale } from '../../link/topology.js';
 
 const root = process.getuid?.() === 0;
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -226,8 +226,8 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
   it('sweepStale removes namespaces and processes of an owner that crashed', async () => {
     // A separate process records and creates a namespace, starts a child inside it, then is killed.
     const script = `
-      import { createNamespaces } from ${JSON.stringify(path.join(repo, 'dist/netem/topology.js'))};
-      import { spawnIn } from ${JSON.stringify(path.join(repo, 'dist/netem/netns.js'))};
+      import { createNamespaces } from ${JSON.stringify(path.join(repo, 'dist/link/topology.js'))};
+      import { spawnIn } from ${JSON.stringify(path.join(repo, 'dist/link/netns.js'))};
       const [ns] = await createNamespaces(['cli']);
       const child = spawnIn(ns, ['sleep', '600'], { stdio: 'ignore', detached: true });
       child.unref();

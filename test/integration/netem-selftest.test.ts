@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SelftestResult } from '../../netem/selftest.js';
+import type { SelftestResult } from '../../link/selftest.js';
 
 const root = process.getuid?.() === 0;
 const repo = path.resolve(import.meta.dirname, '../..');

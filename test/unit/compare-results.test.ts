@@ -10,7 +10,7 @@ import {
   historyLines,
 } from '../../harness/compare/compare.js';
 import { resultJson } from '../../harness/report/read.js';
-import type { ResultFile } from '../../harness/report/result.js';
+import type { ResultFile } from '../../harness/model/result.js';
 import { prng } from '../../harness/runner/plan.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
 import { client, result, runRecord, runsWithWorkload } from '../fixtures/synthetic.js';

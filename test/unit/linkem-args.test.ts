@@ -11,13 +11,13 @@ import {
   parseLinkemReadyLine,
   parseLinkemStatsLine,
   tunPairCommands,
-} from '../../netem/linkem.js';
+} from '../../link/linkem.js';
 import {
   UNIMPAIRED_DIRECTION,
   linkProfile,
   type DirectionProfile,
   type NetworkProfile,
-} from '../../harness/scenario/network.js';
+} from '../../core/network.js';
 
 const dir = (over: Partial<DirectionProfile> = {}): DirectionProfile => ({
   ...UNIMPAIRED_DIRECTION,

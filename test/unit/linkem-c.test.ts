@@ -1,12 +1,12 @@
 /**
- * linkem's C checks (netem/linkem/src/selftest.c): loss models against their closed forms, the
+ * linkem's C checks (link/linkem/src/selftest.c): loss models against their closed forms, the
  * lateness histogram, the flow hash, rate serialization, jitter without reordering and drop-tail
  * limits. Needs a C compiler, not root.
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { linkemSourceDir } from '../../netem/linkem.js';
-import { run } from '../../netem/netns.js';
+import { linkemSourceDir } from '../../link/linkem.js';
+import { run } from '../../link/netns.js';
 
 const cc = await run(['cc', '--version']).then(
   () => null,

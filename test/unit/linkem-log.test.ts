@@ -1,5 +1,5 @@
 /**
- * linkem's binary packet log (format in netem/linkem/README.md) and its flow hash.
+ * linkem's binary packet log (format in link/linkem/README.md) and its flow hash.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import {
   parseLinkemLogHeader,
   readLinkemDrops,
   type LinkemDrops,
-} from '../../netem/linkem.js';
+} from '../../link/linkem.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-linkem-log-'));
 afterAll(() => {

@@ -12,7 +12,7 @@ import {
   run,
   uniqueName,
   waitForLine,
-} from '../../netem/netns.js';
+} from '../../link/netns.js';
 
 function node(script: string) {
   return spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { differenceCI, medianCI, ratioCI, seedOf } from '../../harness/measure/bootstrap.js';
+import { differenceCI, medianCI, ratioCI, seedOf } from '../../core/bootstrap.js';
 import { METRICS, contrastMetric } from '../../harness/measure/metrics.js';
-import { median } from '../../harness/measure/stats.js';
+import { median } from '../../core/stats.js';
 import { prng } from '../../harness/runner/plan.js';
 
 const A = [10, 11, 12, 10.5, 11.5, 10.8, 11.2];

@@ -1,11 +1,11 @@
 /** Pure parts of the emulation layer: probe judging, self-test checks, sysctl planning, argv splitting. */
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../harness/errors.js';
+import { UsageError } from '../../core/errors.js';
 import { parseScenario } from '../../harness/scenario/load.js';
-import { unsupportedFeatures, type NetworkProfile } from '../../harness/scenario/network.js';
-import { linkemUnsupported, netemUnsupported } from '../../netem/index.js';
-import { supportsSeed } from '../../netem/apply.js';
-import { evaluateProbe, wilson, Z95 } from '../../netem/probe.js';
+import { unsupportedFeatures, type NetworkProfile } from '../../core/network.js';
+import { linkemUnsupported, netemUnsupported } from '../../link/index.js';
+import { supportsSeed } from '../../link/apply.js';
+import { evaluateProbe, wilson, Z95 } from '../../link/probe.js';
 import {
   configuredRttQuantile,
   expectedQueueDelayMs,
@@ -13,9 +13,9 @@ import {
   formatChecks,
   lossChecks,
   rttChecks,
-} from '../../netem/selftest.js';
-import { splitCommand } from '../../netem/shell.js';
-import { hostChangesNeeded, namespaceSysctls, parseTriple, requiredBufferBytes } from '../../netem/sysctl.js';
+} from '../../link/selftest.js';
+import { splitCommand } from '../../link/shell.js';
+import { hostChangesNeeded, namespaceSysctls, parseTriple, requiredBufferBytes } from '../../link/sysctl.js';
 
 function scenarioOf(network: string, transport = '') {
   return parseScenario(

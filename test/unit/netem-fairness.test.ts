@@ -1,4 +1,4 @@
-/** TCP vs QUIC fairness, judged from what was read back (netem/fairness.ts), and how it is recorded. */
+/** TCP vs QUIC fairness, judged from what was read back (link/fairness.ts), and how it is recorded. */
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../harness/scenario/load.js';
 import {
@@ -7,8 +7,8 @@ import {
   judgeFairness,
   parseRootQdisc,
   type TcpFacts,
-} from '../../netem/fairness.js';
-import { linkUp } from '../../netem/index.js';
+} from '../../link/fairness.js';
+import { linkUp } from '../../link/index.js';
 
 /** An emulated link as set up: both namespaces read back, the endpoints' qdisc as given. */
 function emulated(over: Partial<TcpFacts> = {}): TcpFacts {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../harness/scenario/load.js';
-import type { NetworkProfile } from '../../harness/scenario/network.js';
+import type { NetworkProfile } from '../../core/network.js';
 import {
   DELAY_LINE_LIMIT,
   ENDPOINT_FIFO_LIMIT,
@@ -13,7 +13,7 @@ import {
   stagesOf,
   type NetemTopology,
   type PlanOptions,
-} from '../../netem/plan.js';
+} from '../../link/plan.js';
 
 const TOPO: NetemTopology = { clientNs: 'h3b-c', serverNs: 'h3b-s', linkNs: 'h3b-la', link2Ns: 'h3b-lb' };
 const ONE: NetemTopology = { ...TOPO, link2Ns: null };

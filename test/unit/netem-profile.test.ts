@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../harness/errors.js';
+import { ScenarioError } from '../../core/errors.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import {
   expectedLossFraction,
   expectedMeanBurst,
   fourStateStationary,
   type NetworkProfile,
-} from '../../harness/scenario/network.js';
+} from '../../core/network.js';
 
 const FILE = '/tmp/scenarios/net.yaml';
 

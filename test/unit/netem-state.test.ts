@@ -1,4 +1,4 @@
-/** The crash-recovery record (netem/state.ts), in a private state directory: no root needed. */
+/** The crash-recovery record (link/state.ts), in a private state directory: no root needed. */
 import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
@@ -27,7 +27,7 @@ import {
   releaseStateLock,
   stateFile,
   withState,
-} from '../../netem/state.js';
+} from '../../link/state.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 
@@ -139,7 +139,7 @@ describe('state file', () => {
     const workers = 4;
     const each = 40;
     const script = `
-      import { withState } from ${JSON.stringify(path.join(repo, 'dist/netem/state.js'))};
+      import { withState } from ${JSON.stringify(path.join(repo, 'dist/link/state.js'))};
       for (let i = 0; i < ${each}; i++) withState((s) => { s.host['k' + process.pid + '-' + i] = String(i); });
     `;
     const codes = await Promise.all(

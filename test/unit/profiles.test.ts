@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../harness/errors.js';
+import { ScenarioError } from '../../core/errors.js';
 import { loadProfile, parseScenario, profilesDir } from '../../harness/scenario/load.js';
 
 const names = readdirSync(profilesDir())

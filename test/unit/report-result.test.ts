@@ -7,7 +7,7 @@ import { CSV_COLUMNS } from '../../harness/report/csv.js';
 import { figureSpecs } from '../../harness/report/figures.js';
 import { renderAll } from '../../harness/report/index.js';
 import { ResultFileError, parseResult, readResult, resultJson } from '../../harness/report/read.js';
-import { RESULT_SCHEMA_VERSION } from '../../harness/report/result.js';
+import { RESULT_SCHEMA_VERSION } from '../../harness/model/result.js';
 import { client, result, runRecord } from '../fixtures/synthetic.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/result-smoke.json');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../harness/errors.js';
+import { ScenarioError } from '../../core/errors.js';
 import { parseScenario, scenarioHash } from '../../harness/scenario/load.js';
 import { SCENARIO_DEFAULTS } from '../../harness/scenario/schema.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../harness/errors.js';
+import { ScenarioError } from '../../core/errors.js';
 import { parseScenarioPoints } from '../../harness/scenario/load.js';
 
 const base = `name: sw

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  UnitError,
-  parseDurationMs,
-  parsePercent,
-  parseRateKbit,
-  parseSizeBytes,
-} from '../../harness/scenario/units.js';
+import { UnitError, parseDurationMs, parsePercent, parseRateKbit, parseSizeBytes } from '../../core/units.js';
 
 describe('parseDurationMs', () => {
   it.each([

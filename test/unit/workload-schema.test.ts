@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScenarioError } from '../../harness/errors.js';
+import { ScenarioError } from '../../core/errors.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { describeWorkload, h1Connections } from '../../harness/scenario/workload.js';
 import { poissonSchedule } from '../../harness/workload/rpc.js';

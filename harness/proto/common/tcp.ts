@@ -1,7 +1,7 @@
 /** Helpers shared by the TCP-based engines (h1, h2). */
 import { isIP, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { ConnectionRecord } from '../../measure/records.js';
+import type { ConnectionRecord } from '../../model/records.js';
 
 export function listenTcp(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

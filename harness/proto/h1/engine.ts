@@ -6,7 +6,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
+import type { ConnectionRecord, RequestRecord } from '../../model/records.js';
 import { writeBody } from '../common/body.js';
 import { handleHttp } from '../handler.js';
 import {

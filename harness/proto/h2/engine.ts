@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
+import type { ConnectionRecord, RequestRecord } from '../../model/records.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeBody } from '../common/body.js';
 import { http1Listener } from '../h1/engine.js';

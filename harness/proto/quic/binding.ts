@@ -12,7 +12,7 @@
  * Hot-path methods (`recv`, `send`, `streamRecv`, `streamSend`) allocate nothing on our side.
  */
 import { createRequire } from 'node:module';
-import { ExitCode, H3BenchError } from '../../errors.js';
+import { ExitCode, H3BenchError } from '../../../core/errors.js';
 
 // ---- the native module's shape (as exported by node.napi.node) ---------------------------------
 

@@ -26,7 +26,7 @@ import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import dns from 'node:dns';
 import { isIP, isIPv6 } from 'node:net';
-import type { TransportStats } from '../../measure/records.js';
+import type { TransportStats } from '../../model/records.js';
 import type { Transport } from '../../scenario/schema.js';
 import {
   BINDING_INFO,

@@ -10,11 +10,11 @@
  * Peer input never throws out of here: the core turns malformed input into stream or connection
  * errors, and the driver fails a connection (not the process) if a callback throws.
  */
-import type { ConnectionRecord, RequestRecord } from '../../measure/records.js';
-import { H3ErrorCode, h3ErrorName } from '../h3/errors.js';
-import type { H3Event } from '../h3/events.js';
-import { H3Connection, type QuicStreamSink } from '../h3/connection.js';
-import type { Header } from '../h3/qpack/qpack.js';
+import type { ConnectionRecord, RequestRecord } from '../../model/records.js';
+import { H3ErrorCode, h3ErrorName } from './errors.js';
+import type { H3Event } from './events.js';
+import { H3Connection, type QuicStreamSink } from './connection.js';
+import type { Header } from './qpack/qpack.js';
 import { BODY_CHUNK_BYTES, handle, type AppResponse } from '../handler.js';
 import {
   ALPN,
@@ -26,7 +26,7 @@ import {
   type ServerOptions,
 } from '../session.js';
 import type { Transport } from '../../scenario/schema.js';
-import { QuicClient, QuicServer, type QuicCloseEvent, type QuicConn } from './transport.js';
+import { QuicClient, QuicServer, type QuicCloseEvent, type QuicConn } from '../quic/transport.js';
 
 /** QPACK and HTTP/3 settings we advertise (recorded). */
 const H3_SETTINGS = {

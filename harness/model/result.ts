@@ -14,12 +14,12 @@
  * are unchanged, so files of schema 1 and 2 are read by recomputing their summary.
  */
 import { analyzeRun, runFlags, type RunFlag, type RunInput, type RunMetrics } from '../measure/analysis.js';
-import type { Estimate } from '../measure/bootstrap.js';
+import type { Estimate } from '../../core/bootstrap.js';
 import { latencyHistogram, type LatencyHistogram } from '../measure/histograms.js';
 import { HEADLINE_METRICS, workloadMetricNames, type MetricName } from '../measure/metrics.js';
 import { isOk } from '../measure/outcome.js';
-import type { ClientReport, ServerReport } from '../measure/records.js';
-import { distribution, median, type Distribution } from '../measure/stats.js';
+import type { ClientReport, ServerReport } from './records.js';
+import { distribution, median, type Distribution } from '../../core/stats.js';
 import {
   byProtocolAtPoint,
   estimateAll,
@@ -31,7 +31,7 @@ import {
 } from '../measure/summary.js';
 import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { PlannedRun } from '../runner/plan.js';
-import type { FidelityProbe } from '../../netem/index.js';
+import type { FidelityProbe } from '../../link/index.js';
 
 export const RESULT_SCHEMA_VERSION = 3;
 /** Versions this build reads (every file gets its summary recomputed). */

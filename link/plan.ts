@@ -35,7 +35,7 @@ import {
   type DirectionProfile,
   type LossModel,
   type NetworkProfile,
-} from '../harness/scenario/network.js';
+} from '../core/network.js';
 
 export const CLIENT_ADDR = '198.18.0.1';
 export const SERVER_ADDR = '198.18.0.2';

@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentError } from '../harness/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 
 export const STATE_VERSION = 1;
 

@@ -18,9 +18,9 @@ import {
   expectedMeanBurst,
   type LossModel,
   type NetworkProfile,
-} from '../harness/scenario/network.js';
-import { EnvironmentError } from '../harness/errors.js';
-import { percentileOf } from '../harness/measure/stats.js';
+} from '../core/network.js';
+import { EnvironmentError } from '../core/errors.js';
+import { percentileOf } from '../core/stats.js';
 import type { FidelityProbe } from './index.js';
 import { buildLinkemIfNeeded, probeRtt } from './linkem.js';
 import { execIn, spawnIn, waitForLine } from './netns.js';

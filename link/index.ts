@@ -9,7 +9,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { EnvironmentError, UnsupportedError, toError } from '../harness/errors.js';
+import { EnvironmentError, UnsupportedError, toError } from '../core/errors.js';
 import {
   baseRttMs,
   describeDirection,
@@ -17,7 +17,7 @@ import {
   unsupportedFeatures,
   type Network,
   type NetworkProfile,
-} from '../harness/scenario/network.js';
+} from '../core/network.js';
 import type { Transport } from '../harness/scenario/schema.js';
 import {
   applyPlan,

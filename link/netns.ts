@@ -9,7 +9,7 @@
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import { EnvironmentError, ExitCode, H3BenchError, UsageError } from '../harness/errors.js';
+import { EnvironmentError, ExitCode, H3BenchError, UsageError } from '../core/errors.js';
 
 /** Prefix of every namespace (and device) the harness creates; `cleanup` sweeps by it. */
 export const NAMESPACE_PREFIX = 'h3b-';

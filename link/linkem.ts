@@ -1,5 +1,5 @@
 /**
- * Driver of linkem, the userspace link emulator in netem/linkem/ (C): build it, plan its argv from a
+ * Driver of linkem, the userspace link emulator in link/linkem/ (C): build it, plan its argv from a
  * NetworkProfile (pure), start and stop it, configure its TUN pair, read its packet log, and probe
  * the link it emulates (RTT, UDP loss/throughput, TCP goodput).
  *
@@ -12,14 +12,14 @@ import { open, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { z } from 'zod';
-import { EnvironmentError, ExitCode, H3BenchError, UnsupportedError, UsageError } from '../harness/errors.js';
-import { projectRoot } from '../harness/paths.js';
+import { EnvironmentError, ExitCode, H3BenchError, UnsupportedError, UsageError } from '../core/errors.js';
+import { projectRoot } from '../core/paths.js';
 import {
   unsupportedFeatures,
   type DirectionProfile,
   type LossModel,
   type NetworkProfile,
-} from '../harness/scenario/network.js';
+} from '../core/network.js';
 import {
   assertDeviceName,
   assertNamespaceName,
@@ -45,7 +45,7 @@ export class LinkemError extends H3BenchError {
 
 /** Directory of the C sources and their Makefile. */
 export function linkemSourceDir(): string {
-  return path.join(projectRoot(), 'netem', 'linkem');
+  return path.join(projectRoot(), 'link', 'linkem');
 }
 
 /** The emulator binary. */
@@ -83,7 +83,7 @@ async function isStale(binary: string): Promise<boolean> {
 }
 
 /**
- * Build linkem and linkem-probe with the system C compiler (`make -C netem/linkem`) when a binary is
+ * Build linkem and linkem-probe with the system C compiler (`make -C link/linkem`) when a binary is
  * missing or older than its sources. Throws an EnvironmentError naming what to install when there is
  * no `make` or no C compiler.
  */
@@ -178,7 +178,7 @@ export interface LinkemOptions {
   /** TUN device to create in the server namespace. */
   serverDev: string;
   profile: NetworkProfile;
-  /** Binary per-packet log (format in netem/linkem/README.md). */
+  /** Binary per-packet log (format in link/linkem/README.md). */
   logFile?: string;
   /** Spin this many µs before each release instead of sleeping (precision for CPU). Default 0. */
   busyPollUs?: number;
@@ -858,7 +858,7 @@ export async function readLinkemDrops(file: string, chunkBytes = 1 << 20): Promi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Flow hash (same as netem/linkem/src/flow.c)
+// Flow hash (same as link/linkem/src/flow.c)
 
 function ipBytes(ip: string): number[] {
   if (ip.includes(':')) return ipv6Bytes(ip);

@@ -10,8 +10,8 @@
  * are ordinary characters.
  */
 import type { ChildProcess } from 'node:child_process';
-import { UsageError } from '../harness/errors.js';
-import type { Network } from '../harness/scenario/network.js';
+import { UsageError } from '../core/errors.js';
+import type { Network } from '../core/network.js';
 import type { Transport } from '../harness/scenario/schema.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { spawnIn } from './netns.js';

@@ -1,7 +1,7 @@
 /**
  * `h3bench netem selftest`: measure an emulated link in depth and compare it with its profile
  * (research/NETEM.md §5), through the same linkUp() a run uses. Measurements use linkem-probe (C, from
- * netem/linkem/: kernel receive timestamps, echo dwell removed) and a Node TCP download; they work on
+ * link/linkem/: kernel receive timestamps, echo dwell removed) and a Node TCP download; they work on
  * either backend because they only need the two namespaces.
  *
  * Checks and tolerances (also in scenarios/README.md):
@@ -29,9 +29,9 @@ import {
   type DirectionProfile,
   type Network,
   type NetworkProfile,
-} from '../harness/scenario/network.js';
+} from '../core/network.js';
 import type { Transport } from '../harness/scenario/schema.js';
-import { percentile, percentileOf } from '../harness/measure/stats.js';
+import { percentile, percentileOf } from '../core/stats.js';
 import { prng } from '../harness/runner/plan.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { probeRtt, tcpGoodput, udpBlast } from './linkem.js';

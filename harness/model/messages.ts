@@ -3,7 +3,7 @@
  * (argv[2]); servers print one JSON line per event on stdout and stop on "stop\n" on stdin or SIGTERM;
  * clients write their report to a file.
  */
-import type { ClientReport, ServerReport } from '../measure/records.js';
+import type { ClientReport, ServerReport } from './records.js';
 import type { Protocol, Transport, Workload } from '../scenario/schema.js';
 
 export interface ServerConfig {
