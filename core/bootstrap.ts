@@ -7,7 +7,7 @@
  * Same input and seed → same interval, on every machine (the PRNG is the project's mulberry32,
  * `prng` of runner/plan.ts, over 32-bit integers; no Math.random). Medians are stats.ts's.
  */
-import { prng } from '../harness/runner/plan.js';
+import { prng } from './prng.js';
 import { median, percentile } from './stats.js';
 
 /** Resamples drawn per interval, and the interval's coverage. */

@@ -12,7 +12,7 @@
  * - The QUIC driver paces only with transport.pacing.
  */
 import { readFileSync } from 'node:fs';
-import { CONGESTION_CONTROLS, type Transport } from '../harness/scenario/schema.js';
+import { CONGESTION_CONTROLS, type Transport } from '../core/transport.js';
 import { run } from './netns.js';
 
 /** What TCP gets on this link, as read back. */

@@ -18,7 +18,7 @@ import {
   type Network,
   type NetworkProfile,
 } from '../core/network.js';
-import type { Transport } from '../harness/scenario/schema.js';
+import type { Transport } from '../core/transport.js';
 import {
   applyPlan,
   hasEthtool,

@@ -30,9 +30,9 @@ import {
   type Network,
   type NetworkProfile,
 } from '../core/network.js';
-import type { Transport } from '../harness/scenario/schema.js';
+import type { Transport } from '../core/transport.js';
 import { percentile, percentileOf } from '../core/stats.js';
-import { prng } from '../harness/runner/plan.js';
+import { prng } from '../core/prng.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { probeRtt, tcpGoodput, udpBlast } from './linkem.js';
 import { CLIENT_ADDR, SERVER_ADDR, delayLinePackets, probeRttMs } from './plan.js';

@@ -12,7 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { UsageError } from '../core/errors.js';
 import type { Network } from '../core/network.js';
-import type { Transport } from '../harness/scenario/schema.js';
+import type { Transport } from '../core/transport.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { spawnIn } from './netns.js';
 import { CLIENT_ADDR } from './plan.js';

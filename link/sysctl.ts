@@ -15,7 +15,7 @@ import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import { bdpBytes, baseRttMs, type NetworkProfile } from '../core/network.js';
-import type { Transport } from '../harness/scenario/schema.js';
+import type { Transport } from '../core/transport.js';
 import { execIn } from './netns.js';
 import { isAlive, readState, withState } from './state.js';
 

@@ -2,6 +2,7 @@
  * The run plan: for each repetition, every protocol once, in a seeded random order, so machine drift
  * over a long run cannot favour one protocol (h1 h2 h3 | h2 h3 h1 | ...).
  */
+import { prng, shuffle } from '../../core/prng.js';
 import type { Protocol } from '../scenario/schema.js';
 
 export interface PlannedRun {
@@ -12,27 +13,6 @@ export interface PlannedRun {
   protocol: Protocol;
   /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measures). */
   sweepIndex?: number;
-}
-
-/** mulberry32: small, fast, seedable PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffle<T>(items: readonly T[], rand: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
 }
 
 /**

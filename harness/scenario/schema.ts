@@ -3,15 +3,21 @@
  * (STYLE.md rule 6). `scenarios/README.md` documents every key below; keep them in step.
  */
 import { z } from 'zod';
-import { count, sizeBytes } from '../../core/fields.js';
+import { count } from '../../core/fields.js';
+import { TRANSPORT_DEFAULTS, transportSchema, type Transport } from '../../core/transport.js';
 import { workloadSchema, type Workload } from './workload.js';
 import { networkInputSchema, resolveNetwork, type Network } from '../../core/network.js';
 
 export const PROTOCOLS = ['h1', 'h2', 'h3'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-export const CONGESTION_CONTROLS = ['cubic', 'reno', 'bbr'] as const;
-export type CongestionControl = (typeof CONGESTION_CONTROLS)[number];
+export {
+  CONGESTION_CONTROLS,
+  defaultTransport,
+  transportSchema,
+  type CongestionControl,
+  type Transport,
+} from '../../core/transport.js';
 
 export const REPORT_FORMATS = ['json', 'md'] as const;
 
@@ -21,15 +27,7 @@ export const SCENARIO_DEFAULTS = {
   protocols: ['h1', 'h2', 'h3'],
   repetitions: 3,
   seed: 1,
-  transport: {
-    congestion: 'cubic',
-    /** HTTP/2 and HTTP/3 per-stream receive window, bytes. */
-    streamWindowBytes: 8_000_000,
-    /** HTTP/2 and HTTP/3 connection receive window, bytes. */
-    connectionWindowBytes: 16_000_000,
-    hystart: true,
-    pacing: false,
-  },
+  transport: TRANSPORT_DEFAULTS,
   report: { formats: ['json', 'md'] },
 } as const satisfies {
   description: string;
@@ -42,40 +40,6 @@ export const SCENARIO_DEFAULTS = {
 
 const D = SCENARIO_DEFAULTS;
 
-export const transportSchema = z
-  .object({
-    congestion: z.enum(CONGESTION_CONTROLS).default(D.transport.congestion),
-    streamWindow: sizeBytes()
-      .pipe(
-        z
-          .number()
-          .min(65_535)
-          .max(2 ** 31 - 1),
-      )
-      .optional(),
-    connectionWindow: sizeBytes()
-      .pipe(
-        z
-          .number()
-          .min(65_535)
-          .max(2 ** 31 - 1),
-      )
-      .optional(),
-    hystart: z.boolean().default(D.transport.hystart),
-    pacing: z.boolean().default(D.transport.pacing),
-  })
-  .strict()
-  .transform((t) => ({
-    /** Congestion control for TCP (per namespace) and QUIC alike. */
-    congestion: t.congestion,
-    streamWindowBytes: t.streamWindow ?? D.transport.streamWindowBytes,
-    connectionWindowBytes: t.connectionWindow ?? D.transport.connectionWindowBytes,
-    /** HyStart++ in slow start (QUIC; Linux CUBIC always uses HyStart). */
-    hystart: t.hystart,
-    /** Pace sends: QUIC in the driver, TCP with the fq qdisc on the endpoints (emulated links only). */
-    pacing: t.pacing,
-  }));
-export type Transport = z.output<typeof transportSchema>;
 
 export { workloadSchema, type Workload, type MultiplexWorkload } from './workload.js';
 
@@ -170,9 +134,4 @@ export function resolveScenario(input: ScenarioInput, networkProfile: string | n
     workload: input.workload,
     report: input.report,
   };
-}
-
-/** Transport settings with every default, for commands that run without a scenario (serve, fetch). */
-export function defaultTransport(): Transport {
-  return transportSchema.parse({});
 }

@@ -9,7 +9,7 @@ import type { RequestRecord } from '../model/records.js';
 import { percentile } from '../../core/stats.js';
 import type { ProtocolClient } from '../proto/session.js';
 import type { RpcWorkload } from '../scenario/workload.js';
-import { prng } from '../runner/plan.js';
+import { prng } from '../../core/prng.js';
 import { newRequestRecord, runRequest } from './multiplex.js';
 
 /** Arrival times (ms from start) of a Poisson process with `rate` per second over `durationMs`. */

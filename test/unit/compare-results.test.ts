@@ -11,7 +11,7 @@ import {
 } from '../../harness/compare/compare.js';
 import { resultJson } from '../../harness/report/read.js';
 import type { ResultFile } from '../../harness/model/result.js';
-import { prng } from '../../harness/runner/plan.js';
+import { prng } from '../../core/prng.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
 import { client, result, runRecord, runsWithWorkload } from '../fixtures/synthetic.js';
 

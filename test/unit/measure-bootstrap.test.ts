@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { differenceCI, medianCI, ratioCI, seedOf } from '../../core/bootstrap.js';
 import { METRICS, contrastMetric } from '../../harness/measure/metrics.js';
 import { median } from '../../core/stats.js';
-import { prng } from '../../harness/runner/plan.js';
+import { prng } from '../../core/prng.js';
 
 const A = [10, 11, 12, 10.5, 11.5, 10.8, 11.2];
 const B = [20, 21, 22, 20.5, 21.5, 20.8, 21.2];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planRuns, prng } from '../../harness/runner/plan.js';
+import { prng } from '../../core/prng.js';
+import { planRuns } from '../../harness/runner/plan.js';
 import { launchArgv } from '../../harness/runner/launcher.js';
 
 describe('planRuns', () => {
