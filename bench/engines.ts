@@ -252,7 +252,7 @@ async function rateLimitedNetns(): Promise<string | null> {
       'latency',
       '50ms',
     ]);
-    // The same TCP settings the harness applies per namespace (DESIGN.md §3): no metrics cache, no
+    // The same TCP settings the harness applies per namespace (link/sysctl.ts): no metrics cache, no
     // slow start after idle, write buffers large enough not to cap TCP.
     for (const [k, v] of [
       ['net.ipv4.tcp_no_metrics_save', '1'],

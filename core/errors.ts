@@ -1,6 +1,6 @@
 /**
  * Errors that reach the user. Every class carries a stable `code` and the process exit code it maps
- * to, so the CLI never has to guess (STYLE.md rule 16, 17).
+ * to, so the CLI never has to guess.
  */
 
 /** Process exit codes, one per failure class. */

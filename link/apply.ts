@@ -1,5 +1,5 @@
 /**
- * Running a plan (STYLE.md rule 13): every argv with execFile, in order, no shell; the first failure
+ * Running a plan: every argv with execFile, in order, no shell; the first failure
  * throws a CommandError naming the command, its exit status and stderr. Also the probes that decide
  * what this machine can do (netem, tc `seed`) and the dumps recorded as provenance.
  */
@@ -80,7 +80,7 @@ export async function qdiscDump(ns: string): Promise<string> {
   return stdout.trim();
 }
 
-/** Offload features of a device that matter here (NETEM.md §1 #1), from `ethtool -k`. */
+/** Offload features of a device that matter here (a 64 KB TSO/GSO super-packet is dropped or delayed by netem as one unit), from `ethtool -k`. */
 export async function offloadState(ns: string, dev: string): Promise<Record<string, string>> {
   const keys = [
     'tcp-segmentation-offload',

@@ -4,7 +4,7 @@
  * Every name is validated against NAMESPACE_NAME_RE (`h3b-` prefix), so nothing here can touch a
  * namespace the harness did not create, and every command is an argv array run with `execFile`
  * (never a shell). A failed command throws a CommandError naming the command, its exit status and
- * its stderr (STYLE.md rule 13).
+ * its stderr.
  */
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomInt } from 'node:crypto';

@@ -1,8 +1,8 @@
 /**
- * Pure planning of the netem backend (STYLE.md rule 13): profile + namespace names → argv arrays for
+ * Pure planning of the netem backend: profile + namespace names → argv arrays for
  * ip, tc, ethtool and sysctl. Nothing here touches the system; `apply.ts` runs the plan.
  *
- * Topology (research/NETEM.md §0): impairments live only in forwarding "link" namespaces, never on an
+ * Topology (tc-netem(8): emulate on a router, not on the sending host): impairments live only in forwarding "link" namespaces, never on an
  * endpoint's own egress, so packets are orphaned from the sending socket before they are shaped. The
  * endpoints' own egress gets `fq` (TCP pacing) or an explicit `pfifo` (endpointQdiscArgs), never the
  * host's default qdisc.
@@ -18,9 +18,9 @@
  * Per direction, the FIRST link egress carries one `netem` (delay, jitter, loss, reorder, duplicate,
  * corrupt, seed); the link rate goes:
  * - with a queue in packets (or no queue): into that same netem (`rate R -14 limit BDP+queue`), one
- *   qdisc per direction, as NETEM.md §1 #4 "simple option";
+ *   qdisc per direction, netem's own `rate` (its queue shares `limit` with the delay line);
  * - with a queue in bytes (the default: 1 BDP): into a `tbf rate R burst 2·MTU limit QUEUE_BYTES` on the
- *   SECOND link egress (NETEM.md §1 #4 "byte-exact option": delay-only netem with a huge limit, then a
+ *   SECOND link egress (for a byte-limited queue: delay-only netem with a huge limit, then a
  *   byte-limited rate stage). Both directions then see loss → delay line → queue → rate, and the queue
  *   counts IP bytes like linkem's.
  * Rates count IP bytes on both backends: netem's packet overhead is -14 (veth counts the Ethernet
@@ -44,11 +44,11 @@ export const BENCH_PREFIX = '198.18.0.0/15';
 
 /** L2 header bytes a veth counts that an IP-length rate must not (Ethernet, no FCS). */
 export const VETH_L2_OVERHEAD = 14;
-/** netem `limit` of a stage that holds only a delay line (NETEM.md §1 #2: "huge"). */
+/** netem `limit` of a stage that holds only a delay line (packets in the delay line count toward it). */
 export const DELAY_LINE_LIMIT = 100_000;
 /** Rate given to a netem with jitter and no rate of its own, so it never reorders (kbit/s). */
 export const NO_REORDER_RATE_KBIT = 100_000_000;
-/** Offloads turned off on every veth (NETEM.md §1 #1, #10). */
+/** Offloads turned off on every veth (netem acts per skb: a TSO/GSO super-packet would be lost whole). */
 export const OFFLOADS_OFF = ['tso', 'off', 'gso', 'off', 'gro', 'off', 'tx-udp-segmentation', 'off'] as const;
 
 /** Namespaces of a netem topology (created by the caller before the plan runs). */
@@ -142,7 +142,7 @@ export function delayLinePackets(d: DirectionProfile, mtuBytes: number): number 
   return Math.ceil((d.rateKbit * (d.delayMs + d.jitterMs)) / 8 / mtuBytes);
 }
 
-/** netem `limit` for a direction: delay line + bottleneck queue (NETEM.md §1 #2). */
+/** netem `limit` for a direction: delay line + bottleneck queue (the delay line counts toward the limit, tc-netem(8)). */
 export function netemLimit(d: DirectionProfile, mtuBytes: number): number {
   if (d.rateKbit === null || usesTbf(d)) return DELAY_LINE_LIMIT;
   // A packet queue; with no queue given at all, 1 BDP at the base delay (never < 10 packets).
@@ -162,7 +162,7 @@ export function netemArgs(
     args.push('delay', usec(d.delayMs));
     if (d.jitterMs > 0) {
       args.push(usec(d.jitterMs));
-      // tc sends a distribution table only when asked; none = uniform (NETEM.md §1 #5).
+      // tc sends a distribution table only when asked; none = uniform (tc-netem(8)).
       if (d.jitterDistribution !== 'uniform') args.push('distribution', d.jitterDistribution);
     }
   }
@@ -409,7 +409,7 @@ export function plan(profile: NetworkProfile, topo: NetemTopology, opts: PlanOpt
     }
   }
 
-  // The endpoints' egress: fq (TCP pacing, NETEM.md §1 #9) or an explicit FIFO.
+  // The endpoints' egress: fq (TCP pacing: Linux TCP paces only under fq or BBR) or an explicit FIFO.
   const ep = endpointDevices(topo);
   cmds.push(...endpointQdiscCommands([ep.client, ep.server], opts.pacing));
   return cmds;

@@ -1,5 +1,5 @@
 /**
- * The fidelity probe every emulated run records (STYLE.md rule 14: prove traffic crosses the
+ * The fidelity probe every emulated run records (proves traffic crosses the
  * emulated link): UDP echoes from the client namespace to an echo server in the server namespace
  * (linkem-probe, or tiny inline Node scripts when it cannot be built), then RTT and loss compared
  * with the profile.

@@ -1,6 +1,6 @@
 /**
  * `h3bench netem selftest`: measure an emulated link in depth and compare it with its profile
- * (research/NETEM.md §5), through the same linkUp() a run uses. Measurements use linkem-probe (C, from
+ *, through the same linkUp() a run uses. Measurements use linkem-probe (C, from
  * link/linkem/: kernel receive timestamps, echo dwell removed) and a Node TCP download; they work on
  * either backend because they only need the two namespaces.
  *

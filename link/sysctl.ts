@@ -1,6 +1,6 @@
 /**
  * The sysctls that decide how TCP and UDP behave in the client and server namespaces, applied and
- * read back for every run (NETEM.md §1 #7, #8, #12, #13, #14), and the few host-wide (init_net) ones
+ * read back for every run (ECN, congestion control, buffers, slow start after idle, the metrics cache), and the few host-wide (init_net) ones
  * that must be raised for that: recorded in the state file and restored when no h3bench process needs
  * them any more (also by `h3bench cleanup` after a crash).
  *
@@ -32,7 +32,7 @@ export const NAMESPACE_SYSCTL_KEYS = [
   'net.core.wmem_max',
 ] as const;
 
-/** Floor of the socket buffer limits, bytes (quic-go's advice: 7.5 MB; NETEM.md §1 #12). */
+/** Floor of the socket buffer limits, bytes (quic-go's advice: 7.5 MB, quic-go wiki "UDP Buffer Sizes"). */
 export const MIN_BUFFER_BYTES = 7_500_000;
 
 /** Largest socket buffer a run may need, bytes: 2 × (BDP + queue), the windows, 7.5 MB. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * h3bench command line. Thin: each command lives in its own file; this maps errors to exit codes
- * (STYLE.md rule 17) and turns SIGINT/SIGTERM into a clean abort.
+ * and turns SIGINT/SIGTERM into a clean abort.
  */
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { killAll } from '../runner/launcher.js';

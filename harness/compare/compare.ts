@@ -1,6 +1,6 @@
 /**
  * `h3bench compare`: baseline vs current, per scenario × sweep point × protocol × metric. Reads
- * result files only (STYLE.md rule 8). A change is a *regression* when its whole 95% bootstrap
+ * result files only. A change is a *regression* when its whole 95% bootstrap
  * interval (over runs) lies on the worse side beyond the threshold (e.g. every plausible slowdown is
  * above 5%): a gate that must not cry wolf every night, at the price of missing changes barely above
  * the threshold. *Improvement* symmetrically; anything else is *no change*. Fewer than

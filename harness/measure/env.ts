@@ -1,5 +1,5 @@
 /**
- * The environment a run happened in, recorded in every result (STYLE.md rule 10): versions, kernel,
+ * The environment a run happened in, recorded in every result: versions, kernel,
  * git commit, and the host settings that can favour one protocol.
  */
 import { execFile } from 'node:child_process';

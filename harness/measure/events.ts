@@ -1,5 +1,5 @@
 /**
- * One measurement model for every protocol (STYLE.md rule 9). A run's raw records (ClientReport,
+ * One measurement model for every protocol. A run's raw records (ClientReport,
  * plus the emulator's loss log when there is one) become a `RunTimeline`: connections, and streams
  * each with a columnar delivery timeline. `timelineEvents()` lists the same facts as events named
  * after qlog (draft-ietf-quic-qlog-main-schema / -quic-events / -h3-events) where qlog has a name,

@@ -1,5 +1,5 @@
 /**
- * HDR histograms of latencies: the only place their settings live (STYLE.md rule 8). Values are
+ * HDR histograms of latencies: the only place their settings live. Values are
  * recorded in integer microseconds; results keep the histogram encoded in the standard HdrHistogram
  * compressed base64 form (readable by any HdrHistogram implementation) next to the percentiles read
  * from it, while the raw samples stay in the per-request records of result.json.

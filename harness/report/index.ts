@@ -1,5 +1,5 @@
 /**
- * One reporter per output format, behind one interface and one registry (STYLE.md rule 12).
+ * One reporter per output format, behind one interface and one registry.
  * Every report is derived from the result alone: `h3bench report DIR` regenerates them all.
  */
 import { csvReporter } from './csv.js';

@@ -1,6 +1,6 @@
 /**
- * The scenario schema: the single source of truth for keys, units, defaults and ranges
- * (STYLE.md rule 6). `scenarios/README.md` documents every key below; keep them in step.
+ * The scenario schema: the single source of truth for keys, units, defaults and ranges.
+ * `scenarios/README.md` documents every key below; keep them in step.
  */
 import { z } from 'zod';
 import { count } from '../../core/fields.js';

@@ -180,7 +180,7 @@ describe('plan: netem options', () => {
     const r = profileOf('  loss: 1.5%\n');
     expect(netemArgs(r.down, r, 'down', OPTS).join(' ')).toContain('loss random 1.5%');
     const g = profileOf('  loss: { rate: 1%, meanBurst: 3 }\n');
-    // NETEM.md §1a: 1 % loss with mean burst 3 → gemodel 0.337% 33.3% 100% 0%.
+    // tc-netem(8) gemodel p r 1-h 1-k: 1 % loss with mean burst 3 → gemodel 0.337% 33.3% 100% 0%.
     expect(netemArgs(g.down, g, 'down', OPTS).join(' ')).toContain('loss gemodel 0.3367% 33.333333% 100% 0%');
     const s = profileOf('  loss: { p13: 1%, p31: 30%, p32: 5%, p23: 80%, p14: 0.5% }\n');
     expect(netemArgs(s.up, s, 'up', OPTS).join(' ')).toContain('loss state 1% 30% 5% 80% 0.5%');

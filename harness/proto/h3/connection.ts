@@ -70,7 +70,7 @@ export interface H3ConnectionOptions {
   greaseSettings?: boolean;
 }
 
-/** Connection lifecycle (STYLE.md rule 5). */
+/** Connection lifecycle. */
 export enum ConnectionState {
   /** Created; `initialize()` has not opened our control and QPACK streams yet. */
   Idle,
@@ -80,7 +80,7 @@ export enum ConnectionState {
   Closed,
 }
 
-/** Receiving part of a request stream (STYLE.md rule 5; aioquic `HeadersState`). */
+/** Receiving part of a request stream (as aioquic's `HeadersState`). */
 export enum RecvState {
   /** Waiting for the header section (again after a 1xx interim response); DATA here is unexpected. */
   AwaitingHeaders,

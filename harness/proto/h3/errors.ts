@@ -4,7 +4,7 @@
  * problem (local) or the peer told us about it (remote), and whether it ends a stream or the connection.
  */
 
-/** Error codes with the values the RFCs assign (STYLE.md rule 3). */
+/** Error codes with the values the RFCs assign (RFC 9114 §8.1, RFC 9204 §6). */
 export const H3ErrorCode = {
   /** No error; graceful close of a stream or connection. */
   H3_NO_ERROR: 0x100,

@@ -218,7 +218,7 @@ export type FrameEvent =
   /** Start of a frame of unknown or reserved type; its payload is skipped. */
   | { readonly kind: 'unknown'; readonly type: number; readonly length: number };
 
-/** Parser states (STYLE.md rule 5). */
+/** Parser states. */
 export enum FrameParserState {
   /** Between frames, or inside the Type/Length varints of the next frame header. */
   Header,

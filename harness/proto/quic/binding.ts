@@ -1,6 +1,6 @@
 /**
  * The one module that loads the native quiche binding (`@matrixai/quic-linux-x64`, quiche 0.18;
- * STYLE.md rules 1-2, enforced by eslint `no-restricted-imports`). Everything else in the project
+ * enforced by eslint `no-restricted-imports`). Everything else in the project
  * sees only the typed wrappers below.
  *
  * The binding throws a plain `Error` whose message is quiche's error name (`"FinalSize"`,

@@ -1,6 +1,6 @@
 /**
  * A lean QUIC driver over `node:dgram` and the quiche binding: the only code that touches UDP
- * sockets and timers for QUIC (STYLE.md rule 1). It knows streams and bytes, not HTTP.
+ * sockets and timers for QUIC. It knows streams and bytes, not HTTP.
  *
  * Per event-loop turn: every datagram libuv read is handed to quiche as it arrives (`recv`), then
  * one flush (setImmediate, so all queued datagrams are drained first) per dirty connection: read
