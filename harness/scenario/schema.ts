@@ -40,7 +40,6 @@ export const SCENARIO_DEFAULTS = {
 
 const D = SCENARIO_DEFAULTS;
 
-
 export { workloadSchema, type Workload, type MultiplexWorkload } from './workload.js';
 
 export const reportSchema = z
