@@ -11,16 +11,10 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { percentileOf } from '../core/stats.js';
 import { linkProfile, type DirectionProfile, type NetworkProfile } from '../core/network.js';
-import {
-  buildLinkemIfNeeded,
-  deviceCounters,
-  openLinkemLink,
-  probeRtt,
-  tcpGoodput,
-  udpBlast,
-  type LinkemLink,
-  type LinkemStats,
-} from '../link/linkem.js';
+import { buildLinkemIfNeeded } from '../link/linkem/build.js';
+import type { LinkemStats } from '../link/linkem/lines.js';
+import { openLinkemLink, type LinkemLink } from '../link/linkem/link.js';
+import { deviceCounters, probeRtt, tcpGoodput, udpBlast } from '../link/linkem/probes.js';
 import { createNamespace, deleteNamespace, requireNamespacesAndTun, run, uniqueName } from '../link/netns.js';
 
 interface Row {

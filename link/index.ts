@@ -29,19 +29,13 @@ import {
   qdiscDump,
   supportsSeed,
 } from './apply.js';
-import {
-  CLIENT_ADDRESS,
-  SERVER_ADDRESS,
-  configureTunPair,
-  readLinkemDrops,
-  startLinkem,
-  type LinkemHandle,
-} from './linkem.js';
+import { CLIENT_ADDRESS, SERVER_ADDRESS } from './addresses.js';
+import { readLinkemDrops } from './linkem/log.js';
+import { startLinkem, type LinkemHandle } from './linkem/process.js';
+import { configureTunPair } from './linkem/tun.js';
 import { cubicHystartParam, hostCongestion, judgeFairness, rootQdisc, type Fairness } from './fairness.js';
 import { hasNetAdmin, hasTun, uniqueName } from './netns.js';
 import {
-  CLIENT_ADDR,
-  SERVER_ADDR,
   describeStages,
   endpointDevices,
   endpointQdiscCommands,
@@ -308,8 +302,8 @@ async function commonProvenance(
       clientNetns: c.clientNs,
       serverNetns: c.serverNs,
       namespaces: c.namespaces,
-      clientAddress: CLIENT_ADDR,
-      serverAddress: SERVER_ADDR,
+      clientAddress: CLIENT_ADDRESS,
+      serverAddress: SERVER_ADDRESS,
     },
     sysctls: c.sysctls,
     hostSysctlChanges: c.hostChanges,
@@ -507,7 +501,7 @@ function handle(
   stopBackend: () => Promise<Record<string, unknown>>,
 ): LinkHandle {
   const { clientNs, serverNs } = c;
-  const serverAddress = c.backend === 'linkem' ? SERVER_ADDRESS : SERVER_ADDR;
+  const serverAddress = SERVER_ADDRESS;
   let downing: Promise<Record<string, unknown>> | undefined;
   return {
     backend: c.backend,
@@ -552,5 +546,3 @@ export async function linkUp(network: Network, transport: Transport, ctx: LinkCo
   aborted(ctx.signal);
   return backend === 'netem' ? netemUp(network, transport, ctx, why) : linkemUp(network, transport, ctx, why);
 }
-
-export { CLIENT_ADDRESS, SERVER_ADDRESS };

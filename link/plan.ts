@@ -36,11 +36,7 @@ import {
   type LossModel,
   type NetworkProfile,
 } from '../core/network.js';
-
-export const CLIENT_ADDR = '198.18.0.1';
-export const SERVER_ADDR = '198.18.0.2';
-/** Everything the harness addresses lives in here (RFC 2544 benchmarking range). */
-export const BENCH_PREFIX = '198.18.0.0/15';
+import { BENCH_PREFIX, CLIENT_ADDRESS, SERVER_ADDRESS } from './addresses.js';
 
 /** L2 header bytes a veth counts that an IP-length rate must not (Ethernet, no FCS). */
 export const VETH_L2_OVERHEAD = 14;
@@ -258,7 +254,7 @@ export function segmentsOf(profile: NetworkProfile, topo: NetemTopology): [End, 
   if (needsSecondStage(profile) && topo.link2Ns !== null) {
     return [
       [
-        [topo.clientNs, 'c0', CLIENT_ADDR],
+        [topo.clientNs, 'c0', CLIENT_ADDRESS],
         [topo.linkNs, 'l0', '198.18.0.0'],
       ],
       [
@@ -267,18 +263,18 @@ export function segmentsOf(profile: NetworkProfile, topo: NetemTopology): [End, 
       ],
       [
         [topo.link2Ns, 'm1', '198.18.0.3'],
-        [topo.serverNs, 's0', SERVER_ADDR],
+        [topo.serverNs, 's0', SERVER_ADDRESS],
       ],
     ];
   }
   return [
     [
-      [topo.clientNs, 'c0', CLIENT_ADDR],
+      [topo.clientNs, 'c0', CLIENT_ADDRESS],
       [topo.linkNs, 'l0', '198.18.0.0'],
     ],
     [
       [topo.linkNs, 'l1', '198.18.0.3'],
-      [topo.serverNs, 's0', SERVER_ADDR],
+      [topo.serverNs, 's0', SERVER_ADDRESS],
     ],
   ];
 }

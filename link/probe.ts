@@ -22,7 +22,8 @@ import {
 import { EnvironmentError } from '../core/errors.js';
 import { percentileOf } from '../core/stats.js';
 import type { FidelityProbe } from './index.js';
-import { buildLinkemIfNeeded, probeRtt } from './linkem.js';
+import { buildLinkemIfNeeded } from './linkem/build.js';
+import { probeRtt } from './linkem/probes.js';
 import { execIn, spawnIn, waitForLine } from './netns.js';
 import { probeRttMs } from './plan.js';
 

@@ -34,8 +34,9 @@ import type { Transport } from '../core/transport.js';
 import { percentile, percentileOf } from '../core/stats.js';
 import { prng } from '../core/prng.js';
 import { linkUp, type LinkHandle } from './index.js';
-import { probeRtt, tcpGoodput, udpBlast } from './linkem.js';
-import { CLIENT_ADDR, SERVER_ADDR, delayLinePackets, probeRttMs } from './plan.js';
+import { probeRtt, tcpGoodput, udpBlast } from './linkem/probes.js';
+import { CLIENT_ADDRESS, SERVER_ADDRESS } from './addresses.js';
+import { delayLinePackets, probeRttMs } from './plan.js';
 import { Z95, Z99, burstInflation, wilson } from './probe.js';
 
 export interface Check {
@@ -119,8 +120,8 @@ function ns(link: LinkHandle, dir: Direction): { from: string; to: string; toAdd
   const client = link.clientNetns ?? '';
   const server = link.serverNetns ?? '';
   return dir === 'down'
-    ? { from: server, to: client, toAddress: CLIENT_ADDR }
-    : { from: client, to: server, toAddress: SERVER_ADDR };
+    ? { from: server, to: client, toAddress: CLIENT_ADDRESS }
+    : { from: client, to: server, toAddress: SERVER_ADDRESS };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Network } from '../core/network.js';
 import type { Transport } from '../core/transport.js';
 import { linkUp, type LinkHandle } from './index.js';
 import { spawnIn } from './netns.js';
-import { CLIENT_ADDR } from './plan.js';
+import { CLIENT_ADDRESS } from './addresses.js';
 
 /** Split a command line into argv without a shell (see the module comment). */
 export function splitCommand(line: string): string[] {
@@ -128,12 +128,12 @@ export async function runShell(
     const env = {
       ...process.env,
       H3BENCH_SERVER: link.serverAddress,
-      H3BENCH_CLIENT: CLIENT_ADDR,
+      H3BENCH_CLIENT: CLIENT_ADDRESS,
       H3BENCH_CLIENT_NETNS: clientNs,
       H3BENCH_SERVER_NETNS: serverNs,
     };
     log(
-      `link up (${link.backend}): client ${clientNs} (${CLIENT_ADDR}) -> server ${serverNs} (${link.serverAddress})`,
+      `link up (${link.backend}): client ${clientNs} (${CLIENT_ADDRESS}) -> server ${serverNs} (${link.serverAddress})`,
     );
     if (o.server && o.server.length > 0) {
       server = spawnIn(serverNs, o.server, { stdio: ['ignore', 'inherit', 'inherit'], env });

@@ -11,17 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { median } from '../../core/stats.js';
 import { linkProfile, type DirectionProfile, type NetworkProfile } from '../../core/network.js';
-import {
-  buildLinkemIfNeeded,
-  linkemBinary,
-  openLinkemLink,
-  probeRtt,
-  readLinkemDrops,
-  readLinkemLog,
-  tcpGoodput,
-  udpBlast,
-  type LinkemLink,
-} from '../../link/linkem.js';
+import { buildLinkemIfNeeded, linkemBinary } from '../../link/linkem/build.js';
+import { openLinkemLink, type LinkemLink } from '../../link/linkem/link.js';
+import { readLinkemDrops, readLinkemLog } from '../../link/linkem/log.js';
+import { probeRtt, tcpGoodput, udpBlast } from '../../link/linkem/probes.js';
 import {
   CommandError,
   createNamespace,

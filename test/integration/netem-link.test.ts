@@ -12,9 +12,10 @@ import type { Scenario } from '../../harness/scenario/schema.js';
 import { applyPlan, probeKernel, qdiscDump } from '../../link/apply.js';
 import { rootQdisc } from '../../link/fairness.js';
 import { chooseBackend, linkUp } from '../../link/index.js';
-import { udpBlast } from '../../link/linkem.js';
+import { udpBlast } from '../../link/linkem/probes.js';
 import { execIn, listNamespaces, run } from '../../link/netns.js';
-import { CLIENT_ADDR, SERVER_ADDR, needsSecondStage, plan, vethsOf } from '../../link/plan.js';
+import { CLIENT_ADDRESS, SERVER_ADDRESS } from '../../link/addresses.js';
+import { needsSecondStage, plan, vethsOf } from '../../link/plan.js';
 import { runFidelityProbe } from '../../link/probe.js';
 import { isAlive, readState } from '../../link/state.js';
 import { readHostSysctl } from '../../link/sysctl.js';
@@ -199,14 +200,14 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       expect(await qdiscDump(link2Ns ?? '')).toMatch(/tbf 1: dev m1 root .*rate 20Mbit/);
       // Without the netem stage there is no delay: a near-zero RTT proves the routed path works.
       const zero = scenario('  backend: netem\n  rate: { down: 50mbit, up: 20mbit }\n').network.profile;
-      const probe = await runFidelityProbe({ clientNs, serverNs, serverAddress: SERVER_ADDR }, zero);
+      const probe = await runFidelityProbe({ clientNs, serverNs, serverAddress: SERVER_ADDRESS }, zero);
       expect(probe.measuredRttMs.samples).toBe(40);
       expect(probe.measuredRttMs.p50).toBeLessThan(2);
       // The tbf stage limits the rate counting IP bytes (size table overhead -14).
       const blast = await udpBlast({
         fromNetns: serverNs,
         toNetns: clientNs,
-        toAddress: CLIENT_ADDR,
+        toAddress: CLIENT_ADDRESS,
         pps: 5000,
         count: 5000,
         sizeBytes: 1472,
@@ -214,8 +215,8 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       });
       expect(blast.receivedMbitS).toBeGreaterThan(0.95 * 50 * (1472 / 1500));
       expect(blast.receivedMbitS).toBeLessThan(1.03 * 50 * (1472 / 1500));
-      const route = await execIn(clientNs, ['ip', 'route', 'get', SERVER_ADDR]);
-      expect(route.stdout).toContain(`src ${CLIENT_ADDR}`);
+      const route = await execIn(clientNs, ['ip', 'route', 'get', SERVER_ADDRESS]);
+      expect(route.stdout).toContain(`src ${CLIENT_ADDRESS}`);
     } finally {
       expect(await removeNamespaces(names)).toEqual([]);
     }

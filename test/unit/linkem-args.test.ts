@@ -2,16 +2,15 @@
  * linkem's argv planned from a NetworkProfile, its limits, and the TUN pair commands (pure).
  */
 import { describe, expect, it } from 'vitest';
+import { isBenchmarkAddress } from '../../link/addresses.js';
 import {
   LINKEM_UNLIMITED_PACKETS,
-  isBenchmarkAddress,
   linkemArgs,
   linkemLimits,
   linkemLossSpec,
-  parseLinkemReadyLine,
-  parseLinkemStatsLine,
-  tunPairCommands,
-} from '../../link/linkem.js';
+} from '../../link/linkem/args.js';
+import { parseLinkemReadyLine, parseLinkemStatsLine } from '../../link/linkem/lines.js';
+import { tunPairCommands } from '../../link/linkem/tun.js';
 import {
   UNIMPAIRED_DIRECTION,
   linkProfile,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { linkemSourceDir } from '../../link/linkem.js';
+import { linkemSourceDir } from '../../link/linkem/build.js';
 import { run } from '../../link/netns.js';
 
 const cc = await run(['cc', '--version']).then(

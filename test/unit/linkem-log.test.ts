@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { linkemFlowHash } from '../../link/linkem/flow.js';
 import {
   LINKEM_LOG_RECORD_BYTES,
-  linkemFlowHash,
   parseLinkemLog,
   parseLinkemLogHeader,
   readLinkemDrops,
   type LinkemDrops,
-} from '../../link/linkem.js';
+} from '../../link/linkem/log.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-linkem-log-'));
 afterAll(() => {
