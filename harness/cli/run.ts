@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { ExitCode } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
-import { resummarize } from '../model/result.js';
+import { resummarize } from '../measure/result-summary.js';
 import { TABLE_HEADER, tableRows, textTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';

@@ -129,8 +129,8 @@ export interface Comparison {
 export function backendsUsed(r: ResultFile): string[] {
   const b = new Set<string>();
   for (const run of r.runs) {
-    const v = run.link.provenance.backend;
-    if (typeof v === 'string') b.add(v);
+    const v = run.link.provenance?.backend;
+    if (v !== undefined) b.add(v);
   }
   return [...b].sort();
 }

@@ -87,6 +87,43 @@ const probe = z.looseObject({
   notes: z.array(z.string()),
 });
 
+const stringMap = z.record(z.string(), z.string());
+const namespaceCounters = z.record(z.string(), z.number());
+/** `RunRecord.link.provenance`; files before schema 4 wrote `{}` for a link that never came up: null. */
+const linkProvenance = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !('backend' in v) ? null : v),
+  z
+    .looseObject({
+      backend: z.enum(['none', 'netem', 'linkem']),
+      // Files of schema 1 have neither.
+      warnings: z.array(z.string()).default([]),
+      fairness: z
+        .looseObject({ congestion: z.string(), pacing: z.string(), hystart: z.string() })
+        .default({ congestion: 'not recorded', pacing: 'not recorded', hystart: 'not recorded' }),
+      topology: z
+        .looseObject({
+          clientNetns: z.string(),
+          serverNetns: z.string(),
+          namespaces: z.array(z.string()),
+          clientAddress: z.string(),
+          serverAddress: z.string(),
+        })
+        .optional(),
+      sysctls: z.record(z.string(), stringMap).optional(),
+      qdiscs: stringMap.optional(),
+    })
+    .nullable(),
+);
+const linkCounters = z.looseObject({
+  sockets: z.looseObject({ client: namespaceCounters, server: namespaceCounters }).optional(),
+  qdiscsAfter: stringMap.optional(),
+  dropReasons: z.record(z.string(), z.number()).optional(),
+  dropTimesError: z.string().optional(),
+  linkemError: z.string().optional(),
+  error: z.string().optional(),
+  teardownErrors: z.array(z.string()).optional(),
+});
+
 const runRecord = z.looseObject({
   index: z.number().int().min(0),
   repetition: z.number().int().min(0),
@@ -96,9 +133,9 @@ const runRecord = z.looseObject({
   client: clientReport.nullable(),
   server: serverReport.nullable(),
   link: z.looseObject({
-    provenance: z.record(z.string(), z.unknown()),
+    provenance: linkProvenance,
     probe: probe.nullable(),
-    counters: z.record(z.string(), z.unknown()),
+    counters: linkCounters,
     lossTimesMs: z.array(z.number()).optional(),
   }),
   sweepIndex: z.number().int().min(0).optional(),

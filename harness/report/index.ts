@@ -7,7 +7,8 @@ import { figureSpecs } from './figures.js';
 import { htmlReporter } from './html.js';
 import { markdownReporter } from './markdown.js';
 import { resultJson } from './read.js';
-import { resummarize, type ResultFile } from '../model/result.js';
+import type { ResultFile } from '../model/result.js';
+import { resummarize } from '../measure/result-summary.js';
 import { renderSvgsSync } from './svg.js';
 
 /** What every reporter gets besides the result: the rendered figures (name → SVG text). */

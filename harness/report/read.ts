@@ -6,12 +6,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
-import {
-  READABLE_SCHEMA_VERSIONS,
-  RESULT_SCHEMA_VERSION,
-  resummarize,
-  type ResultFile,
-} from '../model/result.js';
+import { READABLE_SCHEMA_VERSIONS, RESULT_SCHEMA_VERSION, type ResultFile } from '../model/result.js';
+import { resummarize } from '../measure/result-summary.js';
 import { resultSchemaV1, resultSchemaV2, resultSchemaV3, versionSchema } from '../model/schema.js';
 
 /** A result file is missing, unreadable, of an unknown version, or does not match its schema. */

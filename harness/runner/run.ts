@@ -16,7 +16,8 @@ import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../../core/paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
 import { renderAll } from '../report/index.js';
-import { RESULT_SCHEMA_VERSION, summarize, type ResultFile, type RunRecord } from '../model/result.js';
+import { RESULT_SCHEMA_VERSION, type ResultFile, type RunRecord } from '../model/result.js';
+import { summarize } from '../measure/result-summary.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import { linkUp, type LinkHandle } from '../../link/index.js';
@@ -144,15 +145,15 @@ function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code: numbe
 
 /**
  * The emulator's drop times on the client's timeline (ms since t0), for the HOL analysis; drops
- * before t0 (the fidelity probe's) are left out. Moves them out of the counters so they are stored
- * once.
+ * before t0 (the fidelity probe's) are left out.
  */
-function lossTimes(counters: Record<string, unknown>, client: ClientReport | null): number[] | undefined {
-  const drops = counters.dropTimesMonotonicMs;
-  delete counters.dropTimesMonotonicMs;
-  if (!Array.isArray(drops) || client?.t0MonotonicNs === undefined) return undefined;
+export function lossTimes(
+  dropTimesMonotonicMs: readonly number[] | null,
+  client: ClientReport | null,
+): number[] | undefined {
+  if (dropTimesMonotonicMs === null || client?.t0MonotonicNs === undefined) return undefined;
   const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
-  return (drops as number[]).map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
+  return dropTimesMonotonicMs.map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
 }
 
 /**
@@ -202,7 +203,7 @@ async function runOne(
     error: null,
     client: null,
     server: null,
-    link: { provenance: {}, probe: null, counters: {} },
+    link: { provenance: null, probe: null, counters: {} },
   };
   let link: LinkHandle | undefined;
   let server: ChildProcess | undefined;
@@ -292,8 +293,9 @@ async function runOne(
     }
     if (client && client.exitCode === null) client.kill('SIGKILL');
     if (link) {
-      record.link.counters = await link.down();
-      const loss = lossTimes(record.link.counters, record.client);
+      const down = await link.down();
+      record.link.counters = down.counters;
+      const loss = lossTimes(down.dropTimesMonotonicMs, record.client);
       if (loss !== undefined) record.link.lossTimesMs = loss;
     }
   }

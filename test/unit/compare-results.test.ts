@@ -1,3 +1,4 @@
+import type { LinkBackend } from '../../link/record.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,7 +136,7 @@ describe('compareResults', () => {
 const SWEEP = 'sweep:\n  key: workload.concurrency\n  values: [1, 2]\n';
 
 /** A sweep result of h2 and h3 over two points; `scale[i]` multiplies h3's latencies at point i. */
-function noisySweep(seed: number, scale: [number, number], reps = 6, backend?: string): ResultFile {
+function noisySweep(seed: number, scale: [number, number], reps = 6, backend?: LinkBackend): ResultFile {
   const rand = prng(seed);
   let index = 0;
   const runs = [0, 1].flatMap((point) =>

@@ -10,7 +10,8 @@ import { median, percentile, percentileOf } from '../../core/stats.js';
 import { protocolContrasts, type ProtocolContrast } from '../../harness/measure/summary.js';
 import { renderCsv } from '../../harness/report/csv.js';
 import { parseResult, resultJson } from '../../harness/report/read.js';
-import { runInput, type RunRecord } from '../../harness/model/result.js';
+import { runInput } from '../../harness/measure/result-summary.js';
+import type { RunRecord } from '../../harness/model/result.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
 import { client, result, runRecord, runsWithWorkload, type StreamSpec } from '../fixtures/synthetic.js';
 

@@ -122,7 +122,7 @@ describe('loopback link (backend none)', () => {
       '/tmp/t.yaml',
     );
     const link = await linkUp(s.network, s.transport, { workDir: '/nonexistent' });
-    const prov = link.provenance() as { warnings: string[]; fairness: Record<string, string> };
+    const prov = link.provenance();
     const host = hostCongestion();
     expect(prov.fairness.congestion).toContain(`TCP: ${host}`);
     expect(prov.fairness.hystart).toBeDefined();
