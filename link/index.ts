@@ -45,6 +45,7 @@ import {
   type NetemTopology,
 } from './plan.js';
 import { runFidelityProbe } from './probe.js';
+import type { FidelityProbe, LinkCounters, LinkProvenance, LinkTeardown } from './record.js';
 import { forgetProcess, recordProcess } from './state.js';
 import {
   applyNamespaceSysctls,
@@ -61,20 +62,6 @@ import {
   sweepStaleOnce,
 } from './topology.js';
 
-/** Measured path properties vs configured (filled by the fidelity probe). */
-export interface FidelityProbe {
-  /** Both one-way delays plus the probe packet's serialization, ms. */
-  configuredRttMs: number;
-  measuredRttMs: { p50: number; p99: number; samples: number };
-  /** Round-trip (echo) loss expected from the profile, percent. */
-  configuredLossPct: number;
-  /** Echoes that did not come back, percent. */
-  measuredLossPct: number;
-  /** True when the measurement is inside tolerance. */
-  ok: boolean;
-  notes: string[];
-}
-
 export interface LinkHandle {
   backend: 'none' | 'netem' | 'linkem';
   /** Namespace the client runs in; null = the current one. */
@@ -84,11 +71,11 @@ export interface LinkHandle {
   /** Address the server binds and the client connects to. */
   serverAddress: string;
   /** Everything that defines the emulation, recorded in the result. */
-  provenance(): Record<string, unknown>;
+  provenance(): LinkProvenance;
   /** Short measurement of RTT and loss on the link (null when there is no emulation). */
   probe(): Promise<FidelityProbe | null>;
-  /** Tear everything down (idempotent); returns counters to record. */
-  down(): Promise<Record<string, unknown>>;
+  /** Tear everything down (idempotent); returns the counters to record and the drop times. */
+  down(): Promise<LinkTeardown>;
 }
 
 export interface LinkContext {
@@ -122,7 +109,7 @@ async function loopback(transport: Transport): Promise<LinkHandle> {
     cubicHystart: cubicHystartParam(),
   });
   for (const w of fairness.warnings) warnOnce(w);
-  const provenance = {
+  const provenance: LinkProvenance = {
     backend: 'none',
     path: 'host loopback (127.0.0.1), no emulation',
     warnings: fairness.warnings,
@@ -135,7 +122,7 @@ async function loopback(transport: Transport): Promise<LinkHandle> {
     serverAddress: '127.0.0.1',
     provenance: () => provenance,
     probe: () => Promise.resolve(null),
-    down: () => Promise.resolve({}),
+    down: () => Promise.resolve({ counters: {}, dropTimesMonotonicMs: null }),
   };
 }
 
@@ -288,7 +275,7 @@ async function commonProvenance(
   c: Common,
   network: Network,
   transport: Transport,
-): Promise<Record<string, unknown>> {
+): Promise<LinkProvenance> {
   const p = network.profile;
   const f = c.fairness;
   return {
@@ -339,7 +326,7 @@ async function netemUp(
   const [clientNs = '', serverNs = '', linkNs = '', link2Ns = null] = names;
   const topo: NetemTopology = { clientNs, serverNs, linkNs, link2Ns };
   const c = newCommon('netem', why, transport, fqAvailable, names, endpointDevices(topo));
-  let provenance: Record<string, unknown>;
+  let provenance: LinkProvenance;
   try {
     aborted(ctx.signal);
     c.hostChanges = prepareHost(transport.congestion, requiredBufferBytes(transport, profile));
@@ -373,7 +360,7 @@ async function netemUp(
   return handle(c, network, ctx, provenance, async () => {
     const qdiscs: Record<string, string> = {};
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns).catch((e: unknown) => toError(e).message);
-    return { qdiscsAfter: qdiscs };
+    return { counters: { qdiscsAfter: qdiscs }, dropTimesMonotonicMs: null };
   });
 }
 
@@ -398,7 +385,7 @@ async function linkemUp(
     server: [serverNs, serverDev],
   });
   let linkem: LinkemHandle | null = null;
-  let provenance: Record<string, unknown>;
+  let provenance: LinkProvenance;
   const logFile = path.join(ctx.workDir, 'linkem.log');
   try {
     aborted(ctx.signal);
@@ -453,14 +440,18 @@ async function linkemUp(
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns).catch((e: unknown) => toError(e).message);
     try {
       const stats = await lk.stop();
+      const { dropTimesMonotonicMs, ...drops } = await emulatorDrops(logFile);
       return {
-        qdiscsAfter: qdiscs,
-        linkem: stats,
-        releaseLatenessUs: { up: stats.up.latenessUs, down: stats.down.latenessUs },
-        ...(await emulatorDrops(logFile)),
+        counters: {
+          qdiscsAfter: qdiscs,
+          linkem: stats,
+          releaseLatenessUs: { up: stats.up.latenessUs, down: stats.down.latenessUs },
+          ...drops,
+        },
+        dropTimesMonotonicMs,
       };
     } catch (err) {
-      return { qdiscsAfter: qdiscs, linkemError: toError(err).message };
+      return { counters: { qdiscsAfter: qdiscs, linkemError: toError(err).message }, dropTimesMonotonicMs: null };
     } finally {
       forgetProcess(lk.pid);
     }
@@ -473,12 +464,14 @@ async function linkemUp(
  * record by record (readLinkemDrops); the orchestrator subtracts the client's t0 to get
  * RunRecord.link.lossTimesMs.
  */
-async function emulatorDrops(logFile: string): Promise<Record<string, unknown>> {
+async function emulatorDrops(
+  logFile: string,
+): Promise<{ dropTimesMonotonicMs: number[] | null; dropReasons?: Record<string, number>; dropTimesError?: string }> {
   try {
     const { dropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
     return { dropTimesMonotonicMs, dropReasons };
   } catch (err) {
-    return { dropTimesError: toError(err).message };
+    return { dropTimesMonotonicMs: null, dropTimesError: toError(err).message };
   }
 }
 
@@ -497,12 +490,12 @@ function handle(
   c: Common,
   network: Network,
   ctx: LinkContext,
-  provenance: Record<string, unknown>,
-  stopBackend: () => Promise<Record<string, unknown>>,
+  provenance: LinkProvenance,
+  stopBackend: () => Promise<LinkTeardown>,
 ): LinkHandle {
   const { clientNs, serverNs } = c;
   const serverAddress = SERVER_ADDRESS;
-  let downing: Promise<Record<string, unknown>> | undefined;
+  let downing: Promise<LinkTeardown> | undefined;
   return {
     backend: c.backend,
     clientNetns: clientNs,
@@ -517,20 +510,23 @@ function handle(
       ),
     down: () => {
       downing ??= (async () => {
-        const counters: Record<string, unknown> = {};
+        let counters: LinkCounters = {};
+        let dropTimesMonotonicMs: number[] | null = null;
         try {
-          counters.sockets = {
+          const sockets = {
             client: await namespaceCounters(clientNs),
             server: await namespaceCounters(serverNs),
           };
-          Object.assign(counters, await stopBackend());
+          const stopped = await stopBackend();
+          counters = { sockets, ...stopped.counters };
+          dropTimesMonotonicMs = stopped.dropTimesMonotonicMs;
         } catch (err) {
           counters.error = toError(err).message;
         }
         const t = await teardown(c.namespaces);
         if (t.errors.length > 0) counters.teardownErrors = t.errors;
         if (t.restored.length > 0) counters.hostSysctlsRestored = t.restored;
-        return counters;
+        return { counters, dropTimesMonotonicMs };
       })();
       return downing;
     },

@@ -21,7 +21,7 @@ import {
 } from '../core/network.js';
 import { EnvironmentError } from '../core/errors.js';
 import { percentileOf } from '../core/stats.js';
-import type { FidelityProbe } from './index.js';
+import type { FidelityProbe } from './record.js';
 import { buildLinkemIfNeeded } from './linkem/build.js';
 import { probeRtt } from './linkem/probes.js';
 import { execIn, spawnIn, waitForLine } from './netns.js';

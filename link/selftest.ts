@@ -38,6 +38,7 @@ import { probeRtt, tcpGoodput, udpBlast } from './linkem/probes.js';
 import { CLIENT_ADDRESS, SERVER_ADDRESS } from './addresses.js';
 import { delayLinePackets, probeRttMs } from './plan.js';
 import { Z95, Z99, burstInflation, wilson } from './probe.js';
+import type { LinkCounters, LinkProvenance } from './record.js';
 
 export interface Check {
   /** What is measured, e.g. "RTT p50". */
@@ -53,8 +54,8 @@ export interface SelftestResult {
   ok: boolean;
   backend: string;
   checks: Check[];
-  provenance: Record<string, unknown>;
-  counters: Record<string, unknown>;
+  provenance: LinkProvenance | null;
+  counters: LinkCounters;
 }
 
 export interface SelftestOptions {
@@ -225,8 +226,8 @@ export async function selftest(
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'h3bench-selftest-'));
   const checks: Check[] = [];
   let link: LinkHandle | undefined;
-  let counters: Record<string, unknown> = {};
-  let provenance: Record<string, unknown>;
+  let counters: LinkCounters = {};
+  let provenance: LinkProvenance;
   let backend: string;
   try {
     link = await linkUp(network, transport, {
@@ -402,7 +403,7 @@ export async function selftest(
       });
     }
   } finally {
-    if (link) counters = await link.down();
+    if (link) counters = (await link.down()).counters;
     await rm(workDir, { recursive: true, force: true });
   }
   checks.push(...latenessChecks(counters));
@@ -416,9 +417,8 @@ export async function selftest(
 }
 
 /** linkem's own release lateness (write time − scheduled release), reported for both directions. */
-export function latenessChecks(counters: Record<string, unknown>): Check[] {
-  const l = counters.releaseLatenessUs as
-    Record<Direction, { p50: number; p99: number; count: number }> | undefined;
+export function latenessChecks(counters: LinkCounters): Check[] {
+  const l = counters.releaseLatenessUs;
   if (l === undefined) return [];
   return (['down', 'up'] as const).map((dir) => ({
     name: `emulator release lateness ${dir}`,

@@ -76,27 +76,21 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
     try {
       expect(link.backend).toBe('linkem');
       expect(link.serverAddress).toBe('198.18.0.2');
-      const prov = link.provenance() as {
-        linkem: { pid: number; argv: string[]; devices: { client: string; server: string } } & Record<
-          string,
-          unknown
-        >;
-        sysctls: Record<string, Record<string, string>>;
-        fairness: Record<string, string>;
-        warnings: string[];
-      };
+      const prov = link.provenance();
+      const lk = prov.linkem;
+      if (lk === undefined) throw new Error('no linkem provenance');
       // An explicit pfifo on both TUNs (never the host's default_qdisc), read back independently.
-      expect(await rootQdisc(clientNs, prov.linkem.devices.client)).toBe('pfifo');
-      expect(await rootQdisc(serverNs, prov.linkem.devices.server)).toBe('pfifo');
+      expect(await rootQdisc(clientNs, lk.devices.client)).toBe('pfifo');
+      expect(await rootQdisc(serverNs, lk.devices.server)).toBe('pfifo');
       expect(prov.fairness.pacing).toMatch(/^off for both \(TCP: pfifo on the endpoints' egress/);
       expect(prov.fairness.congestion).toMatch(/^cubic for TCP/);
       expect(prov.warnings).toEqual([]);
       // The log lives in the work dir, deleted after the run: no path to it is recorded as such.
-      expect(prov.linkem).not.toHaveProperty('logFile');
-      expect(prov.linkem.packetLog).toMatch(/deleted/);
+      expect(lk).not.toHaveProperty('logFile');
+      expect(lk.packetLog).toMatch(/deleted/);
       emulator = readState().owners[String(process.pid)]?.processes ?? [];
-      expect(emulator.map((p) => p.pid)).toEqual([prov.linkem.pid]);
-      expect(prov.linkem.argv.join(' ')).toContain('--up-delay-us 15000');
+      expect(emulator.map((p) => p.pid)).toEqual([lk.pid]);
+      expect(lk.argv.join(' ')).toContain('--up-delay-us 15000');
       // Applied in each endpoint namespace, and read back independently here.
       for (const ns of [clientNs, serverNs]) {
         const { stdout } = await execIn(ns, [
@@ -111,7 +105,7 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
         const [cc, metrics, idle, ecn, wmem = ''] = stdout.trim().split('\n');
         expect([cc, metrics, idle, ecn]).toEqual(['cubic', '1', '0', '0']);
         expect(Number(wmem.trim().split(/\s+/)[2])).toBeGreaterThanOrEqual(16_000_000);
-        expect(prov.sysctls[ns]?.['net.ipv4.tcp_congestion_control']).toBe('cubic');
+        expect(prov.sysctls?.[ns]?.['net.ipv4.tcp_congestion_control']).toBe('cubic');
       }
       expect(Number(readHostSysctl('net.core.rmem_max'))).toBeGreaterThanOrEqual(16_000_000);
       expect(readHostSysctl('net.ipv4.tcp_allowed_congestion_control').split(' ')).toContain('cubic');
@@ -121,13 +115,14 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       expect(probe?.measuredRttMs.p50).toBeGreaterThan(30);
       expect(probe?.measuredRttMs.p50).toBeLessThan(33);
     } finally {
-      const counters = await link.down();
+      const down = await link.down();
+      const counters = down.counters;
       expect(counters).toHaveProperty('linkem');
       expect(counters).not.toHaveProperty('linkemLog');
       expect(counters).toHaveProperty('dropReasons');
-      expect(Array.isArray(counters.dropTimesMonotonicMs)).toBe(true);
+      expect(Array.isArray(down.dropTimesMonotonicMs)).toBe(true);
       expect(JSON.stringify(counters.qdiscsAfter)).toMatch(/qdisc pfifo .* root .*limit 10000p/);
-      expect(await link.down()).toBe(counters); // idempotent
+      expect(await link.down()).toBe(down); // idempotent
     }
     const left = await listNamespaces();
     expect(left).not.toContain(clientNs);
@@ -152,7 +147,7 @@ describe.skipIf(!root)('emulated link (needs root: namespaces, TUN, sysctls; ski
       ]);
       expect(stdout.trim()).toBe('bbr');
       // BBR paces TCP by itself; the QUIC driver does not pace unless asked: recorded and warned.
-      const prov = link.provenance() as { fairness: Record<string, string>; warnings: string[] };
+      const prov = link.provenance();
       expect(prov.fairness.pacing).toMatch(/^TCP paced \(BBR paces itself/);
       expect(prov.warnings).toContain(
         'transport.congestion bbr with transport.pacing false: Linux TCP BBR paces itself while the QUIC driver does not pace (unfair); set transport.pacing: true',
