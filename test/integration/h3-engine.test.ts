@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBody } from '../../harness/proto/handler.js';
 import { createClient, createServer } from '../../harness/proto/h3/engine.js';
-import { QuicClient, type QuicCloseEvent } from '../../harness/proto/quic/transport.js';
+import { QuicClient } from '../../harness/proto/quic/client.js';
+import type { QuicCloseEvent } from '../../harness/proto/quic/connection.js';
 import type { ProtocolClient, ProtocolServer } from '../../harness/proto/session.js';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';

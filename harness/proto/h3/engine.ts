@@ -1,6 +1,6 @@
 /**
  * HTTP/3 adapter: our HTTP/3 + QPACK core (`../h3/`, no I/O) over the lean QUIC driver
- * (`transport.ts`), behind the same ProtocolServer/ProtocolClient interface as h1 and h2.
+ * (`../quic/`), behind the same ProtocolServer/ProtocolClient interface as h1 and h2.
  *
  * Server: serves `handle()`; a body goes out as 64 KiB DATA frames whose payloads are views of the
  * shared pattern buffer (`bodySlice`), one chunk ahead of what quiche accepts (backpressure from
@@ -26,7 +26,9 @@ import {
   type ServerOptions,
 } from '../session.js';
 import type { Transport } from '../../scenario/schema.js';
-import { QuicClient, QuicServer, type QuicCloseEvent, type QuicConn } from '../quic/transport.js';
+import { QuicClient } from '../quic/client.js';
+import type { QuicCloseEvent, QuicConn } from '../quic/connection.js';
+import { QuicServer } from '../quic/server.js';
 
 /** QPACK and HTTP/3 settings we advertise (recorded). */
 const H3_SETTINGS = {

@@ -1,17 +1,13 @@
 /**
- * A lean QUIC driver over `node:dgram` and the quiche binding: the only code that touches UDP
- * sockets and timers for QUIC. It knows streams and bytes, not HTTP.
+ * One QUIC connection as the driver runs it: the flush (read readable streams, move queued writes
+ * into quiche as capacity allows, send packets until quiche has none or the pacer says wait, arm
+ * one timer from `timeout()`), the stream write queues, delayed ACK and pacing. The endpoint that
+ * owns the connection (endpoint.ts) feeds it datagrams and schedules its flushes.
  *
- * Per event-loop turn: every datagram libuv read is handed to quiche as it arrives (`recv`), then
- * one flush (setImmediate, so all queued datagrams are drained first) per dirty connection: read
- * readable streams, move queued writes into quiche as capacity allows, send packets until quiche has
- * none (or the pacer says wait), and arm one timer from `timeout()`.
- *
- * Hot path: no per-packet allocation of ours (one reused send buffer, one reused stream-read buffer,
- * one reused RecvInfo per connection); node:dgram itself allocates per datagram. Binding calls that
- * build objects (`readable()` ~19 µs, `stats()`/`pathStats()` ~10 µs, any thrown error ~10 µs) are
- * kept off the per-packet path; `send()` (~9 µs, mostly building its SendInfo) and `recv()` (~7 µs)
- * are the floor.
+ * Hot path: no per-packet allocation of ours (one reused send buffer and one reused stream-read
+ * buffer per endpoint, one reused RecvInfo per connection). Binding calls that build objects
+ * (`readable()` ~19 µs, `stats()`/`pathStats()` ~10 µs, any thrown error ~10 µs) are kept off the
+ * per-packet path; `send()` (~9 µs, mostly building its SendInfo) and `recv()` (~7 µs) are the floor.
  *
  * Delayed ACK: quiche puts an ACK in every packet it sends after any ack-eliciting packet, so a
  * flush caused by one lone datagram, with nothing of ours to send, waits for a second datagram or
@@ -21,141 +17,41 @@
  * the driver paces: a token bucket refilled at 1.25 × cwnd / srtt (from `pathStats()`), bursts of at
  * most max(10 packets, 1 ms at that rate), the way Linux TCP sizes TSO bursts to ~1 ms of data.
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import dns from 'node:dns';
-import { isIP, isIPv6 } from 'node:net';
+import type dgram from 'node:dgram';
 import type { TransportStats } from '../../model/records.js';
-import type { Transport } from '../../scenario/schema.js';
 import {
-  BINDING_INFO,
-  MAX_CONN_ID_LEN,
-  MIN_CLIENT_INITIAL_LEN,
-  PacketType,
   QuicBindingError,
-  QuicConfig,
-  QuicConnection,
   Shutdown,
-  negotiateVersion,
-  parseHeader,
-  retry as writeRetry,
   toQuicError,
-  versionIsSupported,
   type HostPort,
   type PathEstimate,
   type QuicCloseInfo,
+  type QuicConnection,
   type RecvInfo,
 } from './binding.js';
 
-// ---- settings ----------------------------------------------------------------------------------
-
-/** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
-export const DEFAULT_MAX_UDP_PAYLOAD_BYTES = 1472;
-/** Idle timeout both endpoints advertise, ms. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-/** Floor of the socket buffer size we ask for, bytes. */
-const MIN_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Stream read buffer: the largest piece handed to a stream handler at once. */
-const STREAM_READ_BYTES = 64 * 1024;
 /** A stream's JS write queue reports "full" (write returns false) at this many bytes. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 /** Delayed ACK: send after this many datagrams... */
-const ACK_EVERY_DATAGRAMS = 2;
+export const ACK_EVERY_DATAGRAMS = 2;
 /** ...or this long after a lone one, ms (max_ack_delay is 25). */
-const ACK_DELAY_MS = 1;
+export const ACK_DELAY_MS = 1;
 /** Above this many open receiving streams, one readable() scan is cheaper than polling each. */
 const POLL_STREAMS_MAX = 48;
 /** Pacer: smallest burst, packets. */
-const PACING_MIN_BURST_PACKETS = 10;
+export const PACING_MIN_BURST_PACKETS = 10;
 /** Pacer: a burst covers at most this much time at the pacing rate, ms. */
-const PACING_BURST_MS = 1;
+export const PACING_BURST_MS = 1;
 /** Pacer: pacing rate = gain × cwnd / srtt. */
-const PACING_GAIN = 1.25;
+export const PACING_GAIN = 1.25;
 /** Pacer: timer lateness (beyond its due time) credited to the next burst, at most, ms. */
-const PACING_MAX_LATENESS_MS = 1;
+export const PACING_MAX_LATENESS_MS = 1;
 /** Pacer: how often cwnd and srtt are re-read from quiche, ms. */
-const PACING_ESTIMATE_INTERVAL_MS = 2;
+export const PACING_ESTIMATE_INTERVAL_MS = 2;
 /** Waiting for a connection to drain on close before giving up, ms. */
 const CLOSE_WAIT_MS = 2_000;
 /** QUIC transport error INTERNAL_ERROR (RFC 9000 §20.1). */
 const TRANSPORT_INTERNAL_ERROR = 0x1;
-/** Retry tokens are valid this long, ms. */
-const RETRY_TOKEN_LIFETIME_MS = 10_000;
-
-export interface QuicEndpointOptions {
-  transport: Transport;
-  alpn: string[];
-  /** Largest UDP payload sent and accepted (max_udp_payload_size), bytes. */
-  maxUdpPayloadBytes?: number;
-  idleTimeoutMs?: number;
-  /** Socket receive/send buffer to request, bytes; default 2 × max(connection window, 4 MB). */
-  socketBufferBytes?: number;
-  /** max_ack_delay, ms (quiche default 25). */
-  maxAckDelayMs?: number;
-  /** Unidirectional streams the peer may open (HTTP/3 needs 3). */
-  maxStreamsUni?: number;
-  /** Bidirectional streams the peer may open. */
-  maxStreamsBidi: number;
-}
-
-export interface QuicServerOptions extends QuicEndpointOptions {
-  host: string;
-  port: number;
-  certPem: string;
-  keyPem: string;
-  /** Stateless retry (address validation) before accepting a connection. Default off. */
-  retry?: boolean;
-}
-
-export interface QuicClientOptions extends QuicEndpointOptions {
-  host: string;
-  port: number;
-  serverName: string;
-  /** CA the server must chain to; null = no verification. */
-  caPem: string | null;
-}
-
-// ---- UDP counters ------------------------------------------------------------------------------
-
-/** The kernel's UDP counters in this network namespace (/proc/net/snmp). */
-export interface UdpCounters {
-  /** Datagrams dropped because a socket receive buffer was full (non-network loss). */
-  rcvbufErrors: number;
-  /** Sends that failed for lack of send buffer. */
-  sndbufErrors: number;
-  /** Datagrams that could not be delivered (includes rcvbufErrors). */
-  inErrors: number;
-}
-
-/** Read UDP counters, or null when /proc/net/snmp is unavailable. */
-export function readUdpCounters(file = '/proc/net/snmp'): UdpCounters | null {
-  try {
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('Udp:'));
-    const names = lines[0]?.split(/\s+/).slice(1) ?? [];
-    const values = lines[1]?.split(/\s+/).slice(1).map(Number) ?? [];
-    const get = (n: string) => values[names.indexOf(n)] ?? NaN;
-    const c = {
-      rcvbufErrors: get('RcvbufErrors'),
-      sndbufErrors: get('SndbufErrors'),
-      inErrors: get('InErrors'),
-    };
-    return Number.isFinite(c.rcvbufErrors) ? c : null;
-  } catch {
-    return null;
-  }
-}
-
-function readSysctl(name: string): number | null {
-  try {
-    const v = Number(readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim());
-    return Number.isFinite(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
 
 // ---- handler interface -------------------------------------------------------------------------
 
@@ -197,6 +93,27 @@ export interface QuicConnHandler {
 /** Pacing mode recorded in results. */
 export type PacingMode = 'driver' | 'none';
 
+/**
+ * What a connection needs from the endpoint that drives it (the Endpoint class in endpoint.ts
+ * implements it; an interface here keeps connection.ts from importing endpoint.ts).
+ */
+export interface ConnEndpoint {
+  readonly maxUdpPayloadBytes: number;
+  readonly pacing: PacingMode;
+  /** Reused buffer quiche writes each outgoing packet into. */
+  readonly sendBuf: Buffer;
+  /** Reused buffer stream data is read into. */
+  readonly streamBuf: Buffer;
+  /** Datagrams quiche rejected or the endpoint could not route. */
+  badDatagrams: number;
+  /** Schedule a flush of `conn`. */
+  markDirty(conn: QuicConn): void;
+  /** Send `out[0..n)` to `to`. */
+  transmit(out: Buffer, n: number, to: HostPort): void;
+  /** Forget a finished connection. */
+  forget(conn: QuicConn): void;
+}
+
 // ---- connection --------------------------------------------------------------------------------
 
 interface QueuedWrite {
@@ -225,7 +142,7 @@ export class QuicConn {
   closeEvent: QuicCloseEvent | null = null;
 
   private handler: QuicConnHandler = {};
-  private readonly ep: Endpoint;
+  private readonly ep: ConnEndpoint;
   private recvInfo: RecvInfo;
   private readonly queues = new Map<number, StreamQueue>();
   private readonly writableWaiters = new Set<number>();
@@ -259,7 +176,7 @@ export class QuicConn {
   private readonly estimate: PathEstimate = { srttMs: 0, cwndBytes: 0, deliveryRateBytesPerSec: 0 };
 
   /** @internal (created by endpoints) */
-  constructor(ep: Endpoint, quic: QuicConnection, isClient: boolean, local: HostPort, peer: HostPort) {
+  constructor(ep: ConnEndpoint, quic: QuicConnection, isClient: boolean, local: HostPort, peer: HostPort) {
     this.ep = ep;
     this.quic = quic;
     this.isClient = isClient;
@@ -770,467 +687,3 @@ export class QuicConn {
     }
   }
 }
-
-// ---- endpoints ---------------------------------------------------------------------------------
-
-function socketBufferBytes(o: QuicEndpointOptions): number {
-  return o.socketBufferBytes ?? 2 * Math.max(o.transport.connectionWindowBytes, MIN_SOCKET_BUFFER_BYTES);
-}
-
-function quicConfig(o: QuicEndpointOptions, role: 'client' | 'server', tlsOpts: object): QuicConfig {
-  return new QuicConfig({
-    role,
-    ...tlsOpts,
-    alpn: o.alpn,
-    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-    maxUdpPayloadBytes: o.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES,
-    connectionWindowBytes: o.transport.connectionWindowBytes,
-    streamWindowBytes: o.transport.streamWindowBytes,
-    maxStreamsBidi: o.maxStreamsBidi,
-    maxStreamsUni: o.maxStreamsUni ?? 3,
-    congestion: o.transport.congestion,
-    hystart: o.transport.hystart,
-    quichePacing: false,
-    maxAckDelayMs: o.maxAckDelayMs ?? 25,
-  });
-}
-
-/**
- * Address lookup for node:dgram: IP literals answer synchronously (dns.lookup would defer every
- * send by a tick); names go through dns.lookup.
- */
-function literalLookup(
-  address: string,
-  family: number,
-  cb: (err: Error | null, address: string, family: number) => void,
-): void {
-  if (isIP(address) !== 0) cb(null, address, family);
-  else
-    dns.lookup(address, { family }, (err, a, f) => {
-      cb(err, a, f);
-    });
-}
-
-/** Shared by client and server: one UDP socket, buffers, the flush loop, counters. */
-abstract class Endpoint {
-  readonly socket: dgram.Socket;
-  readonly maxUdpPayloadBytes: number;
-  readonly pacing: PacingMode;
-  /** Reused buffer quiche writes each outgoing packet into (replaced if a send is queued). */
-  sendBuf: Buffer;
-  /** Reused buffer stream data is read into (views handed to handlers are valid during the call). */
-  readonly streamBuf: Buffer = Buffer.allocUnsafeSlow(STREAM_READ_BYTES);
-  /** Datagrams quiche rejected or we could not route. */
-  badDatagrams = 0;
-  /** Datagrams received / sent by this socket. */
-  datagramsIn = 0;
-  datagramsOut = 0;
-  /** Sends that could not complete at once (kernel send buffer full); their buffer was replaced. */
-  sendsQueued = 0;
-  /** Socket errors seen (e.g. ICMP port unreachable on a connected socket). */
-  socketErrors = 0;
-  protected readonly opts: QuicEndpointOptions;
-  protected readonly config: QuicConfig;
-  private readonly dirty = new Set<QuicConn>();
-  private flushScheduled = false;
-  private readonly udpStart: UdpCounters | null;
-  private udpEnd: UdpCounters | null = null;
-  protected socketClosed = false;
-  private readonly requestedBufferBytes: number;
-
-  protected constructor(opts: QuicEndpointOptions, config: QuicConfig, family: 'udp4' | 'udp6') {
-    this.opts = opts;
-    this.config = config;
-    this.maxUdpPayloadBytes = opts.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES;
-    this.pacing = opts.transport.pacing ? 'driver' : 'none';
-    this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
-    this.requestedBufferBytes = socketBufferBytes(opts);
-    this.udpStart = readUdpCounters();
-    this.socket = dgram.createSocket({
-      type: family,
-      lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
-      recvBufferSize: this.requestedBufferBytes,
-      sendBufferSize: this.requestedBufferBytes,
-    });
-    this.socket.on('message', (msg, rinfo) => {
-      this.datagramsIn++;
-      try {
-        this.onDatagram(msg, rinfo);
-      } catch {
-        this.badDatagrams++;
-      }
-    });
-    this.socket.on('error', (err) => {
-      this.socketErrors++;
-      this.onSocketError(err);
-    });
-  }
-
-  /** A socket error (e.g. ICMP port unreachable on a connected socket); ignored by default. */
-  protected onSocketError(_err: Error): void {
-    /* datagram sockets keep working after such errors */
-  }
-
-  protected abstract onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void;
-  /** Forget a finished connection. */
-  abstract forget(conn: QuicConn): void;
-
-  /** Schedule a flush of `conn` after the datagrams queued now have been read. */
-  markDirty(conn: QuicConn): void {
-    this.dirty.add(conn);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flush);
-    }
-  }
-
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    for (const c of this.dirty) {
-      this.dirty.delete(c);
-      try {
-        c.process();
-      } catch (err) {
-        // A bug above us (a handler threw) must not take the process down: fail the connection.
-        c.abort(err);
-      }
-    }
-  };
-
-  /** @internal Send `out[0..n)` to `to`. */
-  transmit(out: Buffer, n: number, to: HostPort): void {
-    if (this.socketClosed) return;
-    this.sendTo(out, n, to);
-    this.datagramsOut++;
-    // A send the kernel could not take at once is queued by libuv with a reference to `out`:
-    // give quiche a fresh buffer for the next packet (rare: only when the send buffer is full).
-    if (this.socket.getSendQueueCount() > 0) {
-      this.sendsQueued++;
-      this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
-    }
-  }
-
-  protected sendTo(out: Buffer, n: number, to: HostPort): void {
-    this.socket.send(out, 0, n, to.port, to.host);
-  }
-
-  protected async closeSocket(): Promise<void> {
-    if (this.socketClosed) return;
-    this.socketClosed = true;
-    this.udpEnd = readUdpCounters();
-    await new Promise<void>((resolve) => {
-      this.socket.close(() => {
-        resolve();
-      });
-    });
-  }
-
-  /** Everything about this endpoint's stack that a result should record. */
-  settings(): Record<string, unknown> {
-    const udpNow = this.udpEnd ?? readUdpCounters();
-    const { recvBufferBytes, sendBufferBytes } = this.bufferSizes;
-    return {
-      quic: BINDING_INFO,
-      config: this.config.applied,
-      maxUdpPayloadBytes: this.maxUdpPayloadBytes,
-      socket: {
-        requestedBufferBytes: this.requestedBufferBytes,
-        /** As the kernel reports it (Linux doubles the requested size, capped at 2 × rmem_max). */
-        recvBufferBytes,
-        sendBufferBytes,
-        rmemMax: readSysctl('net.core.rmem_max'),
-        wmemMax: readSysctl('net.core.wmem_max'),
-      },
-      ackPolicy: `after ${ACK_EVERY_DATAGRAMS} datagrams or ${ACK_DELAY_MS} ms (RFC 9000 §13.2.2), at once when we have data to send`,
-      /** node:dgram sends one datagram per sendmsg: no UDP GSO, no GRO. */
-      udpGso: false,
-      udpGro: false,
-      pacing:
-        this.pacing === 'driver'
-          ? {
-              mode: 'driver',
-              rate: `${PACING_GAIN} × cwnd / max(srtt, 1 ms)`,
-              burst: `max(${PACING_MIN_BURST_PACKETS} packets, ${PACING_BURST_MS} ms at the pacing rate) + timer lateness up to ${PACING_MAX_LATENESS_MS} ms`,
-              timer: 'setTimeout, >= 1 ms',
-              estimateIntervalMs: PACING_ESTIMATE_INTERVAL_MS,
-              quichePacing: false,
-            }
-          : { mode: 'none', quichePacing: false },
-      /** Kernel UDP counters of this namespace at endpoint start and at close (or now). */
-      udpCounters: { start: this.udpStart, end: udpNow },
-      /** Receive-buffer drops in this namespace during the endpoint's life: non-network loss. */
-      udpRcvbufErrors:
-        this.udpStart !== null && udpNow !== null ? udpNow.rcvbufErrors - this.udpStart.rcvbufErrors : null,
-      datagrams: {
-        in: this.datagramsIn,
-        out: this.datagramsOut,
-        bad: this.badDatagrams,
-        sendsQueued: this.sendsQueued,
-        socketErrors: this.socketErrors,
-      },
-    };
-  }
-
-  /** Socket buffer sizes as the kernel reports them, read once bound. */
-  private bufferSizes: { recvBufferBytes: number | null; sendBufferBytes: number | null } = {
-    recvBufferBytes: null,
-    sendBufferBytes: null,
-  };
-
-  /** Bind the socket and read back the buffer sizes the kernel granted. */
-  protected async bind(host: string, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once('error', reject);
-      this.socket.bind({ address: host, port, exclusive: true }, () => {
-        this.socket.off('error', reject);
-        resolve();
-      });
-    });
-    this.bufferSizes = {
-      recvBufferBytes: this.socket.getRecvBufferSize(),
-      sendBufferBytes: this.socket.getSendBufferSize(),
-    };
-  }
-}
-
-function cidKey(cid: Uint8Array): string {
-  return Buffer.from(cid.buffer, cid.byteOffset, cid.byteLength).toString('latin1');
-}
-
-/** A listening QUIC endpoint: accepts connections, routes datagrams by connection id. */
-export class QuicServer extends Endpoint {
-  private readonly conns = new Map<string, QuicConn>();
-  private readonly keysOf = new Map<QuicConn, string[]>();
-  private readonly onConnection: (conn: QuicConn) => void;
-  private local: HostPort = { host: '', port: 0 };
-  private readonly retryKey = randomBytes(32);
-  private readonly retry: boolean;
-  /** Connections accepted so far. */
-  accepted = 0;
-  /** close() was called: no new connections. */
-  private closing = false;
-
-  constructor(opts: QuicServerOptions, onConnection: (conn: QuicConn) => void) {
-    super(
-      opts,
-      quicConfig(opts, 'server', { certPem: opts.certPem, keyPem: opts.keyPem }),
-      isIPv6(opts.host) ? 'udp6' : 'udp4',
-    );
-    this.onConnection = onConnection;
-    this.retry = opts.retry ?? false;
-  }
-
-  /** Bind; resolves with the UDP port. */
-  async listen(): Promise<number> {
-    const o = this.opts as QuicServerOptions;
-    await this.bind(o.host, o.port);
-    const a = this.socket.address();
-    this.local = { host: a.address, port: a.port };
-    return a.port;
-  }
-
-  /** Open connections. */
-  connections(): QuicConn[] {
-    return [...this.keysOf.keys()];
-  }
-
-  /** Close every connection with `code`, wait for them to drain (bounded), close the socket. */
-  async close(code: number, reason = ''): Promise<void> {
-    this.closing = true;
-    await Promise.all(this.connections().map((c) => c.close(code, reason)));
-    await this.closeSocket();
-  }
-
-  forget(conn: QuicConn): void {
-    for (const k of this.keysOf.get(conn) ?? []) this.conns.delete(k);
-    this.keysOf.delete(conn);
-  }
-
-  protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (msg.length === 0) {
-      this.badDatagrams++;
-      return;
-    }
-    let conn: QuicConn | undefined;
-    if (((msg[0] ?? 0) & 0x80) === 0) {
-      // Short header: the DCID is one of our SCIDs, fixed length, right after the first byte.
-      if (msg.length < 1 + MAX_CONN_ID_LEN) {
-        this.badDatagrams++;
-        return;
-      }
-      conn = this.conns.get(msg.toString('latin1', 1, 1 + MAX_CONN_ID_LEN));
-    } else {
-      const hdr = parseHeader(msg, MAX_CONN_ID_LEN);
-      if (hdr === null) {
-        this.badDatagrams++;
-        return;
-      }
-      conn = this.conns.get(cidKey(hdr.dcid));
-      if (conn === undefined) {
-        conn = this.newConnection(msg, rinfo, hdr);
-        if (conn === undefined) return;
-      }
-    }
-    if (conn === undefined) {
-      this.badDatagrams++;
-      return;
-    }
-    conn.receive(msg, rinfo);
-  }
-
-  private newConnection(
-    msg: Buffer,
-    rinfo: dgram.RemoteInfo,
-    hdr: NonNullable<ReturnType<typeof parseHeader>>,
-  ): QuicConn | undefined {
-    if (this.closing) return undefined;
-    const from = { host: rinfo.address, port: rinfo.port };
-    if (!versionIsSupported(hdr.version)) {
-      if (hdr.type === PacketType.VersionNegotiation) return undefined;
-      const n = negotiateVersion(hdr.scid, hdr.dcid, this.sendBuf);
-      this.transmit(this.sendBuf, n, from);
-      return undefined;
-    }
-    if (hdr.type !== PacketType.Initial || msg.length < MIN_CLIENT_INITIAL_LEN) {
-      this.badDatagrams++;
-      return undefined;
-    }
-    let scid: Uint8Array;
-    let odcid: Uint8Array | null = null;
-    if (this.retry) {
-      if (hdr.token.length === 0) {
-        const newScid = randomBytes(MAX_CONN_ID_LEN);
-        const token = this.mintToken(from, hdr.dcid);
-        const n = writeRetry(hdr.scid, hdr.dcid, newScid, token, hdr.version, this.sendBuf);
-        this.transmit(this.sendBuf, n, from);
-        return undefined;
-      }
-      odcid = this.validateToken(from, hdr.token);
-      if (odcid === null || hdr.dcid.length !== MAX_CONN_ID_LEN) {
-        this.badDatagrams++;
-        return undefined;
-      }
-      // Keep the SCID we sent in the Retry (the client now uses it as DCID).
-      scid = Uint8Array.from(hdr.dcid);
-    } else {
-      scid = randomBytes(MAX_CONN_ID_LEN);
-    }
-    let quic: QuicConnection;
-    try {
-      quic = QuicConnection.accept(scid, odcid, this.local, from, this.config);
-    } catch {
-      this.badDatagrams++;
-      return undefined;
-    }
-    const conn = new QuicConn(this, quic, false, this.local, from);
-    const keys = [cidKey(scid)];
-    const clientDcid = cidKey(hdr.dcid);
-    if (clientDcid !== keys[0]) keys.push(clientDcid);
-    for (const k of keys) this.conns.set(k, conn);
-    this.keysOf.set(conn, keys);
-    this.accepted++;
-    this.onConnection(conn);
-    return conn;
-  }
-
-  /** Retry token: issue time, original DCID, and an HMAC binding both to the client's address. */
-  private mintToken(from: HostPort, odcid: Uint8Array): Buffer {
-    const t = Buffer.alloc(8);
-    t.writeDoubleBE(Date.now());
-    const body = Buffer.concat([t, Buffer.from([odcid.length]), odcid]);
-    const mac = createHmac('sha256', this.retryKey).update(`${from.host}:${from.port}`).update(body).digest();
-    return Buffer.concat([body, mac.subarray(0, 16)]);
-  }
-
-  private validateToken(from: HostPort, token: Uint8Array): Uint8Array | null {
-    const b = Buffer.from(token.buffer, token.byteOffset, token.byteLength);
-    if (b.length < 9 + 16) return null;
-    const len = b[8] ?? 0;
-    if (b.length !== 9 + len + 16) return null;
-    const body = b.subarray(0, 9 + len);
-    const mac = createHmac('sha256', this.retryKey).update(`${from.host}:${from.port}`).update(body).digest();
-    if (!mac.subarray(0, 16).equals(b.subarray(9 + len))) return null;
-    if (Date.now() - b.readDoubleBE(0) > RETRY_TOKEN_LIFETIME_MS) return null;
-    return Uint8Array.from(b.subarray(9, 9 + len));
-  }
-
-  override settings(): Record<string, unknown> {
-    return { ...super.settings(), retry: this.retry, connectionIdBytes: MAX_CONN_ID_LEN };
-  }
-}
-
-/** A client endpoint: one connected UDP socket, one connection. */
-export class QuicClient extends Endpoint {
-  conn: QuicConn | null = null;
-
-  constructor(opts: QuicClientOptions) {
-    super(opts, quicConfig(opts, 'client', { caPem: opts.caPem }), isIPv6(opts.host) ? 'udp6' : 'udp4');
-  }
-
-  /**
-   * Bind, connect the socket, start the handshake. The returned connection reports
-   * `onEstablished` or `onClose`; `handler` is installed before anything is sent.
-   */
-  async connect(handler: QuicConnHandler): Promise<QuicConn> {
-    const o = this.opts as QuicClientOptions;
-    await this.bind(isIPv6(o.host) ? '::' : '0.0.0.0', 0);
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once('error', reject);
-      this.socket.connect(o.port, o.host, () => {
-        this.socket.off('error', reject);
-        resolve();
-      });
-    });
-    const a = this.socket.address();
-    const r = this.socket.remoteAddress();
-    const local = { host: a.address, port: a.port };
-    // The resolved, canonical peer address: quiche drops packets from any other "from" address.
-    const remote = { host: r.address, port: r.port };
-    const quic = QuicConnection.connect(
-      o.serverName,
-      randomBytes(MAX_CONN_ID_LEN),
-      local,
-      remote,
-      this.config,
-    );
-    const conn = new QuicConn(this, quic, true, local, remote);
-    conn.setHandler(handler);
-    this.conn = conn;
-    this.markDirty(conn);
-    return conn;
-  }
-
-  /** Close the connection (application `code`), wait for it to drain (bounded), close the socket. */
-  async close(code: number, reason = ''): Promise<void> {
-    if (this.conn !== null) await this.conn.close(code, reason);
-    await this.closeSocket();
-  }
-
-  forget(conn: QuicConn): void {
-    if (this.conn === conn && !this.socketClosed) void this.closeSocket();
-  }
-
-  protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.conn === null) {
-      this.badDatagrams++;
-      return;
-    }
-    this.conn.receive(msg, rinfo);
-  }
-
-  protected override sendTo(out: Buffer, n: number): void {
-    this.socket.send(out, 0, n);
-  }
-
-  /** ICMP unreachable before the handshake completed: nobody listens there, fail now (as TCP would). */
-  protected override onSocketError(err: Error): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-      this.conn?.failHandshake(
-        `${code}: no QUIC server at ${(this.opts as QuicClientOptions).host}:${(this.opts as QuicClientOptions).port}`,
-      );
-    }
-  }
-}
-
-export { QuicBindingError };

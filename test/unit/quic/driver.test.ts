@@ -4,19 +4,11 @@
  * version negotiation. Loopback UDP only; no root needed.
  */
 import dgram from 'node:dgram';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PacketType, parseHeader } from '../../../harness/proto/quic/binding.js';
-import {
-  QuicClient,
-  QuicServer,
-  readUdpCounters,
-  type QuicCloseEvent,
-  type QuicConn,
-  type QuicConnHandler,
-} from '../../../harness/proto/quic/transport.js';
+import { QuicClient } from '../../../harness/proto/quic/client.js';
+import type { QuicCloseEvent, QuicConn, QuicConnHandler } from '../../../harness/proto/quic/connection.js';
+import { QuicServer } from '../../../harness/proto/quic/server.js';
 import { BODY_CHUNK_BYTES, bodySlice, verifyBody } from '../../../harness/proto/handler.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../../harness/proto/tls.js';
 import type { Transport } from '../../../harness/scenario/schema.js';
@@ -349,25 +341,5 @@ describe('QuicServer / QuicClient on loopback', () => {
     expect((s.config as Record<string, unknown>).initialMaxStreamsBidi).toBe(1000);
     expect((s.socket as Record<string, unknown>).recvBufferBytes).toBeGreaterThan(0);
     expect(server.settings().pacing).toMatchObject({ mode: 'driver' });
-  });
-});
-
-describe('readUdpCounters', () => {
-  it('parses /proc/net/snmp', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'snmp-'));
-    const file = path.join(dir, 'snmp');
-    writeFileSync(
-      file,
-      [
-        'Ip: Forwarding DefaultTTL',
-        'Ip: 1 64',
-        'Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors',
-        'Udp: 100 0 7 90 5 1 0',
-        'UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors',
-        'UdpLite: 0 0 0 0 0 0 0',
-      ].join('\n'),
-    );
-    expect(readUdpCounters(file)).toEqual({ rcvbufErrors: 5, sndbufErrors: 1, inErrors: 7 });
-    expect(readUdpCounters(path.join(dir, 'missing'))).toBeNull();
   });
 });

@@ -1,0 +1,272 @@
+/**
+ * What a QUIC client and server have in common: one UDP socket (node:dgram) and the flush loop.
+ * With the connections (connection.ts) this is the only code that touches UDP sockets and timers
+ * for QUIC; it knows streams and bytes, not HTTP.
+ *
+ * Per event-loop turn: every datagram libuv read is handed to quiche as it arrives (`recv`), then
+ * one flush (setImmediate, so all queued datagrams are drained first) per dirty connection.
+ * node:dgram allocates per datagram; the endpoint's send and stream-read buffers are reused.
+ */
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+import type { Transport } from '../../scenario/schema.js';
+import { BINDING_INFO, QuicConfig, type HostPort } from './binding.js';
+import {
+  ACK_DELAY_MS,
+  ACK_EVERY_DATAGRAMS,
+  PACING_BURST_MS,
+  PACING_ESTIMATE_INTERVAL_MS,
+  PACING_GAIN,
+  PACING_MAX_LATENESS_MS,
+  PACING_MIN_BURST_PACKETS,
+  type ConnEndpoint,
+  type PacingMode,
+  type QuicConn,
+} from './connection.js';
+import { readSysctl, readUdpCounters, type UdpCounters } from './udp.js';
+
+/** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
+export const DEFAULT_MAX_UDP_PAYLOAD_BYTES = 1472;
+/** Idle timeout both endpoints advertise, ms. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Floor of the socket buffer size we ask for, bytes. */
+const MIN_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Stream read buffer: the largest piece handed to a stream handler at once. */
+const STREAM_READ_BYTES = 64 * 1024;
+
+export interface QuicEndpointOptions {
+  transport: Transport;
+  alpn: string[];
+  /** Largest UDP payload sent and accepted (max_udp_payload_size), bytes. */
+  maxUdpPayloadBytes?: number;
+  idleTimeoutMs?: number;
+  /** Socket receive/send buffer to request, bytes; default 2 × max(connection window, 4 MB). */
+  socketBufferBytes?: number;
+  /** max_ack_delay, ms (quiche default 25). */
+  maxAckDelayMs?: number;
+  /** Unidirectional streams the peer may open (HTTP/3 needs 3). */
+  maxStreamsUni?: number;
+  /** Bidirectional streams the peer may open. */
+  maxStreamsBidi: number;
+}
+
+function socketBufferBytes(o: QuicEndpointOptions): number {
+  return o.socketBufferBytes ?? 2 * Math.max(o.transport.connectionWindowBytes, MIN_SOCKET_BUFFER_BYTES);
+}
+
+export function quicConfig(o: QuicEndpointOptions, role: 'client' | 'server', tlsOpts: object): QuicConfig {
+  return new QuicConfig({
+    role,
+    ...tlsOpts,
+    alpn: o.alpn,
+    idleTimeoutMs: o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxUdpPayloadBytes: o.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES,
+    connectionWindowBytes: o.transport.connectionWindowBytes,
+    streamWindowBytes: o.transport.streamWindowBytes,
+    maxStreamsBidi: o.maxStreamsBidi,
+    maxStreamsUni: o.maxStreamsUni ?? 3,
+    congestion: o.transport.congestion,
+    hystart: o.transport.hystart,
+    quichePacing: false,
+    maxAckDelayMs: o.maxAckDelayMs ?? 25,
+  });
+}
+
+/**
+ * Address lookup for node:dgram: IP literals answer synchronously (dns.lookup would defer every
+ * send by a tick); names go through dns.lookup.
+ */
+function literalLookup(
+  address: string,
+  family: number,
+  cb: (err: Error | null, address: string, family: number) => void,
+): void {
+  if (isIP(address) !== 0) cb(null, address, family);
+  else
+    dns.lookup(address, { family }, (err, a, f) => {
+      cb(err, a, f);
+    });
+}
+
+/** Shared by client and server: one UDP socket, buffers, the flush loop, counters. */
+export abstract class Endpoint implements ConnEndpoint {
+  readonly socket: dgram.Socket;
+  readonly maxUdpPayloadBytes: number;
+  readonly pacing: PacingMode;
+  /** Reused buffer quiche writes each outgoing packet into (replaced if a send is queued). */
+  sendBuf: Buffer;
+  /** Reused buffer stream data is read into (views handed to handlers are valid during the call). */
+  readonly streamBuf: Buffer = Buffer.allocUnsafeSlow(STREAM_READ_BYTES);
+  /** Datagrams quiche rejected or we could not route. */
+  badDatagrams = 0;
+  /** Datagrams received / sent by this socket. */
+  datagramsIn = 0;
+  datagramsOut = 0;
+  /** Sends that could not complete at once (kernel send buffer full); their buffer was replaced. */
+  sendsQueued = 0;
+  /** Socket errors seen (e.g. ICMP port unreachable on a connected socket). */
+  socketErrors = 0;
+  protected readonly opts: QuicEndpointOptions;
+  protected readonly config: QuicConfig;
+  private readonly dirty = new Set<QuicConn>();
+  private flushScheduled = false;
+  private readonly udpStart: UdpCounters | null;
+  private udpEnd: UdpCounters | null = null;
+  protected socketClosed = false;
+  private readonly requestedBufferBytes: number;
+
+  protected constructor(opts: QuicEndpointOptions, config: QuicConfig, family: 'udp4' | 'udp6') {
+    this.opts = opts;
+    this.config = config;
+    this.maxUdpPayloadBytes = opts.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD_BYTES;
+    this.pacing = opts.transport.pacing ? 'driver' : 'none';
+    this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
+    this.requestedBufferBytes = socketBufferBytes(opts);
+    this.udpStart = readUdpCounters();
+    this.socket = dgram.createSocket({
+      type: family,
+      lookup: literalLookup as unknown as dgram.SocketOptions['lookup'],
+      recvBufferSize: this.requestedBufferBytes,
+      sendBufferSize: this.requestedBufferBytes,
+    });
+    this.socket.on('message', (msg, rinfo) => {
+      this.datagramsIn++;
+      try {
+        this.onDatagram(msg, rinfo);
+      } catch {
+        this.badDatagrams++;
+      }
+    });
+    this.socket.on('error', (err) => {
+      this.socketErrors++;
+      this.onSocketError(err);
+    });
+  }
+
+  /** A socket error (e.g. ICMP port unreachable on a connected socket); ignored by default. */
+  protected onSocketError(_err: Error): void {
+    /* datagram sockets keep working after such errors */
+  }
+
+  protected abstract onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void;
+  /** Forget a finished connection. */
+  abstract forget(conn: QuicConn): void;
+
+  /** Schedule a flush of `conn` after the datagrams queued now have been read. */
+  markDirty(conn: QuicConn): void {
+    this.dirty.add(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    for (const c of this.dirty) {
+      this.dirty.delete(c);
+      try {
+        c.process();
+      } catch (err) {
+        // A bug above us (a handler threw) must not take the process down: fail the connection.
+        c.abort(err);
+      }
+    }
+  };
+
+  /** @internal Send `out[0..n)` to `to`. */
+  transmit(out: Buffer, n: number, to: HostPort): void {
+    if (this.socketClosed) return;
+    this.sendTo(out, n, to);
+    this.datagramsOut++;
+    // A send the kernel could not take at once is queued by libuv with a reference to `out`:
+    // give quiche a fresh buffer for the next packet (rare: only when the send buffer is full).
+    if (this.socket.getSendQueueCount() > 0) {
+      this.sendsQueued++;
+      this.sendBuf = Buffer.allocUnsafeSlow(this.maxUdpPayloadBytes);
+    }
+  }
+
+  protected sendTo(out: Buffer, n: number, to: HostPort): void {
+    this.socket.send(out, 0, n, to.port, to.host);
+  }
+
+  protected async closeSocket(): Promise<void> {
+    if (this.socketClosed) return;
+    this.socketClosed = true;
+    this.udpEnd = readUdpCounters();
+    await new Promise<void>((resolve) => {
+      this.socket.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  /** Everything about this endpoint's stack that a result should record. */
+  settings(): Record<string, unknown> {
+    const udpNow = this.udpEnd ?? readUdpCounters();
+    const { recvBufferBytes, sendBufferBytes } = this.bufferSizes;
+    return {
+      quic: BINDING_INFO,
+      config: this.config.applied,
+      maxUdpPayloadBytes: this.maxUdpPayloadBytes,
+      socket: {
+        requestedBufferBytes: this.requestedBufferBytes,
+        /** As the kernel reports it (Linux doubles the requested size, capped at 2 × rmem_max). */
+        recvBufferBytes,
+        sendBufferBytes,
+        rmemMax: readSysctl('net.core.rmem_max'),
+        wmemMax: readSysctl('net.core.wmem_max'),
+      },
+      ackPolicy: `after ${ACK_EVERY_DATAGRAMS} datagrams or ${ACK_DELAY_MS} ms (RFC 9000 §13.2.2), at once when we have data to send`,
+      /** node:dgram sends one datagram per sendmsg: no UDP GSO, no GRO. */
+      udpGso: false,
+      udpGro: false,
+      pacing:
+        this.pacing === 'driver'
+          ? {
+              mode: 'driver',
+              rate: `${PACING_GAIN} × cwnd / max(srtt, 1 ms)`,
+              burst: `max(${PACING_MIN_BURST_PACKETS} packets, ${PACING_BURST_MS} ms at the pacing rate) + timer lateness up to ${PACING_MAX_LATENESS_MS} ms`,
+              timer: 'setTimeout, >= 1 ms',
+              estimateIntervalMs: PACING_ESTIMATE_INTERVAL_MS,
+              quichePacing: false,
+            }
+          : { mode: 'none', quichePacing: false },
+      /** Kernel UDP counters of this namespace at endpoint start and at close (or now). */
+      udpCounters: { start: this.udpStart, end: udpNow },
+      /** Receive-buffer drops in this namespace during the endpoint's life: non-network loss. */
+      udpRcvbufErrors:
+        this.udpStart !== null && udpNow !== null ? udpNow.rcvbufErrors - this.udpStart.rcvbufErrors : null,
+      datagrams: {
+        in: this.datagramsIn,
+        out: this.datagramsOut,
+        bad: this.badDatagrams,
+        sendsQueued: this.sendsQueued,
+        socketErrors: this.socketErrors,
+      },
+    };
+  }
+
+  /** Socket buffer sizes as the kernel reports them, read once bound. */
+  private bufferSizes: { recvBufferBytes: number | null; sendBufferBytes: number | null } = {
+    recvBufferBytes: null,
+    sendBufferBytes: null,
+  };
+
+  /** Bind the socket and read back the buffer sizes the kernel granted. */
+  protected async bind(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once('error', reject);
+      this.socket.bind({ address: host, port, exclusive: true }, () => {
+        this.socket.off('error', reject);
+        resolve();
+      });
+    });
+    this.bufferSizes = {
+      recvBufferBytes: this.socket.getRecvBufferSize(),
+      sendBufferBytes: this.socket.getSendBufferSize(),
+    };
+  }
+}
