@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ExitCode, RunError, UsageError } from '../../core/errors.js';
 import { createClient } from '../proto/session.js';
+import { TRANSPORT_OF } from '../proto/types.js';
 import { defaultTransport, PROTOCOLS, type Protocol } from '../scenario/schema.js';
 import { newRequestRecord } from '../workload/multiplex.js';
 import { parse } from './args.js';
@@ -102,7 +103,7 @@ export async function fetchCommand(argv: string[], signal: AbortSignal): Promise
     const tcp = c?.tTcpConnected ?? null;
     console.log('');
     console.log(`body          ${rec.bytes} bytes in ${rec.chunks.length} chunks`);
-    if (protocol !== 'h3') {
+    if (TRANSPORT_OF[protocol] === 'tcp') {
       console.log(`connect       ${fmt(tcp === null ? null : tcp - start)}   (TCP handshake)`);
       console.log(
         `tls           ${fmt(handshake === null || tcp === null ? null : handshake - tcp)}   (TLS 1.3 handshake, ${c?.alpn ?? '?'})`,

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../core/errors.js';
-import { createServer, type ProtocolServer, type ServerOptions } from '../proto/session.js';
+import { TRANSPORT_OF, type ProtocolServer, type ServerOptions } from '../proto/types.js';
+import { createServer } from '../proto/session.js';
 import { SERVER_NAME, generateTlsMaterial } from '../proto/tls.js';
 import { defaultTransport, type Protocol } from '../scenario/schema.js';
 import { intFlag, parse, protocolsFlag } from './args.js';
@@ -71,7 +72,7 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
   }
   const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport() };
   const servers: ProtocolServer[] = [];
-  const tcp: Protocol[] = protocols.filter((p) => p !== 'h3');
+  const tcp: Protocol[] = protocols.filter((p) => TRANSPORT_OF[p] === 'tcp');
   try {
     // TCP first (a port of 0 picks one), then HTTP/3 on the same number over UDP.
     if (tcp.length > 0) {

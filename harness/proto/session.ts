@@ -1,85 +1,16 @@
 /**
- * One interface for every HTTP version, one adapter per version, chosen here and nowhere else
- * (STYLE.md rule 4). Nothing outside this file branches on `protocol === 'h3'`.
+ * One adapter per HTTP version, chosen here and nowhere else: nothing outside this file picks an
+ * engine by protocol (the interface they share is in `types.ts`).
  */
-import type { ConnectionRecord, RequestRecord } from '../model/records.js';
-import type { Protocol, Transport } from '../scenario/schema.js';
-
-/** Settings every TCP+TLS engine pins the same way (and records). */
-export const TLS_SETTINGS = {
-  minVersion: 'TLSv1.3',
-  maxVersion: 'TLSv1.3',
-  /** The suite QUIC (BoringSSL) negotiates on x86 with AES-NI; pinned for TCP so crypto cost matches. */
-  ciphers: 'TLS_AES_128_GCM_SHA256',
-  ecdhCurve: 'X25519',
-} as const;
-
-/** Streams a peer may open at once (h2 SETTINGS_MAX_CONCURRENT_STREAMS, QUIC initial_max_streams_bidi). */
-export const MAX_CONCURRENT_STREAMS = 1000;
-
-export interface ServerOptions {
-  /** Address to bind. */
-  host: string;
-  /** Port to bind (TCP for h1/h2, UDP for h3); 0 = any. */
-  port: number;
-  certPem: string;
-  keyPem: string;
-  transport: Transport;
-  /** If set, h1/h2 responses carry `Alt-Svc: h3=":<port>"`. */
-  altSvcH3Port?: number | undefined;
-  /** h2 only: also answer HTTP/1.1 on the same port, chosen by ALPN (`h3bench serve`). */
-  allowHttp1?: boolean | undefined;
-}
-
-export interface ProtocolServer {
-  readonly protocol: Protocol;
-  /** Start listening; resolves with the bound port. */
-  listen(): Promise<number>;
-  /** Stop accepting, close connections. */
-  close(): Promise<void>;
-  /** Requests answered so far. */
-  requestsServed(): number;
-  /** Stack settings applied (recorded in the result). */
-  settings(): Record<string, unknown>;
-}
-
-export interface ClientOptions {
-  /** Server address to connect to. */
-  host: string;
-  port: number;
-  /** SNI and certificate name to check. */
-  serverName: string;
-  /** CA to trust; null with `insecure` to skip verification (fetch --insecure only). */
-  caPem: string | null;
-  insecure?: boolean;
-  transport: Transport;
-  /** HTTP/1.1: keep-alive connections to use. Ignored by multiplexing protocols. */
-  connections: number;
-  /** Monotonic clock in ms since the run's t0. */
-  now: () => number;
-}
-
-/** Response headers as received (lower-case names). */
-export type ResponseHeaders = Record<string, string | string[] | undefined>;
-
-export interface ProtocolClient {
-  readonly protocol: Protocol;
-  /**
-   * GET `path` and fill `rec` (connection, stream, tHeaders, status, bytes, chunks, tEnd). Resolves
-   * with the response headers when the body is complete; rejects on error or abort (the record keeps
-   * whatever was received).
-   */
-  get(path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders>;
-  /** Connections opened so far, with their setup phases. */
-  connections(): ConnectionRecord[];
-  /** Close every connection. */
-  close(): Promise<void>;
-  /** Stack settings applied (recorded in the result). */
-  settings(): Record<string, unknown>;
-}
-
-type ServerFactory = (opts: ServerOptions) => ProtocolServer;
-type ClientFactory = (opts: ClientOptions) => ProtocolClient;
+import type { Protocol } from '../scenario/schema.js';
+import type {
+  ClientFactory,
+  ClientOptions,
+  ProtocolClient,
+  ProtocolServer,
+  ServerFactory,
+  ServerOptions,
+} from './types.js';
 
 /** The engines, loaded lazily so a client of one protocol does not load the others (e.g. quiche). */
 const ENGINES: Record<Protocol, () => Promise<{ createServer: ServerFactory; createClient: ClientFactory }>> =
@@ -104,6 +35,3 @@ export async function createServer(protocol: Protocol, opts: ServerOptions): Pro
 export async function createClient(protocol: Protocol, opts: ClientOptions): Promise<ProtocolClient> {
   return (await ENGINES[protocol]()).createClient(opts);
 }
-
-/** ALPN identifier of each protocol. */
-export const ALPN: Record<Protocol, string> = { h1: 'http/1.1', h2: 'h2', h3: 'h3' };

@@ -4,7 +4,7 @@
  * `transferMbps` includes them (body bytes / (last byte − request start)).
  */
 import type { RequestRecord } from '../model/records.js';
-import type { ProtocolClient } from '../proto/session.js';
+import type { ProtocolClient } from '../proto/types.js';
 import type { BulkWorkload } from '../scenario/workload.js';
 import { newRequestRecord, runRequest } from './multiplex.js';
 

@@ -7,7 +7,7 @@
 import type { ConnectionRecord, RequestRecord } from '../model/records.js';
 import { median } from '../../core/stats.js';
 import type { ColdWorkload } from '../scenario/workload.js';
-import type { WorkloadContext, WorkloadOutcome } from './index.js';
+import type { WorkloadContext, WorkloadOutcome } from './types.js';
 import { newRequestRecord, runRequest } from './multiplex.js';
 
 export async function runCold(w: ColdWorkload, ctx: WorkloadContext): Promise<WorkloadOutcome> {

@@ -2,34 +2,15 @@
  * Runs the scenario's workload with a protocol client. Each workload returns the per-request records
  * and its own workload-level metrics (named with their unit), which the summary reports per protocol.
  */
-import type { ConnectionRecord, RequestRecord } from '../model/records.js';
-import type { ProtocolClient } from '../proto/session.js';
+import type { RequestRecord } from '../model/records.js';
+import type { ProtocolClient } from '../proto/types.js';
 import type { Workload } from '../scenario/workload.js';
 import { runBulk } from './bulk.js';
 import { runCold } from './cold.js';
 import { runMultiplex } from './multiplex.js';
 import { runPageLoad } from './page-load.js';
 import { runRpc } from './rpc.js';
-
-export interface WorkloadContext {
-  /** Opens a new protocol client (its connections open lazily on the first request). */
-  newClient: () => Promise<ProtocolClient>;
-  /** Monotonic ms since t0. */
-  now: () => number;
-  /** Seed for workloads with random choices (rpc arrivals). */
-  seed: number;
-}
-
-export interface WorkloadOutcome {
-  requests: RequestRecord[];
-  connections: ConnectionRecord[];
-  /** Workload completion: the last request finished (ok or failed), ms since t0. */
-  durationMs: number;
-  /** Workload-level metrics, unit in the name (e.g. pageLoadMs, goodputMbps). */
-  metrics: Record<string, number>;
-  /** Settings of the protocol client used (recorded in the result). */
-  clientSettings: Record<string, unknown>;
-}
+import type { WorkloadContext, WorkloadOutcome } from './types.js';
 
 /** Runs `fn` with one client, closing it afterwards. */
 async function withClient(

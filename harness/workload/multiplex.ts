@@ -6,7 +6,7 @@
  * recorded, never dropped.
  */
 import type { RequestRecord } from '../model/records.js';
-import type { ProtocolClient } from '../proto/session.js';
+import type { ProtocolClient } from '../proto/types.js';
 import type { MultiplexWorkload } from '../scenario/schema.js';
 
 export function newRequestRecord(id: number, tIntended: number, bytesExpected: number): RequestRecord {

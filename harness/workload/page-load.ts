@@ -5,7 +5,7 @@
  * complete. Per-wave times are reported as metrics.
  */
 import type { RequestRecord } from '../model/records.js';
-import type { ProtocolClient } from '../proto/session.js';
+import type { ProtocolClient } from '../proto/types.js';
 import type { PageLoadWorkload } from '../scenario/workload.js';
 import { newRequestRecord, runRequest } from './multiplex.js';
 

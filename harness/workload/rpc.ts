@@ -7,7 +7,7 @@
  */
 import type { RequestRecord } from '../model/records.js';
 import { percentile } from '../../core/stats.js';
-import type { ProtocolClient } from '../proto/session.js';
+import type { ProtocolClient } from '../proto/types.js';
 import type { RpcWorkload } from '../scenario/workload.js';
 import { prng } from '../../core/prng.js';
 import { newRequestRecord, runRequest } from './multiplex.js';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { verifyBody } from '../../harness/proto/handler.js';
 import { createClient } from '../../harness/proto/h3/engine.js';
-import type { ProtocolClient } from '../../harness/proto/session.js';
+import type { ProtocolClient } from '../../harness/proto/types.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runRequest } from '../../harness/workload/multiplex.js';

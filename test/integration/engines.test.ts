@@ -3,12 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyBody } from '../../harness/proto/handler.js';
-import {
-  createClient,
-  createServer,
-  type ProtocolClient,
-  type ProtocolServer,
-} from '../../harness/proto/session.js';
+import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.js';
+import { createClient, createServer } from '../../harness/proto/session.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runMultiplex, runRequest } from '../../harness/workload/multiplex.js';

@@ -7,7 +7,7 @@ import { verifyBody } from '../../harness/proto/handler.js';
 import { createClient, createServer } from '../../harness/proto/h3/engine.js';
 import { QuicClient } from '../../harness/proto/quic/client.js';
 import type { QuicCloseEvent } from '../../harness/proto/quic/connection.js';
-import type { ProtocolClient, ProtocolServer } from '../../harness/proto/session.js';
+import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.js';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';

@@ -2,7 +2,8 @@
  * Every workload type against real h1 and h2 servers on loopback, in one process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, createServer, type ProtocolServer } from '../../harness/proto/session.js';
+import type { ProtocolServer } from '../../harness/proto/types.js';
+import { createClient, createServer } from '../../harness/proto/session.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { h1Connections } from '../../harness/scenario/workload.js';

@@ -17,7 +17,7 @@ import {
   type ProtocolServer,
   type ResponseHeaders,
   type ServerOptions,
-} from '../session.js';
+} from '../types.js';
 import { listenTcp, closeTcp, sniName, trackConnection } from '../common/tcp.js';
 
 /** The HTTP/1.1 request listener (also used by the h2 server when it answers HTTP/1.1 too). */

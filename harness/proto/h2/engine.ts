@@ -20,7 +20,7 @@ import {
   type ProtocolServer,
   type ResponseHeaders,
   type ServerOptions,
-} from '../session.js';
+} from '../types.js';
 import type { Transport } from '../../scenario/schema.js';
 
 function h2Settings(t: Transport): http2.Settings {

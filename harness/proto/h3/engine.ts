@@ -24,7 +24,7 @@ import {
   type ProtocolServer,
   type ResponseHeaders,
   type ServerOptions,
-} from '../session.js';
+} from '../types.js';
 import type { Transport } from '../../scenario/schema.js';
 import { QuicClient } from '../quic/client.js';
 import type { QuicCloseEvent, QuicConn } from '../quic/connection.js';
