@@ -9,45 +9,28 @@
  * (`readable()` ~19 µs, `stats()`/`pathStats()` ~10 µs, any thrown error ~10 µs) are kept off the
  * per-packet path; `send()` (~9 µs, mostly building its SendInfo) and `recv()` (~7 µs) are the floor.
  *
- * Delayed ACK: quiche puts an ACK in every packet it sends after any ack-eliciting packet, so a
- * flush caused by one lone datagram, with nothing of ours to send, waits for a second datagram or
- * 1 ms (RFC 9000 §13.2.2: ACK after at least two ack-eliciting packets; TCP does the same).
- *
- * Pacing: quiche's release times (`SendInfo.at`) are opaque to JS, so when `transport.pacing` is on
- * the driver paces: a token bucket refilled at 1.25 × cwnd / srtt (from `pathStats()`), bursts of at
- * most max(10 packets, 1 ms at that rate), the way Linux TCP sizes TSO bursts to ~1 ms of data.
+ * Delayed ACK (ack-delay.ts): a flush caused by one lone datagram, with nothing of ours to send,
+ * waits for a second datagram or 1 ms. Pacing (pacer.ts), when `transport.pacing` is on: packets go
+ * out as a token bucket refilled at 1.25 × cwnd / srtt allows.
  */
 import type dgram from 'node:dgram';
 import type { TransportStats } from '../../model/records.js';
+import { ACK_DELAY_MS, AckDelay } from './ack-delay.js';
 import {
   QuicBindingError,
   Shutdown,
   toQuicError,
   type HostPort,
-  type PathEstimate,
   type QuicCloseInfo,
   type QuicConnection,
   type RecvInfo,
 } from './binding.js';
+import { Pacer, type PacingMode } from './pacer.js';
 
 /** A stream's JS write queue reports "full" (write returns false) at this many bytes. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
-/** Delayed ACK: send after this many datagrams... */
-export const ACK_EVERY_DATAGRAMS = 2;
-/** ...or this long after a lone one, ms (max_ack_delay is 25). */
-export const ACK_DELAY_MS = 1;
 /** Above this many open receiving streams, one readable() scan is cheaper than polling each. */
 const POLL_STREAMS_MAX = 48;
-/** Pacer: smallest burst, packets. */
-export const PACING_MIN_BURST_PACKETS = 10;
-/** Pacer: a burst covers at most this much time at the pacing rate, ms. */
-export const PACING_BURST_MS = 1;
-/** Pacer: pacing rate = gain × cwnd / srtt. */
-export const PACING_GAIN = 1.25;
-/** Pacer: timer lateness (beyond its due time) credited to the next burst, at most, ms. */
-export const PACING_MAX_LATENESS_MS = 1;
-/** Pacer: how often cwnd and srtt are re-read from quiche, ms. */
-export const PACING_ESTIMATE_INTERVAL_MS = 2;
 /** Waiting for a connection to drain on close before giving up, ms. */
 const CLOSE_WAIT_MS = 2_000;
 /** QUIC transport error INTERNAL_ERROR (RFC 9000 §20.1). */
@@ -87,11 +70,6 @@ export interface QuicConnHandler {
   /** The connection is closed (after draining): no more callbacks follow. */
   onClose?(ev: QuicCloseEvent): void;
 }
-
-// ---- pacing ------------------------------------------------------------------------------------
-
-/** Pacing mode recorded in results. */
-export type PacingMode = 'driver' | 'none';
 
 /**
  * What a connection needs from the endpoint that drives it (the Endpoint class in endpoint.ts
@@ -156,24 +134,15 @@ export class QuicConn {
   private finalStats: TransportStats | null = null;
   /** Message of the local failure that closed the connection, if any. */
   abortReason: string | null = null;
-  /** Datagrams received since packets were last sent (see process: delayed ACK). */
-  private rxSinceSend = 0;
+  /** Datagrams received since packets were last sent (see delayAck). */
+  private readonly ack = new AckDelay();
   /** Something local (a write, a reset, a timer) wants packets out at the next flush. */
   private mustSend = true;
   private ackTimer: NodeJS.Timeout | null = null;
 
-  // pacer state
-  private readonly paced: boolean;
-  private tokens: number;
-  /** Pacing rate, bytes/ms; 0 until cwnd and srtt were first read (the first burst is free). */
-  private rateBytesPerMs = 0;
-  private burstBytes: number;
-  private lastRefill = 0;
-  private lastEstimate = -Infinity;
+  /** Null when pacing is off. */
+  private readonly pacer: Pacer | null;
   private paceTimer: NodeJS.Timeout | null = null;
-  /** When the pacing timer was due (performance.now()), to credit its lateness. */
-  private paceDue = 0;
-  private readonly estimate: PathEstimate = { srttMs: 0, cwndBytes: 0, deliveryRateBytesPerSec: 0 };
 
   /** @internal (created by endpoints) */
   constructor(ep: ConnEndpoint, quic: QuicConnection, isClient: boolean, local: HostPort, peer: HostPort) {
@@ -185,9 +154,8 @@ export class QuicConn {
     this.nextBidi = isClient ? 0 : 1;
     this.nextUni = isClient ? 2 : 3;
     this.tStart = performance.now();
-    this.paced = ep.pacing === 'driver';
-    this.burstBytes = PACING_MIN_BURST_PACKETS * ep.maxUdpPayloadBytes;
-    this.tokens = this.burstBytes;
+    this.pacer =
+      ep.pacing === 'driver' ? new Pacer(ep.maxUdpPayloadBytes, (out) => this.quic.pathEstimate(out)) : null;
   }
 
   /** Set the callbacks (before the first event loop turn for server connections). */
@@ -364,7 +332,7 @@ export class QuicConn {
     if (from.port !== this.recvInfo.from.port || from.address !== this.recvInfo.from.host) {
       this.recvInfo = { from: { host: from.address, port: from.port }, to: this.recvInfo.to };
     }
-    this.rxSinceSend++;
+    this.ack.onDatagram();
     try {
       this.quic.recv(msg, this.recvInfo);
     } catch {
@@ -395,7 +363,7 @@ export class QuicConn {
       this.armTimer();
       return;
     }
-    this.rxSinceSend = 0;
+    this.ack.onSent();
     this.mustSend = false;
     if (this.ackTimer !== null) {
       // Not needed any more; left armed it would wake an idle process for nothing.
@@ -411,13 +379,11 @@ export class QuicConn {
   }
 
   /**
-   * Delayed ACK (RFC 9000 §13.2.2: "A receiver SHOULD send an ACK frame after receiving at least
-   * two ack-eliciting packets"): quiche answers every `send()` after any ack-eliciting packet with an
-   * ACK, so when a flush is due to one lone datagram and nothing of ours is waiting, hold `send()`
-   * back until the next datagram or ACK_DELAY_MS (far below max_ack_delay).
+   * Delayed ACK (see ack-delay.ts): when a flush is due to one lone datagram and nothing of ours is
+   * waiting, hold `send()` back until the next datagram or ACK_DELAY_MS.
    */
   private delayAck(): boolean {
-    if (this.mustSend || this.rxSinceSend >= ACK_EVERY_DATAGRAMS || this.tEstablished === null) return false;
+    if (this.mustSend || !this.ack.mayHold() || this.tEstablished === null) return false;
     if (this.queues.size > 0 || this.paceTimer !== null || this.quic.isDraining()) return false;
     if (this.ackTimer === null) {
       this.ackTimer = setTimeout(this.onAckTimer, ACK_DELAY_MS);
@@ -427,7 +393,7 @@ export class QuicConn {
 
   private readonly onAckTimer = (): void => {
     this.ackTimer = null;
-    if (this.closeEvent !== null || this.rxSinceSend === 0) return;
+    if (this.closeEvent !== null || !this.ack.owed()) return;
     this.mustSend = true;
     this.ep.markDirty(this);
   };
@@ -545,11 +511,11 @@ export class QuicConn {
   private sendPackets(): void {
     const ep = this.ep;
     const q = this.quic;
-    const paced = this.paced;
-    if (paced) {
+    const pacer = this.pacer;
+    if (pacer !== null) {
       if (this.paceTimer !== null) return;
-      this.refill(performance.now());
-      if (this.tokens <= 0 && !this.outOfTokens()) return;
+      pacer.refill(performance.now());
+      if (!pacer.hasTokens() && !this.outOfTokens(pacer)) return;
     }
     for (;;) {
       const out = ep.sendBuf;
@@ -562,58 +528,23 @@ export class QuicConn {
       }
       if (n === 0) break;
       ep.transmit(out, n, this.peer);
-      if (paced) {
-        this.tokens -= n;
-        if (this.tokens <= 0 && !this.outOfTokens()) break;
-      }
+      if (pacer !== null && !pacer.spend(n) && !this.outOfTokens(pacer)) break;
     }
   }
 
   /**
-   * The bucket is empty: re-read cwnd and srtt (if stale) and refill at the new rate. Returns true
-   * if sending may go on, false after scheduling the pacing timer. Connections that send little
-   * (ACKs) never get here, so they never pay for `pathStats()`.
+   * The bucket is empty: returns true if a fresh estimate refilled it, false after scheduling the
+   * pacing timer.
    */
-  private outOfTokens(): boolean {
-    const now = performance.now();
-    if (now - this.lastEstimate >= PACING_ESTIMATE_INTERVAL_MS) {
-      this.lastEstimate = now;
-      if (this.quic.pathEstimate(this.estimate)) {
-        // srtt has whole-ms resolution; below 1 ms it reads 0 and the path is not worth pacing.
-        const srtt = Math.max(this.estimate.srttMs, 1);
-        this.rateBytesPerMs = (PACING_GAIN * this.estimate.cwndBytes) / srtt;
-        this.burstBytes = Math.max(
-          PACING_MIN_BURST_PACKETS * this.ep.maxUdpPayloadBytes,
-          this.rateBytesPerMs * PACING_BURST_MS,
-        );
-        this.refill(now);
-        if (this.tokens > 0) return true;
-      }
-    }
-    this.schedulePace();
+  private outOfTokens(pacer: Pacer): boolean {
+    if (pacer.refresh(performance.now())) return true;
+    this.schedulePace(pacer);
     return false;
   }
 
-  /** Add the tokens earned since the last refill (the bucket holds one burst, plus timer lateness). */
-  private refill(now: number): void {
-    const elapsed = now - this.lastRefill;
-    this.lastRefill = now;
-    // A pacing timer that fired late may spend what it missed (up to PACING_MAX_LATENESS_MS more).
-    const lateMs = this.paceDue > 0 ? Math.min(Math.max(now - this.paceDue, 0), PACING_MAX_LATENESS_MS) : 0;
-    this.paceDue = 0;
-    this.tokens = Math.min(
-      this.burstBytes + lateMs * this.rateBytesPerMs,
-      this.tokens + elapsed * this.rateBytesPerMs,
-    );
-  }
-
-  private schedulePace(): void {
+  private schedulePace(pacer: Pacer): void {
     if (this.paceTimer !== null) return;
-    const waitMs =
-      this.rateBytesPerMs > 0
-        ? Math.min(Math.max(1, Math.ceil((1 - this.tokens) / this.rateBytesPerMs)), 100)
-        : 1;
-    this.paceDue = performance.now() + waitMs;
+    const waitMs = pacer.wait(performance.now());
     this.paceTimer = setTimeout(() => {
       this.paceTimer = null;
       this.mustSend = true;

@@ -12,18 +12,9 @@ import dns from 'node:dns';
 import { isIP } from 'node:net';
 import type { Transport } from '../../scenario/schema.js';
 import { BINDING_INFO, QuicConfig, type HostPort } from './binding.js';
-import {
-  ACK_DELAY_MS,
-  ACK_EVERY_DATAGRAMS,
-  PACING_BURST_MS,
-  PACING_ESTIMATE_INTERVAL_MS,
-  PACING_GAIN,
-  PACING_MAX_LATENESS_MS,
-  PACING_MIN_BURST_PACKETS,
-  type ConnEndpoint,
-  type PacingMode,
-  type QuicConn,
-} from './connection.js';
+import { ACK_POLICY_DESCRIPTION } from './ack-delay.js';
+import type { ConnEndpoint, QuicConn } from './connection.js';
+import { pacingSettings, type PacingMode } from './pacer.js';
 import { readSysctl, readUdpCounters, type UdpCounters } from './udp.js';
 
 /** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
@@ -219,21 +210,11 @@ export abstract class Endpoint implements ConnEndpoint {
         rmemMax: readSysctl('net.core.rmem_max'),
         wmemMax: readSysctl('net.core.wmem_max'),
       },
-      ackPolicy: `after ${ACK_EVERY_DATAGRAMS} datagrams or ${ACK_DELAY_MS} ms (RFC 9000 §13.2.2), at once when we have data to send`,
+      ackPolicy: ACK_POLICY_DESCRIPTION,
       /** node:dgram sends one datagram per sendmsg: no UDP GSO, no GRO. */
       udpGso: false,
       udpGro: false,
-      pacing:
-        this.pacing === 'driver'
-          ? {
-              mode: 'driver',
-              rate: `${PACING_GAIN} × cwnd / max(srtt, 1 ms)`,
-              burst: `max(${PACING_MIN_BURST_PACKETS} packets, ${PACING_BURST_MS} ms at the pacing rate) + timer lateness up to ${PACING_MAX_LATENESS_MS} ms`,
-              timer: 'setTimeout, >= 1 ms',
-              estimateIntervalMs: PACING_ESTIMATE_INTERVAL_MS,
-              quichePacing: false,
-            }
-          : { mode: 'none', quichePacing: false },
+      pacing: pacingSettings(this.pacing),
       /** Kernel UDP counters of this namespace at endpoint start and at close (or now). */
       udpCounters: { start: this.udpStart, end: udpNow },
       /** Receive-buffer drops in this namespace during the endpoint's life: non-network loss. */
