@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { plugin as layers } from './scripts/layers.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'results/**', 'coverage/**'] },
@@ -13,7 +14,10 @@ export default tseslint.config(
         tsconfigRootDir: import.meta.dirname,
       },
     },
+    plugins: { h3bench: layers },
     rules: {
+      // Layers depend one way and no import makes a cycle (scripts/layers.mjs; README "Layers").
+      'h3bench/layers': 'error',
       '@typescript-eslint/restrict-template-expressions': [
         'error',
         { allowNumber: true, allowBoolean: true },

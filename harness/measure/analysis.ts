@@ -7,6 +7,7 @@ import { analyzeHol, holOptionsForRtt, pathRttMs, type RunHol } from './hol.js';
 import { isOk } from './outcome.js';
 import type { ClientReport, CpuUsage, ServerReport } from '../model/records.js';
 import { distribution } from '../../core/stats.js';
+import type { RunFlag, RunHolSummary, RunMetrics, SocketDrops } from '../model/metrics.js';
 
 /** CPU time / wall time at or above which a process counts as saturated (one core = 1.0). */
 export const CPU_SATURATION_SHARE = 0.9;
@@ -42,14 +43,6 @@ export interface RunInput {
 /** Kernel counters of packets dropped in the host because a socket's receive buffer was full. */
 export const SOCKET_DROP_COUNTERS = ['Udp.RcvbufErrors', 'TcpExt.TCPRcvQDrop'] as const;
 
-/** Packets dropped by full socket receive buffers during a run: loss that is not the emulated network's. */
-export interface SocketDrops {
-  /** Sum of `counts`. */
-  total: number;
-  /** Per namespace and counter, e.g. `client.Udp.RcvbufErrors` → 12 (counters that were recorded). */
-  counts: Record<string, number>;
-}
-
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -76,58 +69,6 @@ export function socketDrops(sockets: unknown): SocketDrops | null {
     }
   }
   return Object.keys(counts).length ? { total, counts } : null;
-}
-
-/** HOL numbers of one run as stored (without the per-stream detail). */
-export type RunHolSummary = Omit<RunHol, 'episodes' | 'perStream' | 'stalls'>;
-
-/**
- * Per-run metrics (one row of runs.csv). Times in ms; latencies measured from the intended send
- * time (tIntended; equal to the start for closed-loop workloads), over the run's ok requests.
- */
-export interface RunMetrics {
-  index: number;
-  repetition: number;
-  protocol: string;
-  ok: boolean;
-  sweepIndex?: number;
-  /** Requests issued; requestsOk + requestsFailed = requests; requestsTimedOut ⊆ requestsFailed. */
-  requests: number;
-  requestsOk: number;
-  requestsFailed: number;
-  requestsTimedOut: number;
-  /** Body bytes received (all requests). */
-  bytes: number;
-  /** Connections opened. */
-  connections: number;
-  /** Workload completion: last request finished, ms since t0. */
-  workloadMs: number | null;
-  completionP50Ms: number | null;
-  completionP90Ms: number | null;
-  completionP99Ms: number | null;
-  completionMaxMs: number | null;
-  /** Time to first byte (headers), p50/p99 over requests that got headers. */
-  ttfbP50Ms: number | null;
-  ttfbP99Ms: number | null;
-  /** Connection setup (handshake done - connection start), p50 over connections. */
-  connectP50Ms: number | null;
-  /** Body bytes received × 8 / workload completion, Mbit/s. */
-  goodputMbit: number | null;
-  /** Client / server CPU (user + system), ms. */
-  cpuClientMs: number | null;
-  cpuServerMs: number | null;
-  /** CPU / wall time (1.0 = one core busy). */
-  cpuClientShare: number | null;
-  cpuServerShare: number | null;
-  probeOk: boolean | null;
-  /** Path RTT the stall threshold is tied to, ms. */
-  rttMs: number;
-  /** Workload-level metrics the client reported (unit in the name: pageLoadMs, goodputMbps...). */
-  workload: Record<string, number>;
-  /** HOL metrics; null when the client reported nothing. */
-  hol: RunHolSummary | null;
-  /** Packets dropped by full socket receive buffers in the host; null when not recorded. */
-  socketDrops: SocketDrops | null;
 }
 
 /** Latency samples of one run (ms), for histograms. */
@@ -236,22 +177,6 @@ function holSummary(h: RunHol): RunHolSummary {
     stallsWithoutLoss: h.stallsWithoutLoss,
     lossEvents: h.lossEvents,
   };
-}
-
-/** Kinds of RunFlag. */
-export const RUN_FLAG_KINDS = [
-  'run-failed',
-  'cpu-saturated',
-  'fidelity-probe-failed',
-  'socket-buffer-drops',
-] as const;
-
-/** Why a run's numbers deserve caution. */
-export interface RunFlag {
-  kind: (typeof RUN_FLAG_KINDS)[number];
-  run: number;
-  protocol: string;
-  message: string;
 }
 
 /** Flags of one run: failed, CPU-saturated client or server, failed fidelity probe, socket-buffer drops. */

@@ -5,6 +5,7 @@
  * from it, while the raw samples stay in the per-request records of result.json.
  */
 import * as hdr from 'hdr-histogram-js';
+import type { LatencyHistogram } from '../model/metrics.js';
 
 /** Histogram settings. Changing them changes the encoded histograms: bump the result schema. */
 export const HISTOGRAM_SETTINGS = {
@@ -30,19 +31,6 @@ export const CDF_QUANTILES: readonly number[] = (() => {
   q.push(100);
   return q.filter((p, i, a) => p >= 0 && (i === 0 || p > (a[i - 1] ?? -1)));
 })();
-
-/** A latency histogram as stored in result.json. All values in ms. */
-export interface LatencyHistogram {
-  /** Number of recorded values. */
-  n: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  p999: number | null;
-  max: number | null;
-  /** HdrHistogram compressed base64 (V2 encoding) of the values in µs. */
-  encoded: string;
-}
 
 function newHistogram(): hdr.Histogram {
   return hdr.build({

@@ -16,6 +16,7 @@
  * waiting, and TCP head-of-line blocking makes them wait for its recovery too.
  */
 import type { RunTimeline, StreamTimeline } from './events.js';
+import type { RunHolSummary } from '../model/metrics.js';
 
 /** Defaults of the stall threshold: T = max(rttFactor × RTT, floorMs). */
 export const HOL_DEFAULTS = {
@@ -109,34 +110,7 @@ export interface StreamHol {
 }
 
 /** HOL metrics of one run. All times in stream-milliseconds (summed over streams). */
-export interface RunHol {
-  thresholdMs: number;
-  lossWindowMs: number;
-  /** Stalls over all streams. */
-  stallCount: number;
-  /** Σ stall lengths over all streams, ms. */
-  stallMs: number;
-  /** Part of stallMs during which ≥ 1 other stream of the same connection was open, ms. */
-  contendedStallMs: number;
-  /** Part of contendedStallMs during which every other open stream of the connection was blocked too, ms. */
-  synchronizedStallMs: number;
-  /**
-   * synchronizedStallMs / contendedStallMs; null when contendedStallMs is 0 (no stall overlapped
-   * another open stream of its connection, e.g. always for HTTP/1.1): no evidence either way, and
-   * 0 would read as "no head-of-line blocking".
-   */
-  synchronizedStallShare: number | null;
-  /**
-   * Stall suffered while another stream's data was being recovered, ms: in synchronized episodes
-   * with a loss within ±W of the episode start, every blocked stream but one. Null without a loss log.
-   */
-  collateralStallMs: number | null;
-  /** Stalls with a loss within ±W of their start (subset of stallCount); null without a loss log. */
-  stallsAfterLoss: number | null;
-  /** stallCount - stallsAfterLoss; null without a loss log. */
-  stallsWithoutLoss: number | null;
-  /** Drops in the loss log; null without one. */
-  lossEvents: number | null;
+export interface RunHol extends RunHolSummary {
   /** Synchronized episodes: maximal intervals where a stream stalled and every open stream of its connection (≥ 2) was blocked. */
   episodes: { connection: number; start: number; end: number; streams: number; afterLoss: boolean | null }[];
   perStream: StreamHol[];

@@ -3,29 +3,10 @@
  * plain-language verdict of a comparison. Every consumer (summary, table, CSV, figures, compare)
  * takes names, units and directions from here.
  */
-import type { RunMetrics } from './analysis.js';
-import { differenceCI, ratioCI, type BootstrapOptions, type Contrast } from '../../core/bootstrap.js';
+import { differenceCI, ratioCI, type BootstrapOptions } from '../../core/bootstrap.js';
 import { median } from '../../core/stats.js';
-
-export const METRIC_NAMES = [
-  'workloadMs',
-  'completionP50Ms',
-  'completionP99Ms',
-  'ttfbP50Ms',
-  'connectP50Ms',
-  'goodputMbit',
-  'stallCount',
-  'stallMs',
-  'synchronizedStallShare',
-  'synchronizedStallMs',
-  'collateralStallMs',
-  'stallsAfterLoss',
-  'stallsWithoutLoss',
-  'requestsFailed',
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
-/** A catalogue metric, or a workload-level metric the client reported: `workload.<key>`. */
-export type AnyMetricName = MetricName | `workload.${string}`;
+import type { RunMetrics } from '../model/metrics.js';
+import { METRIC_NAMES, type AnyMetricName, type MetricContrast, type MetricName } from '../model/metrics.js';
 
 export interface MetricDef {
   name: AnyMetricName;
@@ -288,35 +269,6 @@ export const HEADLINE_METRICS: readonly MetricName[] = [
  * on (docs/metrics.md § 4).
  */
 export const MIN_RUNS_FOR_VERDICT = 5;
-
-/** The contrast of a metric between side a and side b, with its verdict. */
-export interface MetricContrast extends Contrast {
-  metric: AnyMetricName;
-  /** 'ratio': value = median(a)/median(b); 'difference': value = median(a) - median(b) (metric unit). */
-  kind: 'ratio' | 'difference';
-  /** Medians of each side (metric unit). */
-  medianA: number | null;
-  medianB: number | null;
-  /**
-   * True when the interval excludes "no change" (1 for a ratio, 0 for a difference); null without a
-   * verdict: no interval, fewer than MIN_RUNS_FOR_VERDICT ok runs on a side, or not comparable.
-   */
-  significant: boolean | null;
-  /** a relative to b: better, worse, or no significant difference; null without a verdict. */
-  direction: 'better' | 'worse' | 'same' | null;
-  /** Failed runs (left out of the statistics) on side a and side b. */
-  failedRunsA: number;
-  failedRunsB: number;
-  /**
-   * False when the sides have different numbers of failed runs: the statistics cover the surviving
-   * runs only, so a side that lost its worst runs would look better (survivorship). No verdict then.
-   */
-  comparable: boolean;
-  /** Relative change a vs b (ratio - 1, or difference / median(b)); null when undefined. */
-  relativeChange: number | null;
-  /** Plain-language verdict. */
-  verdict: string;
-}
 
 const finiteOf = (v: readonly (number | null)[]): number[] =>
   v.filter((x): x is number => x !== null && Number.isFinite(x));

@@ -14,7 +14,7 @@ import {
   type SweepPointSummary,
 } from '../model/result.js';
 import type { Protocol, Scenario } from '../scenario/schema.js';
-import { analyzeRun, runFlags, type RunInput, type RunMetrics } from './analysis.js';
+import { analyzeRun, runFlags, type RunInput } from './analysis.js';
 import { latencyHistogram } from './histograms.js';
 import { HEADLINE_METRICS, workloadMetricNames } from './metrics.js';
 import { isOk } from './outcome.js';
@@ -26,6 +26,7 @@ import {
   protocolContrasts,
   usableRuns,
 } from './summary.js';
+import type { RunMetrics } from '../model/metrics.js';
 
 /** Configured RTT and loss of the run's path: from its probe, else from the scenario's profile. */
 function pathOf(

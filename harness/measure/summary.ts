@@ -3,17 +3,9 @@
  * contrasts with plain-language verdicts, and the flags that qualify them. Runs of different sweep
  * points measure different conditions: they are never pooled into one contrast (runsAtPoint).
  */
-import type { RunMetrics } from './analysis.js';
 import { medianCI, seedOf, type Estimate } from '../../core/bootstrap.js';
-import {
-  HEADLINE_METRICS,
-  METRIC_NAMES,
-  contrastMetric,
-  metricDef,
-  workloadMetricNames,
-  type MetricContrast,
-  type MetricName,
-} from './metrics.js';
+import { HEADLINE_METRICS, contrastMetric, metricDef, workloadMetricNames } from './metrics.js';
+import { METRIC_NAMES, type MetricName, type ProtocolContrast, type RunMetrics } from '../model/metrics.js';
 
 /** Protocol pairs contrasted in a summary: first / second (h3 against each older version, h2 against h1). */
 export const PROTOCOL_PAIRS = [
@@ -58,12 +50,6 @@ export function estimateAll(
   for (const m of METRIC_NAMES)
     out[m] = medianCI(metricValues(runs, m), { seed: seedOf(seedBase, protocol, m) });
   return out;
-}
-
-export interface ProtocolContrast extends MetricContrast {
-  /** Side a (numerator of a ratio) and side b. */
-  a: string;
-  b: string;
 }
 
 /** Runs that failed (left out of every statistic). */

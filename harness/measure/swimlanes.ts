@@ -5,7 +5,7 @@
  * a figure stays small whatever the run's size; stalls and losses are never thinned.
  */
 import type { RunAnalysis } from './analysis.js';
-import type { RunMetrics } from './analysis.js';
+import type { RunMetrics } from '../model/metrics.js';
 
 export interface Swimlanes {
   /** One lane per stream with a connection: its request-sent → finished span, ms since t0. */

@@ -6,12 +6,13 @@ import type { TopLevelSpec } from 'vega-lite';
 import { analyzeRun } from '../measure/analysis.js';
 import type { Estimate } from '../../core/bootstrap.js';
 import { histogramCdf } from '../measure/histograms.js';
-import { METRICS, type MetricName } from '../measure/metrics.js';
+import { METRICS } from '../measure/metrics.js';
 import { representativeRun, swimlanes } from '../measure/swimlanes.js';
 import type { Protocol } from '../scenario/schema.js';
 import { sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import { runInput } from '../measure/result-summary.js';
+import type { MetricName } from '../model/metrics.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const PROTOCOL_SCALE = { domain: ['h1', 'h2', 'h3'], range: ['#7f7f7f', '#1f77b4', '#d62728'] };

@@ -4,12 +4,12 @@
  * measure different conditions and are never pooled.
  */
 import type { Estimate } from '../../core/bootstrap.js';
-import { METRICS, type MetricName } from '../measure/metrics.js';
+import { METRICS } from '../measure/metrics.js';
 import { median } from '../../core/stats.js';
-import type { ProtocolContrast } from '../measure/summary.js';
 import type { Protocol } from '../scenario/schema.js';
 import { sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
+import type { MetricName, ProtocolContrast } from '../model/metrics.js';
 
 const fmtNum = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 

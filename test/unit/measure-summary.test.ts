@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { analyzeRun, runFlags, socketDrops } from '../../harness/measure/analysis.js';
 import { isOk } from '../../harness/measure/outcome.js';
 import { median, percentile, percentileOf } from '../../core/stats.js';
-import { protocolContrasts, type ProtocolContrast } from '../../harness/measure/summary.js';
+import { protocolContrasts } from '../../harness/measure/summary.js';
 import { renderCsv } from '../../harness/report/csv.js';
 import { parseResult, resultJson } from '../../harness/report/read.js';
 import { runInput } from '../../harness/measure/result-summary.js';
 import type { RunRecord } from '../../harness/model/result.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
 import { client, result, runRecord, runsWithWorkload, type StreamSpec } from '../fixtures/synthetic.js';
+import type { ProtocolContrast } from '../../harness/model/metrics.js';
 
 const SWEEP = 'sweep:\n  key: workload.concurrency\n  values: [1, 2]\n';
 
