@@ -1,8 +1,8 @@
 /**
- * The fidelity probe every emulated run records (proves traffic crosses the
- * emulated link): UDP echoes from the client namespace to an echo server in the server namespace
- * (linkem-probe, or tiny inline Node scripts when it cannot be built), then RTT and loss compared
- * with the profile.
+ * The fidelity probe every emulated run records (proves traffic crosses the emulated link): UDP
+ * echoes from the client namespace to an echo server in the server namespace (linkem-probe, or the
+ * udp-echo and udp-ping programs of link/programs/ when it cannot be built), then RTT and loss
+ * compared with the profile.
  *
  * Tolerances (also in scenarios/README.md):
  * - configured RTT = both one-way delays + the probe packet's serialization at each rate;
@@ -26,6 +26,8 @@ import { buildLinkemIfNeeded } from './linkem/build.js';
 import { probeRtt } from './linkem/probes.js';
 import { execIn, spawnIn, waitForLine } from './netns.js';
 import { probeRttMs } from './plan.js';
+import { programArgv } from './programs/launch.js';
+import { parseUdpPingResult, udpEchoArgv, udpPingArgv } from './programs/udp.js';
 
 /** UDP port of the probe echo server (inside the fresh server namespace). */
 export const PROBE_PORT = 47_100;
@@ -35,49 +37,6 @@ export const PROBE_COUNT = 40;
 export const PROBE_INTERVAL_MS = 5;
 /** UDP payload bytes of a probe (IP packet: + 28). */
 export const PROBE_PAYLOAD_BYTES = 64;
-
-/** Echo server (CommonJS for `node -e`): argv host port; prints LISTENING; exits on SIGTERM. */
-export const ECHO_JS = `
-const dgram = require('node:dgram');
-const [host, port] = [process.argv[1], Number(process.argv[2])];
-const s = dgram.createSocket('udp4');
-s.on('message', (m, r) => s.send(m, r.port, r.address));
-s.bind(port, host, () => console.log('LISTENING'));
-process.on('SIGTERM', () => process.exit(0));
-`;
-
-/** Pinger: argv host port count intervalMs payload waitMs; prints {sent, rttMs[]} as JSON. */
-export const PING_JS = `
-const dgram = require('node:dgram');
-const [host, port, count, interval, size, waitMs] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
-const s = dgram.createSocket('udp4');
-const sentAt = new Map();
-const rtt = [];
-let sent = 0;
-s.on('message', (m) => {
-  const t = performance.now();
-  const seq = m.readUInt32BE(0);
-  const t0 = sentAt.get(seq);
-  if (t0 === undefined) return;
-  sentAt.delete(seq);
-  rtt.push(t - t0);
-});
-s.bind(0, () => {
-  const buf = Buffer.alloc(size);
-  const tick = () => {
-    if (sent === count) {
-      setTimeout(() => { console.log(JSON.stringify({ sent, rttMs: rtt })); process.exit(0); }, waitMs);
-      return;
-    }
-    buf.writeUInt32BE(sent, 0);
-    sentAt.set(sent, performance.now());
-    s.send(buf, port, host);
-    sent++;
-    setTimeout(tick, interval);
-  };
-  tick();
-});
-`;
 
 /** Wilson score interval for k successes in n trials at normal quantile z (fractions). */
 export function wilson(k: number, n: number, z: number): { low: number; high: number } {
@@ -179,7 +138,7 @@ export interface ProbeTarget {
 /**
  * Run the echo probe over a link and judge it. Uses linkem-probe (C: kernel receive timestamps, the
  * echo's dwell subtracted, so scheduling noise of the measuring processes is not counted) when it
- * can be built, else the inline Node scripts above.
+ * can be built, else udp-echo and udp-ping (link/programs/).
  */
 export async function runFidelityProbe(
   target: ProbeTarget,
@@ -230,8 +189,8 @@ async function nodePing(
   waitMs: number,
   signal: AbortSignal | undefined,
 ): Promise<{ sent: number; rttMs: number[] }> {
-  const node = process.execPath;
-  const echo = spawnIn(target.serverNs, [node, '-e', ECHO_JS, target.serverAddress, String(PROBE_PORT)], {
+  const host = target.serverAddress;
+  const echo = spawnIn(target.serverNs, programArgv('udp-echo', udpEchoArgv({ host, port: PROBE_PORT })), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
@@ -239,24 +198,11 @@ async function nodePing(
   signal?.addEventListener('abort', onAbort);
   try {
     await waitForLine(echo, 'LISTENING', 10_000, 'probe echo server');
-    const { stdout } = await execIn(
-      target.clientNs,
-      [
-        node,
-        '-e',
-        PING_JS,
-        target.serverAddress,
-        String(PROBE_PORT),
-        String(count),
-        String(intervalMs),
-        String(PROBE_PAYLOAD_BYTES),
-        String(waitMs),
-      ],
-      { timeoutMs: count * intervalMs * 4 + waitMs + 15_000 },
-    );
-    const line = stdout.trim().split('\n').pop() ?? '';
-    const parsed = JSON.parse(line) as { sent: number; rttMs: number[] };
-    return { sent: parsed.sent, rttMs: parsed.rttMs };
+    const ping = { host, port: PROBE_PORT, count, intervalMs, sizeBytes: PROBE_PAYLOAD_BYTES, waitMs };
+    const { stdout } = await execIn(target.clientNs, programArgv('udp-ping', udpPingArgv(ping)), {
+      timeoutMs: count * intervalMs * 4 + waitMs + 15_000,
+    });
+    return parseUdpPingResult(stdout);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (echo.exitCode === null && echo.signalCode === null) echo.kill('SIGTERM');

@@ -1,7 +1,7 @@
 /**
  * Probes of an emulated link, run inside its namespaces: UDP echo RTT, paced UDP loss/throughput
- * (both with linkem-probe, C), TCP goodput (node `net`), and a device's TX/RX counters. They need
- * only the two namespaces, so they work on either backend.
+ * (both with linkem-probe, C), TCP goodput (tcp-source and tcp-sink, link/programs/), and a
+ * device's TX/RX counters. They need only the two namespaces, so they work on either backend.
  */
 import type { ChildProcess } from 'node:child_process';
 import { z } from 'zod';
@@ -14,6 +14,8 @@ import {
   spawnIn,
   waitForLine,
 } from '../netns.js';
+import { programArgv } from '../programs/launch.js';
+import { parseTcpSinkResult, tcpSinkArgv, tcpSourceArgv } from '../programs/tcp.js';
 import { buildLinkemIfNeeded } from './build.js';
 import { LinkemError } from './error.js';
 
@@ -243,50 +245,6 @@ export async function udpBlast(o: UdpBlastOptions): Promise<UdpBlastResult> {
   };
 }
 
-/** TCP server (node, CommonJS): sends argv[3] bytes to the first connection, then exits. */
-const TCP_SERVER_JS = `
-const net = require('node:net');
-const [host, port, total] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-const chunk = Buffer.alloc(65536, 120);
-const srv = net.createServer((s) => {
-  let left = total;
-  s.on('error', () => {});
-  s.on('close', () => srv.close());
-  const pump = () => {
-    while (left > 0) {
-      const n = Math.min(left, chunk.length);
-      left -= n;
-      if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { s.once('drain', pump); return; }
-    }
-    s.end();
-  };
-  pump();
-});
-srv.listen(port, host, () => console.log('LISTENING'));
-`;
-
-/** TCP client (node, CommonJS): reads to the end and prints timing JSON. */
-const TCP_CLIENT_JS = `
-const net = require('node:net');
-const [host, port, warmupMs] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const t0 = now();
-let connected = null, first = null, last = null, bytes = 0, warmBytes = null, warmAt = null;
-const s = net.connect(port, host, () => { connected = now(); });
-s.on('data', (d) => {
-  const t = now();
-  if (first === null) first = t;
-  bytes += d.length;
-  if (warmBytes === null && t - first >= warmupMs) { warmBytes = bytes; warmAt = t; }
-  last = t;
-});
-s.on('end', () => {
-  console.log(JSON.stringify({ bytes, connectMs: connected - t0, firstMs: first - t0, lastMs: last - t0,
-    warmBytes, warmAtMs: warmAt === null ? null : warmAt - t0 }));
-});
-s.on('error', (e) => { console.error(String(e)); process.exit(1); });
-`;
-
 export interface TcpGoodputOptions {
   clientNetns: string;
   serverNetns: string;
@@ -310,38 +268,29 @@ export interface TcpGoodputResult {
   steadyGoodputMbit: number | null;
 }
 
-const tcpClientSchema = z.object({
-  bytes: z.number(),
-  connectMs: z.number(),
-  firstMs: z.number(),
-  lastMs: z.number(),
-  warmBytes: z.number().nullable(),
-  warmAtMs: z.number().nullable(),
-});
-
-/** Download `bytes` over TCP (node `net`) from the server namespace to the client namespace. */
+/** Download `bytes` over TCP (tcp-source → tcp-sink) from the server namespace to the client namespace. */
 export async function tcpGoodput(o: TcpGoodputOptions): Promise<TcpGoodputResult> {
-  const port = String(o.port ?? 47002);
-  const node = process.execPath;
+  const port = o.port ?? 47002;
   const { result } = await withServer(
     o.serverNetns,
-    [node, '-e', TCP_SERVER_JS, o.serverAddress, port, String(o.bytes)],
-    'TCP goodput server',
+    programArgv('tcp-source', tcpSourceArgv({ host: o.serverAddress, port, bytes: o.bytes })),
+    'tcp-source',
     async () => {
       const { stdout } = await execIn(
         o.clientNetns,
-        [node, '-e', TCP_CLIENT_JS, o.serverAddress, port, String(o.warmupMs ?? 1000)],
+        programArgv('tcp-sink', tcpSinkArgv({ host: o.serverAddress, port, warmupMs: o.warmupMs ?? 1000 })),
         { timeoutMs: 300_000 },
       );
-      return tcpClientSchema.parse(lastJson(stdout, 'TCP goodput client'));
+      return parseTcpSinkResult(stdout);
     },
     null,
   );
-  const durationMs = result.lastMs - result.firstMs;
+  const { firstMs, lastMs, warmAtMs, warmBytes } = result;
+  const durationMs = firstMs === null || lastMs === null ? 0 : lastMs - firstMs;
   const steady =
-    result.warmBytes === null || result.warmAtMs === null || result.lastMs <= result.warmAtMs
+    warmBytes === null || warmAtMs === null || lastMs === null || lastMs <= warmAtMs
       ? null
-      : ((result.bytes - result.warmBytes) * 8) / ((result.lastMs - result.warmAtMs) * 1000);
+      : ((result.bytes - warmBytes) * 8) / ((lastMs - warmAtMs) * 1000);
   return {
     bytes: result.bytes,
     connectMs: result.connectMs,

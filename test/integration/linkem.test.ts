@@ -19,13 +19,18 @@ import {
   CommandError,
   createNamespace,
   deleteNamespace,
+  execIn,
   hasNetAdmin,
   hasTun,
   ipIn,
   listNamespaces,
   run,
+  spawnIn,
   uniqueName,
+  waitForLine,
 } from '../../link/netns.js';
+import { programArgv } from '../../link/programs/launch.js';
+import { parseUdpPingResult, udpEchoArgv, udpPingArgv } from '../../link/programs/udp.js';
 
 const missing = [await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason]));
 const skipReason = missing.join('; ');
@@ -140,6 +145,24 @@ describe.skipIf(skipReason !== '')('linkem between two namespaces', () => {
       await expect(ipIn(ns, ['link', 'show', 'dev', dev])).rejects.toThrow(/does not exist/);
     }
     expect(await link.linkem.stop()).toBe(stats);
+  });
+
+  it('udp-echo and udp-ping (the fidelity probe without linkem-probe) measure the RTT across the link', async () => {
+    const link = await open(profile({ delayMs: 10 }));
+    const host = link.serverAddress;
+    const echo = spawnIn(link.serverNetns, programArgv('udp-echo', udpEchoArgv({ host, port: 47100 })));
+    try {
+      await waitForLine(echo, 'LISTENING', 10_000, 'udp-echo');
+      const ping = { host, port: 47100, count: 20, intervalMs: 5, sizeBytes: 64, waitMs: 500 };
+      const { stdout } = await execIn(link.clientNetns, programArgv('udp-ping', udpPingArgv(ping)));
+      const r = parseUdpPingResult(stdout);
+      expect(r.sent).toBe(20);
+      expect(r.rttMs).toHaveLength(20);
+      expect(Math.min(...r.rttMs)).toBeGreaterThanOrEqual(20);
+      expect(median(r.rttMs)).toBeLessThan(25);
+    } finally {
+      echo.kill('SIGTERM');
+    }
   });
 
   it('udpBlast sees 10% random loss inside its 95% binomial interval, matching the log', async () => {
