@@ -1,9 +1,10 @@
-/** `h3bench report DIR`: regenerate every report of a run directory from its result.json alone. */
+/** `h3bench report DIR`: regenerate the reports of a run directory from its result.json alone. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import { renderAll } from '../report/index.js';
 import { readResult, resultPath } from '../report/read.js';
+import { REPORT_FORMATS, type ReportFormat } from '../scenario/schema.js';
 import { onePositional, parse } from './args.js';
 
 export const REPORT_HELP = `Usage: h3bench report <run directory | result.json> [options]
@@ -13,26 +14,49 @@ rewrites runs.csv, report.md, report.html and the SVG figures next to it. result
 left untouched.
 
 Options:
-  --out DIR     write the reports to DIR instead of next to result.json
-  -h, --help    show this help
+  --out DIR        write the reports to DIR instead of next to result.json
+  --formats LIST   comma-separated subset of csv,md,html (the values of the scenario key
+                   report.formats): csv = runs.csv, md = report.md + figures, html = report.html +
+                   figures; default: all of them, whatever the scenario listed
+  -h, --help       show this help
 
-Exit codes: 0 ok, 2 bad input (missing, unreadable or invalid result.json, unknown schema version).`;
+Exit codes: 0 ok, 2 bad input (missing, unreadable or invalid result.json, unknown schema version,
+unknown format).`;
 
-export function reportCommand(argv: string[]): number {
-  const { values, positionals } = parse('report', argv, { out: { type: 'string' } });
+function formatsFlag(value: string | undefined): readonly ReportFormat[] {
+  if (value === undefined) return REPORT_FORMATS;
+  const list = value
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  const bad = list.filter((f) => !(REPORT_FORMATS as readonly string[]).includes(f));
+  if (list.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `--formats: value error: must be a comma-separated subset of ${REPORT_FORMATS.join(',')}: current value is "${value}"`,
+    );
+  }
+  return list as ReportFormat[];
+}
+
+export async function reportCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('report', argv, {
+    out: { type: 'string' },
+    formats: { type: 'string' },
+  });
   if (values.help) {
     console.log(REPORT_HELP);
     return ExitCode.Ok;
   }
   const target = onePositional('report', positionals, 'run directory or result.json');
+  const formats = formatsFlag(values.formats);
   const file = resultPath(target);
   const result = readResult(file);
   const dir = path.resolve(values.out ?? path.dirname(file));
-  const files = renderAll(result, [], { skip: ['json'] });
+  const files = await renderAll(result, formats, { skip: ['json'] });
   mkdirSync(dir, { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   console.log(
-    `h3bench: wrote ${Object.keys(files).sort().join(', ')} to ${path.relative(process.cwd(), dir) || '.'}`,
+    `h3bench: wrote ${Object.keys(files).sort().join(', ') || 'nothing'} to ${path.relative(process.cwd(), dir) || '.'}`,
   );
   return ExitCode.Ok;
 }

@@ -4,7 +4,7 @@
  * scripts may read them by position; empty cell = no value.
  */
 import type { RunMetrics } from '../measure/analysis.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 import type { ResultFile } from '../model/result.js';
 
 type Cell = string | number | boolean | null | undefined;

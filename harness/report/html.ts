@@ -4,7 +4,7 @@
  */
 import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
-import type { RenderContext, Reporter } from './index.js';
+import type { RenderContext, Reporter } from './types.js';
 import type { ResultFile } from '../model/result.js';
 import { HOL_HEADER, TABLE_HEADER, holRows, sweepNote, tableRows, verdictLines } from './table.js';
 

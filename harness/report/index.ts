@@ -1,5 +1,5 @@
 /**
- * One reporter per output format, behind one interface and one registry.
+ * One reporter per output format, behind one interface (types.ts) and one registry.
  * Every report is derived from the result alone: `h3bench report DIR` regenerates them all.
  */
 import { csvReporter } from './csv.js';
@@ -9,22 +9,15 @@ import { markdownReporter } from './markdown.js';
 import { resultJson } from './read.js';
 import type { ResultFile } from '../model/result.js';
 import { resummarize } from '../measure/result-summary.js';
-import { renderSvgsSync } from './svg.js';
+import { REPORT_FORMATS, type ReportFormat } from '../scenario/schema.js';
+import { renderSvgs } from './svg.js';
+import type { RenderContext, Reporter } from './types.js';
 
-/** What every reporter gets besides the result: the rendered figures (name → SVG text). */
-export interface RenderContext {
-  figures: Record<string, string>;
-}
-
-export interface Reporter {
-  /** Format name (scenario `report.formats`). */
-  name: string;
-  /** File name → content. */
-  files(result: ResultFile, ctx: RenderContext): Record<string, string>;
-}
+export type { RenderContext, Reporter } from './types.js';
 
 const jsonReporter: Reporter = { name: 'json', files: (result) => ({ 'result.json': resultJson(result) }) };
 
+/** The figures as files of their own (`<name>.svg`), linked from report.md. */
 const svgReporter: Reporter = {
   name: 'svg',
   files: (_result, ctx) =>
@@ -40,24 +33,36 @@ export const REPORTERS: Readonly<Record<string, Reporter>> = {
 };
 
 /**
- * Formats written for every run whatever the scenario lists: the issue's promise that each run has
- * result.json, runs.csv, report.md, report.html and the SVG figures. `formats` can only add.
+ * What each scenario `report.formats` value writes (reporter names, in order). result.json is
+ * written whatever the list; report.md links the SVG figure files, report.html inlines the figures
+ * and has the same files next to it.
  */
-export const ALWAYS_FORMATS = ['json', 'csv', 'md', 'html', 'svg'] as const;
+export const FORMAT_REPORTERS: Readonly<Record<ReportFormat, readonly string[]>> = {
+  json: ['json'],
+  csv: ['csv'],
+  md: ['md', 'svg'],
+  html: ['html', 'svg'],
+};
+
+/** Reporter names for a list of formats (result.json always), in registry order. */
+export function reportersFor(formats: readonly ReportFormat[]): string[] {
+  const wanted = new Set(['json', ...formats.flatMap((f) => FORMAT_REPORTERS[f])]);
+  return Object.keys(REPORTERS).filter((n) => wanted.has(n));
+}
 
 /**
- * All files for a result (result.json included), its summary first recomputed from its runs with
- * the scenario at hand. Synchronous: the figures are rendered in a worker thread (svg.ts).
+ * All files for a result, its summary first recomputed from its runs with the scenario at hand:
+ * result.json and the files of `formats` (default: every format), minus the reporters in `skip`.
  */
-export function renderAll(
+export async function renderAll(
   result: ResultFile,
-  formats: readonly string[] = [],
+  formats: readonly ReportFormat[] = REPORT_FORMATS,
   opts: { skip?: readonly string[] } = {},
-): Record<string, string> {
+): Promise<Record<string, string>> {
   const full = resummarize(result);
-  const names = [...new Set([...ALWAYS_FORMATS, ...formats])].filter((n) => !(opts.skip ?? []).includes(n));
+  const names = reportersFor(formats).filter((n) => !(opts.skip ?? []).includes(n));
   const wantsFigures = names.some((n) => n === 'svg' || n === 'html' || n === 'md');
-  const figures = wantsFigures ? renderSvgsSync(figureSpecs(full)) : {};
+  const figures = wantsFigures ? await renderSvgs(figureSpecs(full)) : {};
   const ctx: RenderContext = { figures };
   const out: Record<string, string> = {};
   for (const name of names) {

@@ -2,7 +2,7 @@
 import { type ResultFile } from '../model/result.js';
 import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
-import type { RenderContext, Reporter } from './index.js';
+import type { RenderContext, Reporter } from './types.js';
 import {
   HOL_HEADER,
   TABLE_HEADER,

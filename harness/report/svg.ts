@@ -1,50 +1,37 @@
 /**
- * SVG rendering of Vega-Lite specs. Vega renders asynchronously; the reporters are synchronous (the
- * runner writes what `renderAll` returns), so rendering runs in a worker thread and this thread
- * waits for it with Atomics.wait and takes the answer with receiveMessageOnPort (the pattern of
- * esbuild's and synckit's synchronous APIs).
+ * SVG rendering of Vega-Lite specs with Vega's own SVG renderer (no canvas, no browser), in this
+ * thread: Vega renders asynchronously and so does `renderAll`.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import * as vega from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
+import * as vl from 'vega-lite';
 import { H3BenchError, ExitCode } from '../../core/errors.js';
 
-/** How long rendering every figure of one result may take. */
-const RENDER_TIMEOUT_MS = 120_000;
-
-function workerUrl(): URL {
-  const js = new URL('./svg-worker.js', import.meta.url);
-  // Running from the TypeScript sources (tests): Node strips the types of the .ts worker itself.
-  return existsSync(fileURLToPath(js)) ? js : new URL('./svg-worker.ts', import.meta.url);
+/** Render one spec to an SVG string. */
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
 }
 
-/** Render each spec to an SVG string (same keys). Blocks until done. */
-export function renderSvgsSync(specs: Record<string, TopLevelSpec>): Record<string, string> {
-  if (Object.keys(specs).length === 0) return {};
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(workerUrl(), { workerData: { specs, port: port2, done }, transferList: [port2] });
-  try {
-    const waited = Atomics.wait(done, 0, 0, RENDER_TIMEOUT_MS);
-    const msg = receiveMessageOnPort(port1)?.message as
-      { ok: true; svgs: Record<string, string> } | { ok: false; error: string } | undefined;
-    if (waited === 'timed-out' || msg === undefined) {
+/** Render each spec to an SVG string (same keys, same order), one after the other. */
+export async function renderSvgs(specs: Record<string, TopLevelSpec>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    try {
+      out[name] = await renderSvg(spec);
+    } catch (err) {
       throw new H3BenchError(
         'BENCH_RENDER',
-        `Cannot render figures as the renderer did not answer within ${RENDER_TIMEOUT_MS} ms`,
+        `Cannot render figure "${name}" as Vega failed: ${err instanceof Error ? err.message : String(err)}`,
         ExitCode.RunFailed,
+        { cause: err },
       );
     }
-    if (!msg.ok)
-      throw new H3BenchError(
-        'BENCH_RENDER',
-        `Cannot render figures as Vega failed: ${msg.error}`,
-        ExitCode.RunFailed,
-      );
-    return msg.svgs;
-  } finally {
-    port1.close();
-    void worker.terminate();
   }
+  return out;
 }

@@ -349,7 +349,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     };
     // Key material and child configs never reach the results directory.
     await rm(workDir, { recursive: true, force: true });
-    for (const [name, content] of Object.entries(renderAll(result, s.report.formats))) {
+    for (const [name, content] of Object.entries(await renderAll(result, s.report.formats))) {
       await writeFile(path.join(tmp, name), content);
     }
     let dir = path.join(opts.outRoot, runId);

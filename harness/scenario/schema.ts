@@ -19,7 +19,13 @@ export {
   type Transport,
 } from '../../core/transport.js';
 
-export const REPORT_FORMATS = ['json', 'md'] as const;
+/**
+ * Values of `report.formats`: which files are written next to result.json (always written; `json`
+ * may be listed and changes nothing). `csv` = runs.csv, `md` = report.md and the SVG figures it
+ * links, `html` = report.html (figures inline) and the SVG figures. harness/report/index.ts maps them.
+ */
+export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Defaults of every optional key, in canonical units. */
 export const SCENARIO_DEFAULTS = {
@@ -28,7 +34,7 @@ export const SCENARIO_DEFAULTS = {
   repetitions: 3,
   seed: 1,
   transport: TRANSPORT_DEFAULTS,
-  report: { formats: ['json', 'md'] },
+  report: { formats: REPORT_FORMATS },
 } as const satisfies {
   description: string;
   protocols: readonly Protocol[];
@@ -47,6 +53,7 @@ export const reportSchema = z
     formats: z
       .array(z.enum(REPORT_FORMATS))
       .min(1)
+      .refine((f) => new Set(f).size === f.length, 'must not repeat a format')
       .default([...D.report.formats]),
   })
   .strict();
@@ -89,7 +96,7 @@ export interface Scenario {
   networkProfile: string | null;
   transport: Transport;
   workload: Workload;
-  report: { formats: (typeof REPORT_FORMATS)[number][] };
+  report: { formats: ReportFormat[] };
 }
 
 /**

@@ -36,7 +36,9 @@ const skipReason =
   chromium === null ? ' (skipped: chromium is not installed; scripts/setup-apt.sh installs it as root)' : '';
 describe.skipIf(chromium === null)(`report.html in headless Chromium${skipReason}`, () => {
   it('renders every chart as SVG with marks in the DOM, offline', async () => {
-    const files = renderAll(readResult(path.resolve(import.meta.dirname, '../fixtures/result-smoke.json')));
+    const files = await renderAll(
+      readResult(path.resolve(import.meta.dirname, '../fixtures/result-smoke.json')),
+    );
     const html = path.join(tmp, 'report.html');
     writeFileSync(html, files['report.html'] ?? '');
     const { stdout } = await execFileP(
