@@ -1,25 +1,27 @@
 /** Plain-language descriptions of a result's setup, shared by report.md and report.html. */
 import { describeWorkload } from '../scenario/workload.js';
 import type { ResultFile } from '../model/result.js';
+import {
+  UNIMPAIRED_DIRECTION,
+  baseRttMs,
+  describeDirection,
+  type DirectionProfile,
+} from '../../core/network.js';
 
-function lossText(l: { model: string; [k: string]: unknown }): string {
-  if (l.model === 'none') return 'no loss';
-  if (l.model === 'random' && typeof l.pct === 'number') return `${l.pct}% random loss`;
-  return `${l.model} loss`;
-}
-
-/** "backend linkem: RTT 40 ms, 1% random loss, 10000 kbit/s down" or "host loopback, no emulation". */
+/**
+ * The link as core describes it everywhere (`describeDirection`, also in each run's link record):
+ * "backend linkem (profile lossy-mobile): RTT 100 ms; down 50ms, 10000kbit, queue 75000 B, loss
+ * gilbert-elliott 1.5%; up …", or "host loopback, no emulation (backend none)".
+ */
 export function describeNetwork(result: ResultFile): string {
   const n = result.scenario.network;
   if (n.backend === 'none') return 'host loopback, no emulation (backend none)';
-  const d = n.profile.down;
-  const u = n.profile.up;
-  const parts = [`RTT ${d.delayMs + u.delayMs} ms`];
-  if (d.jitterMs > 0) parts.push(`jitter ±${d.jitterMs} ms`);
-  parts.push(`down ${lossText(d.loss)}`, `up ${lossText(u.loss)}`);
-  if (d.rateKbit !== null) parts.push(`${d.rateKbit} kbit/s down`);
-  if (u.rateKbit !== null) parts.push(`${u.rateKbit} kbit/s up`);
-  return `backend ${n.backend}: ${parts.join(', ')}`;
+  // Older result files may lack fields added since (the reader checks only some): unimpaired.
+  const down: DirectionProfile = { ...UNIMPAIRED_DIRECTION, ...n.profile.down };
+  const up: DirectionProfile = { ...UNIMPAIRED_DIRECTION, ...n.profile.up };
+  const profile = result.scenario.networkProfile ? ` (profile ${result.scenario.networkProfile})` : '';
+  const rtt = baseRttMs({ ...n.profile, down, up });
+  return `backend ${n.backend}${profile}: RTT ${+rtt.toFixed(3)} ms; down ${describeDirection(down)}; up ${describeDirection(up)}`;
 }
 
 export function describeRun(result: ResultFile): { workload: string; network: string; design: string } {
