@@ -12,23 +12,19 @@
  *
  * A sweep's points are compared point by point (never pooled), and results are only compared when
  * they measured the same thing: same network, transport, workload, sweep and emulator backend.
+ * A partial result (schema 4 `partial`: the scenario stopped early) is refused unless the caller
+ * allows it (`--allow-partial`): its fewer runs, and the order they stopped in, are not the plan.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
-import type { RunMetrics } from '../measure/analysis.js';
 import { seedOf } from '../../core/bootstrap.js';
-import {
-  MIN_RUNS_FOR_VERDICT,
-  contrastMetric,
-  formatAmount,
-  metricDef,
-  type AnyMetricName,
-} from '../measure/metrics.js';
+import { MIN_RUNS_FOR_VERDICT, contrastMetric, formatAmount, metricDef } from '../measure/metrics.js';
 import { failedRunCount, metricValues, runsAtPoint } from '../measure/summary.js';
 import { sweepPointLabel } from '../report/describe.js';
 import { readResult, resultPath } from '../report/read.js';
 import type { ResultFile } from '../model/result.js';
+import type { AnyMetricName, RunMetrics } from '../model/metrics.js';
 
 /** Metrics compared unless --metric says otherwise. */
 export const DEFAULT_COMPARE_METRICS: readonly AnyMetricName[] = [
@@ -185,8 +181,7 @@ function differingParts(a: ResultFile, b: ResultFile): string[] {
   return parts;
 }
 
-const commitOf = (r: ResultFile): string | null =>
-  typeof r.environment.gitCommit === 'string' ? r.environment.gitCommit : null;
+const commitOf = (r: ResultFile): string | null => r.environment.gitCommit;
 
 function classify(
   c: {
@@ -353,7 +348,7 @@ function reliabilityRows(
 export function compareResults(
   baseline: readonly ResultFile[],
   current: readonly ResultFile[],
-  opts: { threshold: number; metrics?: readonly string[] },
+  opts: { threshold: number; metrics?: readonly string[]; allowPartial?: boolean },
 ): Comparison {
   const metrics = [...(opts.metrics ?? DEFAULT_COMPARE_METRICS)];
   const notes: string[] = [];
@@ -372,6 +367,17 @@ export function compareResults(
       throw new CompareInputError(
         'Cannot compare results as baseline and current have no scenario in common',
       );
+  }
+  for (const [side, r] of pairs.flatMap(([x, y]) => [['baseline', x] as const, ['current', y] as const])) {
+    const p = r.partial;
+    if (p === undefined) continue;
+    const what = `${side} "${r.runId}" of scenario "${r.scenario.name}" is a partial result (${p.runsDone} of ${p.runsPlanned} runs: ${p.reason})`;
+    if (!opts.allowPartial) {
+      throw new CompareInputError(
+        `Cannot compare results as the ${what}; re-run the scenario, or compare it anyway with --allow-partial`,
+      );
+    }
+    notes.push(`the ${what}`);
   }
   const scenarios = pairs.map(([x, y]) => compareScenario(x, y, metrics, opts.threshold));
   const verdicts = scenarios.flatMap((s) => [...s.rows, ...s.reliability].map((r) => r.verdict));

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../core/paths.js';
+import type { Environment } from '../model/result.js';
 
 const execFileP = promisify(execFile);
 
@@ -62,7 +63,7 @@ function packageVersion(name: string): string | null {
   }
 }
 
-export async function captureEnvironment(): Promise<Record<string, unknown>> {
+export async function captureEnvironment(): Promise<Environment> {
   return {
     node: process.version,
     kernel: os.release(),

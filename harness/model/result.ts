@@ -10,28 +10,61 @@
  * contended stall time; for a sweep the contrasts are per point (`summary.sweep[i].comparisons`,
  * with run and request counts in `summary.sweep[i].counts`) and `summary.comparisons` is empty;
  * contrasts carry `failedRunsA/B` and `comparable`, and need 5 ok runs per side for a verdict; the
- * `requestsFailed` metric; per-run `socketDrops` and the `socket-buffer-drops` flag. The run records
- * are unchanged, so files of schema 1 and 2 are read by recomputing their summary.
+ * `requestsFailed` metric; per-run `socketDrops` and the `socket-buffer-drops` flag. 4 = optional
+ * `partial` ({ reason, runsPlanned, runsDone }): the scenario stopped early (interrupted, or too many
+ * consecutive infrastructure failures) and the file holds the runs finished until then; a run whose
+ * link never came up has `link.provenance: null` (earlier files wrote `{}`, read as null); a run
+ * that failed for any reason, infrastructure included, is a RunRecord with its `error`. The run
+ * records are otherwise unchanged, so files of schema 1 to 3 are read by recomputing their summary.
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
 import type { LinkRecord } from '../../link/record.js';
-import type { RunFlag, RunMetrics } from '../measure/analysis.js';
-import type { LatencyHistogram } from '../measure/histograms.js';
-import type { MetricName } from '../measure/metrics.js';
-import type { ProtocolContrast } from '../measure/summary.js';
-import type { PlannedRun } from '../runner/plan.js';
 import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { ClientReport, ServerReport } from './records.js';
+import type { LatencyHistogram, MetricName, ProtocolContrast, RunFlag, RunMetrics } from './metrics.js';
 
-export const RESULT_SCHEMA_VERSION = 3;
+export const RESULT_SCHEMA_VERSION = 4;
 /** Versions this build reads (every file gets its summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4];
+
+/** The machine and software a result was measured on (harness/measure/env.ts fills it). */
+export interface Environment {
+  node: string;
+  kernel: string;
+  /** `<platform> <arch>`. */
+  platform: string;
+  cpus: number;
+  cpuModel: string | null;
+  memoryBytes: number;
+  /** Full commit id, `-dirty` when tracked files had changes; null outside a git checkout. */
+  gitCommit: string | null;
+  /** Version of the native quiche binding package. */
+  quicheBinding: string | null;
+  /** Host sysctls that decide how TCP and UDP behave (null: absent on this kernel). */
+  hostSysctls: Record<string, string | null>;
+  /** sha256 of the per-run test certificate (the key never reaches the results). */
+  tlsCertificateSha256?: string;
+}
+
+/** One run of the plan: which repetition, protocol and sweep point, in execution order. */
+export interface PlannedRun {
+  /** 0-based index in execution order. */
+  index: number;
+  /** 0-based repetition. */
+  repetition: number;
+  protocol: Protocol;
+  /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measures). */
+  sweepIndex?: number;
+}
 
 export interface RunRecord extends PlannedRun {
   /** True when both processes ran to the end and failures stayed within the allowance. */
   ok: boolean;
-  /** Why the run failed (process crash, too many failed requests), null if ok. */
+  /**
+   * Why the run failed, null if ok: a process crash, too many failed requests, or an infrastructure
+   * failure (link not coming up, emulator crash, server not starting), with its cause.
+   */
   error: string | null;
   client: ClientReport | null;
   server: ServerReport | null;
@@ -98,7 +131,7 @@ export interface ProtocolSummary {
   bytes: number;
   /** Schema 2: every catalogue metric (measure/metrics.ts) as median over ok runs with 95% CI. */
   metrics: Record<MetricName, Estimate>;
-  /** Schema 2: workload-level metrics the client reported (pageLoadMs, goodputMbps...), medians with 95% CI. */
+  /** Schema 2: workload-level metrics the client reported (pageLoadMs, bodyRateMbit...), medians with 95% CI. */
   workloadMetrics: Record<string, Estimate>;
   /** Schema 2: HOL metrics (medians over ok runs with 95% CIs). */
   hol: HolSummary;
@@ -163,7 +196,19 @@ export interface ResultFile {
   /** sha256 of the canonical scenario JSON. */
   scenarioHash: string;
   scenario: Scenario;
-  environment: Record<string, unknown>;
+  environment: Environment;
   runs: RunRecord[];
   summary: ResultSummary;
+  /** Schema 4: present when the scenario stopped before every planned run was done. */
+  partial?: PartialRun;
+}
+
+/** Why a result holds fewer runs than planned (schema 4). */
+export interface PartialRun {
+  /** e.g. "interrupted by SIGINT", "3 consecutive infrastructure failures: ...". */
+  reason: string;
+  /** Runs the plan had. */
+  runsPlanned: number;
+  /** Runs recorded in `runs` (ok or failed). */
+  runsDone: number;
 }

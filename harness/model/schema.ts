@@ -4,10 +4,9 @@
  * TypeScript type is a plain number. Objects are loose: keys added by later builds pass through.
  */
 import { z } from 'zod';
-import { RUN_FLAG_KINDS } from '../measure/analysis.js';
-import { METRIC_NAMES } from '../measure/metrics.js';
 import { PROTOCOLS } from '../scenario/schema.js';
 import type { ResultFile } from './result.js';
+import { METRIC_NAMES, RUN_FLAG_KINDS } from './metrics.js';
 
 /** A number written by JSON.stringify: null stands for NaN/±Infinity. */
 const num = z
@@ -57,7 +56,8 @@ const requestRecord = z.looseObject({
   chunks: z.array(z.tuple([z.number(), z.number()])),
 });
 
-const clientReport = z.looseObject({
+/** A client's report (`ClientReport`): in result.json, and as the client process writes it. */
+export const clientReportSchema = z.looseObject({
   protocol,
   t0EpochMs: z.number(),
   /** t0 on CLOCK_MONOTONIC, ns as a decimal string (absent in older files). */
@@ -71,7 +71,8 @@ const clientReport = z.looseObject({
   settings: z.record(z.string(), z.unknown()),
 });
 
-const serverReport = z.looseObject({
+/** A server's report (`ServerReport`): in result.json, and in the server's "stopped" event. */
+export const serverReportSchema = z.looseObject({
   protocol,
   cpu,
   requests: z.number(),
@@ -130,8 +131,8 @@ const runRecord = z.looseObject({
   protocol,
   ok: z.boolean(),
   error: z.string().nullable(),
-  client: clientReport.nullable(),
-  server: serverReport.nullable(),
+  client: clientReportSchema.nullable(),
+  server: serverReportSchema.nullable(),
   link: z.looseObject({
     provenance: linkProvenance,
     probe: probe.nullable(),
@@ -332,11 +333,36 @@ const common = {
   scenarioFile: z.string(),
   scenarioHash: z.string(),
   scenario,
-  environment: z.record(z.string(), z.unknown()),
+  environment: z.looseObject({
+    node: z.string(),
+    kernel: z.string(),
+    platform: z.string(),
+    cpus: z.number(),
+    cpuModel: z.string().nullable(),
+    memoryBytes: z.number(),
+    gitCommit: z.string().nullable(),
+    quicheBinding: z.string().nullable(),
+    hostSysctls: z.record(z.string(), z.string().nullable()),
+    tlsCertificateSha256: z.string().optional(),
+  }),
   runs: z.array(runRecord),
 };
 
-/** Schema 3 (current): everything, the summary included. */
+/** Schema 4: a result kept when a scenario stopped early (abort, interrupt) says so. */
+const partial = z.looseObject({
+  reason: z.string().min(1),
+  runsPlanned: z.number().int().min(0),
+  runsDone: z.number().int().min(0),
+});
+
+/** Schema 4 (current): schema 3 plus the optional `partial`. */
+export const resultSchemaV4 = z.looseObject({
+  schemaVersion: z.literal(4),
+  ...common,
+  summary,
+  partial: partial.optional(),
+});
+/** Schema 3: everything, the summary included. */
 export const resultSchemaV3 = z.looseObject({ schemaVersion: z.literal(3), ...common, summary });
 /** Schemas 1 and 2: the same run records; their summaries had fewer fields and readers recompute them. */
 export const resultSchemaV2 = z.looseObject({
@@ -352,7 +378,23 @@ export const resultSchemaV1 = z.looseObject({
 /** Just enough to tell the version. */
 export const versionSchema = z.looseObject({ schemaVersion: z.number().int() });
 
-/** Compile-time check: what the v3 schema yields is a ResultFile (the scenario is checked key by key above). */
-export function asResultFile(p: z.output<typeof resultSchemaV3>): Omit<ResultFile, 'scenario'> {
+/** The schema of one readable version (`READABLE_SCHEMA_VERSIONS`); the current one for any other. */
+export function resultSchemaFor(
+  version: number,
+): typeof resultSchemaV1 | typeof resultSchemaV2 | typeof resultSchemaV3 | typeof resultSchemaV4 {
+  switch (version) {
+    case 1:
+      return resultSchemaV1;
+    case 2:
+      return resultSchemaV2;
+    case 3:
+      return resultSchemaV3;
+    default:
+      return resultSchemaV4;
+  }
+}
+
+/** Compile-time check: what the v4 schema yields is a ResultFile (the scenario is checked key by key above). */
+export function asResultFile(p: z.output<typeof resultSchemaV4>): Omit<ResultFile, 'scenario'> {
   return p;
 }
