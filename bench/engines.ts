@@ -7,7 +7,7 @@
  *                              [--json FILE]
  *
  * Cases:
- *   1x50MB        one 50 MB body: goodput (body bytes / request time)
+ *   1x50MB        one 50 MB body: transfer rate (body bytes / request time, MB/s)
  *   100x100KB     100 concurrent 100 KB requests: time for all of them
  *   100Mbit 50MB  one 50 MB body through a 100 Mbit/s token bucket (tbf on the loopback of a
  *                 private network namespace; needs root, skipped otherwise): CPU share at that rate
@@ -60,8 +60,11 @@ interface Sample {
   bytes: number;
   /** First request start to last request end, ms. */
   durationMs: number;
-  /** bytes / durationMs, MB/s (10^6 bytes). */
-  goodputMBps: number;
+  /**
+   * Transfer rate: bytes / durationMs, MB/s (10^6 bytes). Not the harness's goodput (`goodputMbit`,
+   * Mbit/s from the start of the client's workload): an engine figure of its own.
+   */
+  transferMBps: number;
   clientCpuS: number;
   serverCpuS: number;
   /** Client wall time the CPU was measured over, s. */
@@ -159,7 +162,7 @@ async function runOne(
     error: null,
     bytes: 0,
     durationMs: NaN,
-    goodputMBps: NaN,
+    transferMBps: NaN,
     clientCpuS: NaN,
     serverCpuS: NaN,
     clientWallS: NaN,
@@ -213,7 +216,7 @@ async function runOne(
     const start = Math.min(...reqs.map((r) => r.tStart));
     const end = Math.max(...reqs.map((r) => r.tEnd ?? NaN));
     sample.durationMs = end - start;
-    sample.goodputMBps = sample.bytes / sample.durationMs / 1000;
+    sample.transferMBps = sample.bytes / sample.durationMs / 1000;
     sample.clientCpuS = (report.cpu.userMs + report.cpu.systemMs) / 1000;
     sample.clientWallS = report.cpu.wallMs / 1000;
     sample.ok = failed.length === 0;
@@ -309,7 +312,7 @@ function table(samples: Sample[], protocols: Protocol[]): string {
       const cCpu = median(ok.map((s) => s.clientCpuS));
       const sCpu = median(ok.map((s) => s.serverCpuS));
       const ms = median(ok.map((s) => s.durationMs));
-      const mbps = median(ok.map((s) => s.goodputMBps));
+      const mbps = median(ok.map((s) => s.transferMBps));
       med.set(`${c.name}/${p}`, { mbps, ms });
       // Measured share of a core over the transfer when rate-limited; an estimate otherwise.
       const share = (cpu: number) =>
@@ -337,7 +340,9 @@ function table(samples: Sample[], protocols: Protocol[]): string {
     const h3 = med.get(`${c.name}/h3`);
     const h2 = med.get(`${c.name}/h2`);
     if (h3 && h2)
-      out.push(`h3/h2 ${c.name}: goodput ${fmt(h3.mbps / h2.mbps, 2)}x, time ${fmt(h3.ms / h2.ms, 2)}x`);
+      out.push(
+        `h3/h2 ${c.name}: transfer rate ${fmt(h3.mbps / h2.mbps, 2)}x, time ${fmt(h3.ms / h2.ms, 2)}x`,
+      );
   }
   return out.join('\n');
 }
@@ -370,7 +375,7 @@ async function main(): Promise<void> {
           const s = await runOne(dir, tls, p, c, rep, c.rateLimited ? netns : null);
           samples.push(s);
           process.stderr.write(
-            `rep ${rep + 1}/${opts.reps} ${c.name} ${p}: ${s.ok ? `${fmt(s.durationMs, 0)} ms, ${fmt(s.goodputMBps)} MB/s, cpu client ${fmt(s.clientCpuS, 2)} s server ${fmt(s.serverCpuS, 2)} s` : `FAILED ${s.error ?? ''}`}\n`,
+            `rep ${rep + 1}/${opts.reps} ${c.name} ${p}: ${s.ok ? `${fmt(s.durationMs, 0)} ms, ${fmt(s.transferMBps)} MB/s, cpu client ${fmt(s.clientCpuS, 2)} s server ${fmt(s.serverCpuS, 2)} s` : `FAILED ${s.error ?? ''}`}\n`,
           );
         }
       }

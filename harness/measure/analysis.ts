@@ -4,6 +4,7 @@
  */
 import { runTimeline, type RunTimeline } from './events.js';
 import { analyzeHol, holOptionsForRtt, pathRttMs, type RunHol } from './hol.js';
+import { currentWorkloadMetrics } from './metrics.js';
 import { isOk } from './outcome.js';
 import type { ClientReport, CpuUsage, ServerReport } from '../model/records.js';
 import { distribution } from '../../core/stats.js';
@@ -156,7 +157,7 @@ export function analyzeRun(run: RunInput): RunAnalysis {
     cpuServerShare: cpuShare(run.server?.cpu),
     probeOk: run.probeOk,
     rttMs,
-    workload: { ...(c?.metrics ?? {}) },
+    workload: currentWorkloadMetrics(c?.metrics ?? {}),
     hol: hol ? holSummary(hol) : null,
     socketDrops: socketDrops(run.socketCounters),
   };

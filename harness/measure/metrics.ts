@@ -214,15 +214,33 @@ export const METRICS: Readonly<Record<MetricName, MetricDef>> = {
 const WORKLOAD_PREFIX = 'workload.';
 
 /**
+ * Workload-level metrics renamed since: old key → current key. "Goodput" is the catalogue metric
+ * `goodputMbit` only; bulk's own rates have names of their own (docs/metrics.md § 2). Run records
+ * written before keep the old keys; the analysis reads them under the current ones.
+ */
+export const RENAMED_WORKLOAD_METRICS: Readonly<Record<string, string>> = {
+  goodputMbps: 'bodyRateMbit',
+  transferMbps: 'transferRateMbit',
+};
+
+/** A client's workload metrics with renamed keys under their current names. */
+export function currentWorkloadMetrics(metrics: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) out[RENAMED_WORKLOAD_METRICS[k] ?? k] = v;
+  return out;
+}
+
+/**
  * The definition of a catalogue metric or of a workload-level metric (`workload.<key>`, direction
- * and unit from the key's suffix: …Ms lower is better, …Mbps higher is better, else a lower count).
- * Undefined for an unknown name.
+ * and unit from the key's suffix: …Ms lower is better, …Mbit (Mbit/s) higher is better, else a lower
+ * count; a renamed key means its current name). Undefined for an unknown name.
  */
 export function metricDef(name: string): MetricDef | undefined {
   if ((METRIC_NAMES as readonly string[]).includes(name)) return METRICS[name as MetricName];
   if (!name.startsWith(WORKLOAD_PREFIX) || name.length === WORKLOAD_PREFIX.length) return undefined;
-  const key = name.slice(WORKLOAD_PREFIX.length);
-  const rate = /Mbps$/.test(key);
+  const written = name.slice(WORKLOAD_PREFIX.length);
+  const key = RENAMED_WORKLOAD_METRICS[written] ?? written;
+  const rate = /Mbit$/.test(key);
   const time = /Ms$/.test(key);
   return {
     name: `workload.${key}`,

@@ -121,7 +121,7 @@ export interface RunMetrics {
   probeOk: boolean | null;
   /** Path RTT the stall threshold is tied to, ms. */
   rttMs: number;
-  /** Workload-level metrics the client reported (unit in the name: pageLoadMs, goodputMbps...). */
+  /** Workload-level metrics the client reported (unit in the name: pageLoadMs, bodyRateMbit...). */
   workload: Record<string, number>;
   /** HOL metrics; null when the client reported nothing. */
   hol: RunHolSummary | null;

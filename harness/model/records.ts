@@ -106,7 +106,7 @@ export interface ClientReport {
   connections: ConnectionRecord[];
   requests: RequestRecord[];
   cpu: CpuUsage;
-  /** Workload-level metrics with the unit in the name (pageLoadMs, goodputMbps, latencyP99Ms...). */
+  /** Workload-level metrics with the unit in the name (pageLoadMs, bodyRateMbit, latencyP99Ms...). */
   metrics: Record<string, number>;
   /** Protocol/stack settings actually applied by the client (windows, CC, pacing...). */
   settings: Record<string, unknown>;

@@ -1,7 +1,9 @@
 /**
- * Workload `bulk`: one large response body. Goodput = body bytes / (last byte − first byte), so the
- * handshake and the first round trip are excluded (as the QUIC interop runner's goodput measurement);
- * `transferMbps` includes them (body bytes / (last byte − request start)).
+ * Workload `bulk`: one large response body. Besides the catalogue's goodput (`goodputMbit`, 8 × body
+ * bytes / workload completion), two rates of the body alone, Mbit/s (docs/metrics.md § 2):
+ * `bodyRateMbit` = 8 × body bytes after the first chunk / (last chunk − first chunk), excluding the
+ * handshake and the first round trip (as the QUIC interop runner's goodput test measures);
+ * `transferRateMbit` = 8 × body bytes / (last chunk − request start), including them.
  */
 import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
@@ -20,8 +22,8 @@ export async function runBulk(
   const last = rec.chunks.at(-1)?.[0];
   if (rec.error === null && first !== undefined && last !== undefined && last > first) {
     const firstBytes = rec.chunks[0]?.[1] ?? 0;
-    metrics.goodputMbps = ((rec.bytes - firstBytes) * 8) / ((last - first) * 1000);
-    metrics.transferMbps = (rec.bytes * 8) / ((last - rec.tStart) * 1000);
+    metrics.bodyRateMbit = ((rec.bytes - firstBytes) * 8) / ((last - first) * 1000);
+    metrics.transferRateMbit = (rec.bytes * 8) / ((last - rec.tStart) * 1000);
   }
   return { requests: [rec], metrics };
 }

@@ -16,7 +16,7 @@ export interface WorkloadOutcome {
   connections: ConnectionRecord[];
   /** Workload completion: the last request finished (ok or failed), ms since t0. */
   durationMs: number;
-  /** Workload-level metrics, unit in the name (e.g. pageLoadMs, goodputMbps). */
+  /** Workload-level metrics, unit in the name (e.g. pageLoadMs, bodyRateMbit). */
   metrics: Record<string, number>;
   /** Settings of the protocol client used (recorded in the result). */
   clientSettings: Record<string, unknown>;

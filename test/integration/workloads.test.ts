@@ -79,12 +79,12 @@ describe.each(['h1', 'h2'] as const)('workloads over %s', (protocol) => {
     );
   });
 
-  it('bulk reports goodput of one large body', async () => {
+  it('bulk reports the body and transfer rates of one large body', async () => {
     const { out } = await run('  type: bulk\n  size: 20MB\n');
     expect(out.requests).toHaveLength(1);
     expect(out.requests[0]?.bytes).toBe(20_000_000);
-    expect(out.metrics.goodputMbps).toBeGreaterThan(10);
-    expect(out.metrics.transferMbps).toBeLessThanOrEqual(out.metrics.goodputMbps ?? 0);
+    expect(out.metrics.bodyRateMbit).toBeGreaterThan(10);
+    expect(out.metrics.transferRateMbit).toBeLessThanOrEqual(out.metrics.bodyRateMbit ?? 0);
   });
 
   it('cold opens one new connection per request', async () => {
