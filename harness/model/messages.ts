@@ -1,10 +1,14 @@
 /**
  * What the orchestrator and its child processes say to each other. Children get a JSON config file
  * (argv[2]); servers print one JSON line per event on stdout and stop on "stop\n" on stdin or SIGTERM;
- * clients write their report to a file.
+ * clients write their report to a file. Both watch their parent (stdin EOF, parent pid) and exit
+ * when it is gone. What comes back across the process boundary (event lines, the client's report)
+ * is validated with the zod schemas below before the orchestrator uses it.
  */
+import { z } from 'zod';
 import type { ClientReport, ServerReport } from './records.js';
 import type { Protocol, Transport, Workload } from '../scenario/schema.js';
+import { clientReportSchema, serverReportSchema } from './schema.js';
 
 export interface ServerConfig {
   protocol: Protocol;
@@ -35,3 +39,21 @@ export type ServerEvent =
   | { event: 'error'; message: string };
 
 export type { ClientReport };
+
+/** One line of a server's stdout (`ServerEvent`). */
+export const serverEventSchema = z.discriminatedUnion('event', [
+  z.looseObject({ event: z.literal('ready'), port: z.number().int().min(1).max(65535) }),
+  z.looseObject({ event: z.literal('stopped'), report: serverReportSchema }),
+  z.looseObject({ event: z.literal('error'), message: z.string() }),
+]);
+
+/** A client's report file (`ClientReport`), the same schema result.json uses for it. */
+export const clientMessageSchema = clientReportSchema;
+
+/** Compile-time checks: what the schemas yield is what the types say. */
+export function asServerEvent(e: z.output<typeof serverEventSchema>): ServerEvent {
+  return e;
+}
+export function asClientReport(r: z.output<typeof clientMessageSchema>): ClientReport {
+  return r;
+}

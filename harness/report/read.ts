@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { READABLE_SCHEMA_VERSIONS, RESULT_SCHEMA_VERSION, type ResultFile } from '../model/result.js';
 import { resummarize } from '../measure/result-summary.js';
-import { resultSchemaV1, resultSchemaV2, resultSchemaV3, versionSchema } from '../model/schema.js';
+import { resultSchemaFor, versionSchema } from '../model/schema.js';
 
 /** A result file is missing, unreadable, of an unknown version, or does not match its schema. */
 export class ResultFileError extends H3BenchError {
@@ -43,9 +43,7 @@ export function parseResult(json: unknown, source: string): ResultFile {
         (version > RESULT_SCHEMA_VERSION ? ' (it was written by a newer h3bench)' : ''),
     );
   }
-  const parsed = (version === 1 ? resultSchemaV1 : version === 2 ? resultSchemaV2 : resultSchemaV3).safeParse(
-    json,
-  );
+  const parsed = resultSchemaFor(version).safeParse(json);
   if (!parsed.success) {
     throw new ResultFileError(
       `Cannot read result file "${source}" as it does not match schema ${version}: ${describeIssues(parsed.error)}`,
@@ -87,7 +85,7 @@ export function readResult(p: string): ResultFile {
 /** result.json text for a result, validated against the current schema exactly as a reader will see it. */
 export function resultJson(result: ResultFile): string {
   const text = JSON.stringify(result, null, 1) + '\n';
-  const parsed = resultSchemaV3.safeParse(JSON.parse(text));
+  const parsed = resultSchemaFor(RESULT_SCHEMA_VERSION).safeParse(JSON.parse(text));
   if (!parsed.success) {
     throw new ResultFileError(
       `Refusing to write result.json for run "${result.runId}" as it does not match schema ${RESULT_SCHEMA_VERSION}: ${describeIssues(parsed.error)}`,
