@@ -17,16 +17,21 @@
  * it estimates the core share at 100 Mbit/s, next to the measured rate-limited case.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import type { ClientReport, ServerReport } from '../harness/model/records.js';
+import type { ServerReport } from '../harness/model/records.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../harness/proto/tls.js';
 import { launch } from '../harness/runner/launcher.js';
-import type { ClientConfig, ServerConfig, ServerEvent } from '../harness/model/messages.js';
+import type { ClientConfig, ServerConfig } from '../harness/model/messages.js';
+import {
+  killAndWait,
+  lastLines,
+  readClientReport,
+  serverEvents,
+  waitExit,
+} from '../harness/runner/children.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import type { Protocol, Scenario } from '../harness/scenario/schema.js';
 
@@ -48,6 +53,10 @@ const CASES: Case[] = [
 ];
 
 const RATE_MBIT = 100;
+/** How long a server may take to report ready, or to stop and report. */
+const SERVER_TIMEOUT_MS = 20_000;
+/** How long one client may run. */
+const CLIENT_TIMEOUT_MS = 600_000;
 const NETNS = `h3b-bench-${process.pid}`;
 
 interface Sample {
@@ -112,39 +121,6 @@ function scenarioFor(c: Case): Scenario {
   );
 }
 
-function serverEvents(child: ChildProcess): () => Promise<ServerEvent> {
-  const queue: ServerEvent[] = [];
-  const waiters: ((ev: ServerEvent) => void)[] = [];
-  if (child.stdout) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let ev: ServerEvent;
-      try {
-        ev = JSON.parse(line) as ServerEvent;
-      } catch {
-        return;
-      }
-      const w = waiters.shift();
-      if (w) w(ev);
-      else queue.push(ev);
-    });
-  }
-  return () =>
-    new Promise<ServerEvent>((resolve, reject) => {
-      const ev = queue.shift();
-      if (ev) {
-        resolve(ev);
-        return;
-      }
-      const timer = setTimeout(() => {
-        reject(new Error('server did not answer within 20 s'));
-      }, 20_000);
-      waiters.push((e) => {
-        clearTimeout(timer);
-        resolve(e);
-      });
-    });
-}
-
 async function runOne(
   dir: string,
   tls: TlsMaterial,
@@ -180,10 +156,9 @@ async function runOne(
   await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
   const server = launch({ module: 'harness/runner/server-main.js', args: [serverFile], netns });
   let client: ChildProcess | undefined;
-  let stderr = '';
   try {
-    const next = serverEvents(server);
-    const ready = await next();
+    const events = serverEvents(server, `${protocol} server`);
+    const ready = await events.next(SERVER_TIMEOUT_MS);
     if (ready.event !== 'ready') throw new Error(`server did not start: ${JSON.stringify(ready)}`);
     const reportFile = path.join(dir, `client-${tag}.report.json`);
     const clientCfg: ClientConfig = {
@@ -200,12 +175,15 @@ async function runOne(
     const clientFile = path.join(dir, `client-${tag}.json`);
     await writeFile(clientFile, JSON.stringify(clientCfg));
     client = launch({ module: 'harness/runner/client-main.js', args: [clientFile], netns });
-    client.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    const [code] = (await once(client, 'exit')) as [number | null];
-    if (code !== 0) throw new Error(`client exited with ${String(code)}: ${stderr.trim()}`);
-    const report = JSON.parse(await readFile(reportFile, 'utf8')) as ClientReport;
+    const exit = await waitExit(client, CLIENT_TIMEOUT_MS);
+    if (exit.code !== 0) {
+      throw new Error(
+        `client exited with ${exit.signal ?? String(exit.code)}: ${lastLines(exit.stderr, 10)}`,
+      );
+    }
+    const report = await readClientReport(reportFile, `${protocol} client`);
     server.stdin?.write('stop\n');
-    const stopped = await next();
+    const stopped = await events.next(SERVER_TIMEOUT_MS);
     if (stopped.event === 'stopped') {
       const r: ServerReport = stopped.report;
       sample.serverCpuS = (r.cpu.userMs + r.cpu.systemMs) / 1000;
@@ -224,11 +202,8 @@ async function runOne(
   } catch (err) {
     sample.error = err instanceof Error ? err.message : String(err);
   } finally {
-    if (server.exitCode === null) {
-      server.kill('SIGKILL');
-      await once(server, 'exit').catch(() => undefined);
-    }
-    if (client && client.exitCode === null) client.kill('SIGKILL');
+    await killAndWait(server);
+    await killAndWait(client);
   }
   return sample;
 }

@@ -1,12 +1,12 @@
 /** `h3bench run <scenario>`: run a scenario, print the comparison table, write results. */
 import path from 'node:path';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { resummarize } from '../measure/result-summary.js';
 import { TABLE_HEADER, tableRows, textTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
-import { runScenario, type ProgressEvent } from '../runner/run.js';
+import { MAX_CONSECUTIVE_INFRA_FAILURES, runScenario, type ProgressEvent } from '../runner/run.js';
 import { intFlag, onePositional, parse, protocolsFlag } from './args.js';
 
 export const RUN_HELP = `Usage: h3bench run <scenario name | path.yaml> [options]
@@ -24,8 +24,14 @@ Options:
                        scenario's own link (backend auto when the scenario had none)
   -h, --help           show this help
 
-Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance),
-2 bad input (nothing is run or written), 3 missing privilege/tool, 127 unsupported, 130 interrupted.`;
+A run that fails (its link, emulator or server, a process crash, failed requests) is recorded with
+its error and the scenario goes on; ${MAX_CONSECUTIVE_INFRA_FAILURES} infrastructure failures in a row stop it. A scenario that
+stops early (that, or Ctrl-C) keeps the runs finished so far as a partial result in
+<out>/<run-id>-partial/.
+
+Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance, or the
+scenario stopped early on infrastructure failures), 2 bad input (nothing is run or written),
+3 missing privilege/tool, 127 unsupported, 130 interrupted (the finished runs are kept).`;
 
 function progressPrinter(stream: NodeJS.WriteStream): (ev: ProgressEvent) => void {
   const tty = stream.isTTY;
@@ -76,19 +82,39 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   console.error(
     `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s)${sweep} = ${est.runs} runs over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}); estimated ${formatDuration(est.ms)}`,
   );
-  const { result, dir } = await runScenario(loaded, {
+  const outcome = await runScenario(loaded, {
     outRoot,
     onProgress: progressPrinter(process.stderr),
+    onNotice: (m) => {
+      console.error(`h3bench: ${m}`);
+    },
     signal,
   });
+  const { result, dir } = outcome;
+  const shownDir = path.relative(process.cwd(), dir) || dir;
   // End-of-run output: medians over runs with 95% CIs, verdicts and flags (same analysis as report.md).
   const shown = resummarize(result);
   console.log(`\n${textTable(TABLE_HEADER, tableRows(shown))}\n`);
   for (const v of verdictLines(shown)) console.log(v);
   for (const f of shown.summary.flags) console.log(`flag: ${f.message}`);
-  console.log(
-    `medians over runs [95% bootstrap CI], times in ms; results: ${path.relative(process.cwd(), dir) || dir}`,
-  );
+  console.log(`medians over runs [95% bootstrap CI], times in ms; results: ${shownDir}`);
+  if (outcome.reportError) {
+    console.error(
+      `h3bench: the reports could not be written (${outcome.reportError.message}); result.json is kept: run "h3bench report ${shownDir}"`,
+    );
+  }
+  if (result.partial) {
+    const p = result.partial;
+    console.error(
+      `h3bench: partial result (${p.runsDone} of ${p.runsPlanned} runs): ${p.reason}; kept in ${shownDir}`,
+    );
+    if (signal.aborted) return ExitCode.Interrupted;
+    const e = outcome.abortedBy;
+    return e instanceof H3BenchError &&
+      (e.exitCode === ExitCode.Environment || e.exitCode === ExitCode.Unsupported)
+      ? e.exitCode
+      : ExitCode.RunFailed;
+  }
   if (!result.summary.ok) {
     const failed = result.runs.filter((r) => !r.ok);
     console.error(`h3bench: ${failed.length} run(s) failed; see ${path.join(dir, 'report.md')}`);

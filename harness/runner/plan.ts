@@ -3,17 +3,8 @@
  * over a long run cannot favour one protocol (h1 h2 h3 | h2 h3 h1 | ...).
  */
 import { prng, shuffle } from '../../core/prng.js';
-import type { Protocol } from '../scenario/schema.js';
-
-export interface PlannedRun {
-  /** 0-based index in execution order. */
-  index: number;
-  /** 0-based repetition. */
-  repetition: number;
-  protocol: Protocol;
-  /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measures). */
-  sweepIndex?: number;
-}
+import type { PlannedRun } from '../model/result.js';
+import type { Protocol, Scenario } from '../scenario/schema.js';
 
 /**
  * `sweepPoints` > 0 plans a sweep: within each repetition the points come in a seeded random order
@@ -41,4 +32,41 @@ export function planRuns(
     }
   }
   return runs;
+}
+
+/** The seeds of one repetition. */
+export interface RepetitionSeeds {
+  /** The emulator's seed (loss, jitter): `network.profile.seed` moved along by the repetition. */
+  emulator: number;
+  /** The workload's seed (rpc arrival schedule): `seed` moved along by the repetition. */
+  workload: number;
+}
+
+/** Keeps the workload's seed sequence apart from the emulator's when both start from one seed. */
+const WORKLOAD_SEED_STREAM = 0x5eed_0001;
+
+function stepSeed(base: number, repetition: number): number {
+  return (base + Math.imul(repetition, 0x9e3779b1)) >>> 0;
+}
+
+/**
+ * The one derivation of a repetition's seeds from the scenario's. Every protocol (and every sweep
+ * point) of a repetition gets the same seeds — common random numbers: the same loss and jitter draws
+ * and the same rpc arrival schedule — and repetitions differ, so they are independent samples of the
+ * loss and jitter processes rather than one pattern replayed.
+ */
+export function repetitionSeeds(
+  s: { seed: number; network: { profile: { seed: number } } },
+  repetition: number,
+): RepetitionSeeds {
+  return {
+    emulator: stepSeed(s.network.profile.seed, repetition),
+    workload: stepSeed((s.seed ^ WORKLOAD_SEED_STREAM) >>> 0, repetition),
+  };
+}
+
+/** The scenario with the emulator seed of one repetition (`repetitionSeeds().emulator`). */
+export function withRepetitionSeed(s: Scenario, repetition: number): Scenario {
+  const seed = repetitionSeeds(s, repetition).emulator;
+  return { ...s, network: { ...s.network, profile: { ...s.network.profile, seed } } };
 }

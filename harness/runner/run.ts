@@ -1,29 +1,52 @@
 /**
  * The orchestrator: plan → for each run (fresh link, fresh server and client processes) → result
- * files. Everything is written to a temporary directory first and renamed into place only when
- * complete, so an interrupted or failed run never leaves a half result behind.
+ * files. Everything is written to a temporary directory first (`<out>/.tmp-<run-id>-<pid>/`) and
+ * renamed into place when the result is written.
+ *
+ * Nothing finished is lost: any failure while running one run — the link not coming up, the
+ * emulator crashing, the server not starting, a process crash, too many failed requests — fails
+ * that run (its `RunRecord.error` says why, with the cause) and the scenario goes on. Only
+ * MAX_CONSECUTIVE_INFRA_FAILURES infrastructure failures in a row (the machine, not the protocol:
+ * nothing later would work either) stop it early; then, and on an interrupt (the AbortSignal), the
+ * runs finished so far are written as a partial result (`ResultFile.partial`, directory
+ * `<run-id>-partial`). A run in progress when interrupted is not kept.
+ *
+ * At start, what dead runs left behind is cleaned: `.tmp-*` directories of dead processes in the
+ * output directory, and (as root) the namespaces, emulators and host sysctls of dead h3bench
+ * processes; without root, a notice says to run `h3bench cleanup`.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { H3BenchError, RunError, toError } from '../../core/errors.js';
+import { RunError, toError } from '../../core/errors.js';
 import type { ClientReport } from '../model/records.js';
 import { captureEnvironment } from '../measure/env.js';
 import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../../core/paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
 import { renderAll } from '../report/index.js';
-import { RESULT_SCHEMA_VERSION, type ResultFile, type RunRecord } from '../model/result.js';
+import { resultJson } from '../report/read.js';
+import {
+  RESULT_SCHEMA_VERSION,
+  type PartialRun,
+  type PlannedRun,
+  type ResultFile,
+  type RunRecord,
+} from '../model/result.js';
 import { summarize } from '../measure/result-summary.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
-import { linkUp, type LinkHandle } from '../../link/index.js';
+import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
+import { deadOwners } from '../../link/state.js';
+import { sweepStaleOnce } from '../../link/topology.js';
 import { launch } from './launcher.js';
-import type { ClientConfig, ServerConfig, ServerEvent } from '../model/messages.js';
-import { planRuns, type PlannedRun } from './plan.js';
+import type { ClientConfig, ServerConfig } from '../model/messages.js';
+import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
+import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
+import { createRunTemp, releaseRunTemp, removeStaleRunTemps } from './workdir.js';
+
+export { withRepetitionSeed };
 
 const execFileP = promisify(execFile);
 
@@ -31,6 +54,18 @@ const execFileP = promisify(execFile);
 const SERVER_READY_TIMEOUT_MS = 20_000;
 /** How long a server may take to stop and report. */
 const SERVER_STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * Infrastructure failures in a row (the link did not come up, the emulator or the server failed
+ * before the client ran) after which the scenario stops with a partial result. One or two are
+ * recorded as failed runs and the scenario goes on (a transient failure costs one run, not the
+ * hours of runs before it); three in a row mean the machine cannot run it, and going on would only
+ * add failed runs.
+ */
+export const MAX_CONSECUTIVE_INFRA_FAILURES = 3;
+
+/** Suffix of the directory of a partial result. */
+export const PARTIAL_SUFFIX = '-partial';
 
 export interface ProgressEvent {
   run: PlannedRun;
@@ -40,18 +75,32 @@ export interface ProgressEvent {
   record?: RunRecord;
 }
 
+/** Brings one run's link up: `linkUp` of link/index.ts, or a stand-in in tests. */
+export type LinkUpFn = typeof realLinkUp;
+
 export interface RunOptions {
   /** Directory under which `<run-id>/` is created. */
   outRoot: string;
   onProgress?: (ev: ProgressEvent) => void;
-  /** Aborting stops the run, cleans up, and rejects with the abort reason. */
+  /** Things the user should know that are not a run's progress (stale state cleaned...). */
+  onNotice?: (message: string) => void;
+  /**
+   * Aborting stops the run in progress and cleans it up; the runs finished before are written as a
+   * partial result (rejects with the abort reason when none had finished).
+   */
   signal?: AbortSignal;
+  /** Test seam: how a run's link comes up (default: link/index.ts `linkUp`). */
+  linkUp?: LinkUpFn;
 }
 
 export interface RunOutcome {
   result: ResultFile;
   /** Final directory holding result.json and the reports. */
   dir: string;
+  /** Set when the scenario stopped early on infrastructure failures: the last one. */
+  abortedBy?: Error;
+  /** Set when the reports other than result.json could not be rendered. */
+  reportError?: Error;
 }
 
 async function shortCommit(): Promise<string> {
@@ -67,82 +116,6 @@ function timestamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
-/** Lines of JSON from a child's stdout, as an async queue of events. */
-function serverEvents(child: ChildProcess): { next(timeoutMs: number): Promise<ServerEvent> } {
-  const queue: ServerEvent[] = [];
-  const waiters: ((ev: ServerEvent | Error) => void)[] = [];
-  let ended: Error | null = null;
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const push = (ev: ServerEvent | Error) => {
-    const w = waiters.shift();
-    if (w) w(ev);
-    else if (!(ev instanceof Error)) queue.push(ev);
-  };
-  if (child.stdout) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        push(JSON.parse(line) as ServerEvent);
-      } catch {
-        /* not an event line: ignore */
-      }
-    });
-  }
-  child.once('exit', (code, sig) => {
-    ended = new Error(
-      `server exited (${sig ?? `code ${String(code)}`})${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
-    );
-    // Let pending stdout lines arrive first.
-    setImmediate(() => {
-      while (waiters.length) waiters.shift()?.(ended as Error);
-    });
-  });
-  return {
-    next: (timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const ev = queue.shift();
-        if (ev) {
-          resolve(ev);
-          return;
-        }
-        if (ended) {
-          reject(ended);
-          return;
-        }
-        const timer = setTimeout(() => {
-          const i = waiters.indexOf(cb);
-          if (i >= 0) waiters.splice(i, 1);
-          reject(new Error(`server did not answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const cb = (v: ServerEvent | Error) => {
-          clearTimeout(timer);
-          if (v instanceof Error) reject(v);
-          else resolve(v);
-        };
-        waiters.push(cb);
-      }),
-  };
-}
-
-function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      stderr += `\nkilled after ${timeoutMs} ms`;
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
-
 /**
  * The emulator's drop times on the client's timeline (ms since t0), for the HOL analysis; drops
  * before t0 (the fidelity probe's) are left out.
@@ -154,16 +127,6 @@ export function lossTimes(
   if (dropTimesMonotonicMs === null || client?.t0MonotonicNs === undefined) return undefined;
   const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
   return dropTimesMonotonicMs.map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
-}
-
-/**
- * The emulator seed of one repetition: every protocol of a repetition sees the same random draws
- * (common random numbers), and repetitions differ, so they are independent samples of the loss
- * and jitter processes rather than one pattern replayed.
- */
-export function withRepetitionSeed(s: Scenario, repetition: number): Scenario {
-  const seed = (s.network.profile.seed + Math.imul(repetition, 0x9e3779b1)) >>> 0;
-  return { ...s, network: { ...s.network, profile: { ...s.network.profile, seed } } };
 }
 
 /** Upper bound on a client's run time, from its workload. */
@@ -188,13 +151,45 @@ export function clientDeadlineMs(s: Scenario): number {
   return Math.min(w.timeoutMs * (rounds + 1) + 30_000, 6 * 3600_000);
 }
 
+/** An error's message followed by its causes (`error.cause` chain), each once. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const msg = toError(e).message.trim();
+    if (msg && !parts.some((p) => p.includes(msg))) parts.push(msg);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join('; cause: ') || 'unknown error';
+}
+
+/** Where in a run a failure happened: the first three are the infrastructure's. */
+type Phase = 'link' | 'probe' | 'server' | 'client' | 'server-stop';
+const PHASE_LABEL: Record<Phase, string> = {
+  link: 'link did not come up',
+  probe: 'fidelity probe failed',
+  server: 'server did not start',
+  client: 'client failed',
+  'server-stop': 'server did not stop cleanly',
+};
+
+interface RunOneResult {
+  record: RunRecord;
+  /** The run failed before its client could run (link, emulator, server): not the protocol's doing. */
+  infrastructureFailure: boolean;
+  /** What made the run fail, when something was thrown. */
+  cause?: Error;
+}
+
 async function runOne(
   s: Scenario,
   planned: PlannedRun,
+  workloadSeed: number,
   tls: TlsMaterial,
   workDir: string,
+  linkUp: LinkUpFn,
   signal: AbortSignal | undefined,
-): Promise<RunRecord> {
+): Promise<RunOneResult> {
   const dir = path.join(workDir, `run-${planned.index}`);
   await mkdir(dir, { recursive: true });
   const record: RunRecord = {
@@ -205,6 +200,9 @@ async function runOne(
     server: null,
     link: { provenance: null, probe: null, counters: {} },
   };
+  let infrastructureFailure = false;
+  let cause: Error | undefined;
+  let phase: Phase = 'link';
   let link: LinkHandle | undefined;
   let server: ChildProcess | undefined;
   let client: ChildProcess | undefined;
@@ -214,14 +212,13 @@ async function runOne(
   };
   signal?.addEventListener('abort', onAbort);
   try {
-    link = await linkUp(s.network, s.transport, {
-      workDir: dir,
-      signal,
-    });
+    link = await linkUp(s.network, s.transport, { workDir: dir, signal });
     record.link.provenance = link.provenance();
+    phase = 'probe';
     record.link.probe = await link.probe();
     signal?.throwIfAborted();
 
+    phase = 'server';
     const serverCfg: ServerConfig = {
       protocol: planned.protocol,
       host: link.serverAddress,
@@ -233,12 +230,13 @@ async function runOne(
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
     server = launch({ module: 'harness/runner/server-main.js', args: [serverFile], netns: link.serverNetns });
-    const events = serverEvents(server);
+    const events = serverEvents(server, `${planned.protocol} server`);
     const ready = await events.next(SERVER_READY_TIMEOUT_MS);
     if (ready.event !== 'ready') {
-      throw new RunError(`server did not start: ${ready.event === 'error' ? ready.message : ready.event}`);
+      throw new RunError(ready.event === 'error' ? ready.message : `unexpected event "${ready.event}"`);
     }
 
+    phase = 'client';
     const reportFile = path.join(dir, 'client-report.json');
     const clientCfg: ClientConfig = {
       protocol: planned.protocol,
@@ -248,8 +246,7 @@ async function runOne(
       caPem: tls.caPem,
       transport: s.transport,
       workload: s.workload,
-      // The same seed for every protocol of a repetition: same rpc arrival schedule.
-      seed: (s.seed + planned.repetition * 7919) >>> 0,
+      seed: workloadSeed,
       reportFile,
     };
     const clientFile = path.join(dir, 'client.json');
@@ -264,11 +261,12 @@ async function runOne(
     signal?.throwIfAborted();
     if (exit.code !== 0) {
       throw new RunError(
-        `client exited with code ${String(exit.code)}: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        `${planned.protocol} client exited with ${exit.signal ?? `code ${String(exit.code)}`}: ${lastLines(exit.stderr)}`,
       );
     }
-    record.client = JSON.parse(await readFile(reportFile, 'utf8')) as ClientReport;
+    record.client = await readClientReport(reportFile, `${planned.protocol} client`);
 
+    phase = 'server-stop';
     server.stdin?.write('stop\n');
     const stopped = await events.next(SERVER_STOP_TIMEOUT_MS);
     if (stopped.event === 'stopped') record.server = stopped.report;
@@ -281,17 +279,18 @@ async function runOne(
       record.ok = true;
     }
   } catch (err) {
-    signal?.throwIfAborted();
-    if (err instanceof H3BenchError && !(err instanceof RunError)) throw err;
-    record.error = toError(err).message;
+    if (signal?.aborted) throw toError(signal.reason);
+    // The link, the emulator or the server failed (any error class), or something other than the
+    // protocol's processes failed later on: the infrastructure's, not the protocol's failure.
+    infrastructureFailure =
+      phase === 'link' || phase === 'probe' || phase === 'server' || !(err instanceof RunError);
+    record.ok = false;
+    record.error = `${PHASE_LABEL[phase]}: ${describeError(err)}`;
+    cause = toError(err);
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    // A child killed by a signal keeps exitCode null: check signalCode too, or this waits forever.
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGKILL');
-      await once(server, 'exit').catch(() => undefined);
-    }
-    if (client && client.exitCode === null) client.kill('SIGKILL');
+    await killAndWait(server);
+    await killAndWait(client);
     if (link) {
       const down = await link.down();
       record.link.counters = down.counters;
@@ -299,42 +298,144 @@ async function runOne(
       if (loss !== undefined) record.link.lossTimesMs = loss;
     }
   }
-  return record;
+  return cause ? { record, infrastructureFailure, cause } : { record, infrastructureFailure };
+}
+
+/**
+ * Before anything runs: the backends need privileges (an EnvironmentError, exit 3, with nothing
+ * written), and what dead runs left behind is cleaned or reported.
+ */
+async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
+  const backends = new Set(loaded.points.map((p) => p.network.backend));
+  for (const b of backends) if (b !== 'none') await checkPrivileges(b);
+  const temps = await removeStaleRunTemps(outRoot);
+  for (const t of temps.removed)
+    notice(`removed ${t.dir}, the temporary directory of h3bench process ${t.pid}, which is gone`);
+  for (const e of temps.errors) notice(`could not remove a dead run's temporary directory: ${e}`);
+  if (process.getuid?.() === 0) {
+    const swept = await sweepStaleOnce();
+    for (const o of swept.owners) {
+      notice(
+        `cleaned up after h3bench process ${o.pid} (${o.command}), which is gone: namespaces ${o.namespaces.join(', ') || '-'}, ${o.processes} process(es)`,
+      );
+    }
+    for (const h of swept.restored) notice(`restored host sysctl ${h.name} to "${h.original}"`);
+    for (const e of swept.errors) notice(`cleanup of a dead run: ${e}`);
+  } else {
+    const dead = deadOwners();
+    if (dead.length > 0) {
+      notice(
+        `h3bench process(es) ${dead.map((o) => o.pid).join(', ')} died and left namespaces or host settings behind: run "sudo h3bench cleanup"`,
+      );
+    }
+  }
+}
+
+/** Write the result and its reports into `tmp` and rename it into place. */
+async function finish(
+  result: ResultFile,
+  s: Scenario,
+  tmp: string,
+  outRoot: string,
+): Promise<{ dir: string; reportError?: Error }> {
+  let reportError: Error | undefined;
+  let files: Record<string, string>;
+  try {
+    files = await renderAll(result, s.report.formats);
+  } catch (err) {
+    // The runs matter more than their reports: keep result.json, `h3bench report DIR` redoes the rest.
+    reportError = toError(err);
+    files = { 'result.json': resultJson(result) };
+  }
+  for (const [name, content] of Object.entries(files)) await writeFile(path.join(tmp, name), content);
+  await releaseRunTemp(tmp);
+  const base = `${result.runId}${result.partial ? PARTIAL_SUFFIX : ''}`;
+  let dir = path.join(outRoot, base);
+  for (let i = 2; ; i++) {
+    try {
+      await rename(tmp, dir);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      dir = path.join(outRoot, `${base}-${i}`);
+    }
+  }
+  return reportError ? { dir, reportError } : { dir };
 }
 
 export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Promise<RunOutcome> {
   const s = loaded.scenario;
+  const linkUp = opts.linkUp ?? realLinkUp;
+  const notice = opts.onNotice ?? (() => undefined);
   const started = new Date();
   const runId = `${timestamp(started)}-${s.name}-${await shortCommit()}`;
-  await mkdir(opts.outRoot, { recursive: true });
-  const tmp = path.join(opts.outRoot, `.tmp-${runId}-${process.pid}`);
+  await prepare(loaded, opts.outRoot, notice);
+  const tmp = await createRunTemp(opts.outRoot, runId);
   const workDir = path.join(tmp, 'work');
   await mkdir(workDir, { recursive: true });
+  const runs: RunRecord[] = [];
   try {
     const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
     environment.tlsCertificateSha256 = tls.fingerprint256;
     const plan = planRuns(s.protocols, s.repetitions, s.seed, s.sweep ? loaded.points.length : 0);
-    const runs: RunRecord[] = [];
     const t0 = performance.now();
-    for (const planned of plan) {
-      opts.signal?.throwIfAborted();
-      opts.onProgress?.({
-        run: planned,
-        total: plan.length,
-        phase: 'start',
-        elapsedMs: performance.now() - t0,
-      });
-      const point = withRepetitionSeed(loaded.points[planned.sweepIndex ?? 0] ?? s, planned.repetition);
-      const record = await runOne(point, planned, tls, workDir, opts.signal);
-      runs.push(record);
-      opts.onProgress?.({
-        run: planned,
-        total: plan.length,
-        phase: 'done',
-        elapsedMs: performance.now() - t0,
-        record,
-      });
+    let partial: PartialRun | undefined;
+    let abortedBy: Error | undefined;
+    const infraFailures: RunRecord[] = [];
+    try {
+      for (const planned of plan) {
+        opts.signal?.throwIfAborted();
+        opts.onProgress?.({
+          run: planned,
+          total: plan.length,
+          phase: 'start',
+          elapsedMs: performance.now() - t0,
+        });
+        const point = loaded.points[planned.sweepIndex ?? 0] ?? s;
+        const seeds = repetitionSeeds(point, planned.repetition);
+        const { record, infrastructureFailure, cause } = await runOne(
+          withRepetitionSeed(point, planned.repetition),
+          planned,
+          seeds.workload,
+          tls,
+          workDir,
+          linkUp,
+          opts.signal,
+        );
+        runs.push(record);
+        opts.onProgress?.({
+          run: planned,
+          total: plan.length,
+          phase: 'done',
+          elapsedMs: performance.now() - t0,
+          record,
+        });
+        if (!infrastructureFailure) {
+          infraFailures.length = 0;
+          continue;
+        }
+        infraFailures.push(record);
+        if (infraFailures.length >= MAX_CONSECUTIVE_INFRA_FAILURES && runs.length < plan.length) {
+          const which = infraFailures.map((r) => r.index + 1).join(', ');
+          abortedBy = cause ?? new RunError(record.error ?? 'infrastructure failure');
+          partial = {
+            reason: `stopped after ${infraFailures.length} consecutive infrastructure failures (runs ${which}); last: ${record.error ?? '?'}`,
+            runsPlanned: plan.length,
+            runsDone: runs.length,
+          };
+          break;
+        }
+      }
+    } catch (err) {
+      // Interrupted: keep what finished (the run in progress is not kept).
+      if (!opts.signal?.aborted || runs.length === 0) throw err;
+      partial = {
+        reason: toError(opts.signal.reason ?? err).message || 'interrupted',
+        runsPlanned: plan.length,
+        runsDone: runs.length,
+      };
     }
     const result: ResultFile = {
       schemaVersion: RESULT_SCHEMA_VERSION,
@@ -346,27 +447,17 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       environment,
       runs,
       summary: summarize(s.protocols, runs, s),
+      ...(partial ? { partial } : {}),
     };
     // Key material and child configs never reach the results directory.
     await rm(workDir, { recursive: true, force: true });
-    for (const [name, content] of Object.entries(await renderAll(result, s.report.formats))) {
-      await writeFile(path.join(tmp, name), content);
-    }
-    let dir = path.join(opts.outRoot, runId);
-    for (let i = 2; ; i++) {
-      try {
-        await rename(tmp, dir);
-        break;
-      } catch (err) {
-        if (
-          (err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' &&
-          (err as NodeJS.ErrnoException).code !== 'EEXIST'
-        )
-          throw err;
-        dir = path.join(opts.outRoot, `${runId}-${i}`);
-      }
-    }
-    return { result, dir };
+    const written = await finish(result, s, tmp, opts.outRoot);
+    return {
+      result,
+      dir: written.dir,
+      ...(abortedBy ? { abortedBy } : {}),
+      ...(written.reportError ? { reportError: written.reportError } : {}),
+    };
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;

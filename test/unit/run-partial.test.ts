@@ -1,0 +1,165 @@
+/**
+ * The runner keeps what finished: an infrastructure failure fails one run and the scenario goes on;
+ * MAX_CONSECUTIVE_INFRA_FAILURES in a row, or an abort, write a partial result that reads back with
+ * `partial` set. Loopback (backend none) and a stand-in `linkUp` (RunOptions test seam): no root.
+ * The server and client processes are the compiled ones (vitest's global setup builds dist/).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EnvironmentError } from '../../core/errors.js';
+import { linkUp } from '../../link/index.js';
+import { processStartTime } from '../../link/state.js';
+import { readResult } from '../../harness/report/read.js';
+import { loadScenario } from '../../harness/scenario/load.js';
+import {
+  MAX_CONSECUTIVE_INFRA_FAILURES,
+  PARTIAL_SUFFIX,
+  describeError,
+  runScenario,
+  type LinkUpFn,
+} from '../../harness/runner/run.js';
+import { RESULT_SCHEMA_VERSION } from '../../harness/model/result.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-partial-'));
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function scenario(repetitions: number): ReturnType<typeof loadScenario> {
+  const file = path.join(tmp, `tiny-${repetitions}.yaml`);
+  writeFileSync(
+    file,
+    `name: tiny\nprotocols: [h1]\nrepetitions: ${repetitions}\nnetwork: { backend: none }\n` +
+      'workload: { type: multiplex, requests: 5, size: 1KB, concurrency: 5, timeout: 10s }\nreport: { formats: [json] }\n',
+  );
+  return loadScenario(file);
+}
+
+/** linkUp that fails (as an emulator that never printed READY would) on the runs in `failing`. */
+function failingOn(failing: (index: number) => boolean): { fn: LinkUpFn; calls: () => number } {
+  let n = 0;
+  const fn: LinkUpFn = (network, transport, ctx) => {
+    const index = n++;
+    if (failing(index)) {
+      return Promise.reject(
+        new EnvironmentError(`injected: link of run ${index + 1} did not come up`, {
+          cause: new Error('linkem did not print READY within 5000 ms'),
+        }),
+      );
+    }
+    return linkUp(network, transport, ctx);
+  };
+  return { fn, calls: () => n };
+}
+
+describe('runScenario with infrastructure failures', () => {
+  it('fails only the run whose link did not come up, keeps runs 1..k-1, and completes', async () => {
+    const out = path.join(tmp, 'one-failure');
+    const k = 3;
+    const link = failingOn((i) => i === k - 1);
+    const { result, dir } = await runScenario(scenario(5), { outRoot: out, linkUp: link.fn });
+    expect(link.calls()).toBe(5);
+    expect(result.partial).toBeUndefined();
+    expect(path.basename(dir)).not.toContain(PARTIAL_SUFFIX);
+    expect(result.runs).toHaveLength(5);
+    expect(result.runs.slice(0, k - 1).every((r) => r.ok)).toBe(true);
+    const failed = result.runs[k - 1];
+    expect(failed?.ok).toBe(false);
+    expect(failed?.error).toContain('link did not come up');
+    expect(failed?.error).toContain(`injected: link of run ${k} did not come up`);
+    expect(failed?.error).toContain('cause: linkem did not print READY');
+    expect(failed?.link.provenance).toBeNull();
+    expect(result.runs.slice(k).every((r) => r.ok)).toBe(true);
+    expect(result.summary.ok).toBe(false);
+    const back = readResult(dir);
+    expect(back.schemaVersion).toBe(RESULT_SCHEMA_VERSION);
+    expect(back.partial).toBeUndefined();
+    expect(back.runs[k - 1]?.link.provenance).toBeNull();
+    expect(readdirSync(out)).toEqual([path.basename(dir)]);
+  });
+
+  it(`stops after ${MAX_CONSECUTIVE_INFRA_FAILURES} consecutive infrastructure failures with a partial result on disk`, async () => {
+    const out = path.join(tmp, 'abort');
+    // Run 1 ok, run 2 fails, run 3 ok (resets the count), then runs 4, 5, 6 fail: stop there.
+    const link = failingOn((i) => i === 1 || i >= 3);
+    const outcome = await runScenario(scenario(10), { outRoot: out, linkUp: link.fn });
+    expect(link.calls()).toBe(3 + MAX_CONSECUTIVE_INFRA_FAILURES);
+    const { result, dir } = outcome;
+    expect(result.runs.map((r) => r.ok)).toEqual([true, false, true, false, false, false]);
+    expect(result.partial).toMatchObject({ runsPlanned: 10, runsDone: 6 });
+    expect(result.partial?.reason).toMatch(/3 consecutive infrastructure failures \(runs 4, 5, 6\)/);
+    expect(outcome.abortedBy).toBeInstanceOf(EnvironmentError);
+    expect(path.basename(dir).endsWith(PARTIAL_SUFFIX)).toBe(true);
+    const back = readResult(dir);
+    expect(back.partial).toEqual(result.partial);
+    expect(back.runs).toHaveLength(6);
+    // Nothing else left in the output directory (no .tmp-*).
+    expect(readdirSync(out)).toEqual([path.basename(dir)]);
+  });
+});
+
+describe('runScenario interrupted', () => {
+  it('keeps the runs finished before the abort as a partial result', async () => {
+    const out = path.join(tmp, 'interrupt');
+    const ac = new AbortController();
+    const { result, dir } = await runScenario(scenario(10), {
+      outRoot: out,
+      signal: ac.signal,
+      onProgress: (ev) => {
+        if (ev.phase === 'done' && ev.run.index === 1) ac.abort(new Error('interrupted by SIGINT'));
+      },
+    });
+    expect(result.runs).toHaveLength(2);
+    expect(result.runs.every((r) => r.ok)).toBe(true);
+    expect(result.partial).toEqual({ reason: 'interrupted by SIGINT', runsPlanned: 10, runsDone: 2 });
+    expect(path.basename(dir).endsWith(PARTIAL_SUFFIX)).toBe(true);
+    expect(readResult(dir).partial).toEqual(result.partial);
+    expect(readdirSync(out)).toEqual([path.basename(dir)]);
+  });
+
+  it('rejects with the abort reason and leaves nothing when no run had finished', async () => {
+    const out = path.join(tmp, 'interrupt-early');
+    const ac = new AbortController();
+    ac.abort(new Error('interrupted by SIGTERM'));
+    await expect(runScenario(scenario(2), { outRoot: out, signal: ac.signal })).rejects.toThrow(
+      'interrupted by SIGTERM',
+    );
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('runScenario and dead runs', () => {
+  it("removes the .tmp-* directories of dead processes at start, never a live process's", async () => {
+    const out = path.join(tmp, 'stale');
+    mkdirSync(out, { recursive: true });
+    const r = spawnSync(process.execPath, [
+      '-e',
+      'console.log(process.pid + " " + require("fs").readFileSync("/proc/self/stat","utf8").split(") ")[1].split(" ")[19])',
+    ]);
+    const [deadPid = '0', deadStart = ''] = r.stdout.toString().trim().split(' ');
+    const dead = path.join(out, `.tmp-20260101-000000-x-abc1234-${deadPid}`);
+    mkdirSync(path.join(dead, 'work'), { recursive: true });
+    writeFileSync(path.join(dead, 'owner'), `${deadPid} ${deadStart}\n`);
+    const live = path.join(out, `.tmp-20260101-000000-y-abc1234-${process.ppid}`);
+    mkdirSync(live);
+    writeFileSync(path.join(live, 'owner'), `${process.ppid} ${processStartTime(process.ppid) ?? ''}\n`);
+    const notices: string[] = [];
+    await runScenario(scenario(1), { outRoot: out, onNotice: (m) => notices.push(m) });
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(notices.join('\n')).toContain(`h3bench process ${deadPid}, which is gone`);
+  });
+});
+
+describe('describeError', () => {
+  it('names the cause chain once', () => {
+    const e = new Error('server did not start', { cause: new Error('EADDRINUSE') });
+    expect(describeError(e)).toBe('server did not start; cause: EADDRINUSE');
+    expect(describeError(new Error('a: EADDRINUSE', { cause: new Error('EADDRINUSE') }))).toBe(
+      'a: EADDRINUSE',
+    );
+  });
+});
