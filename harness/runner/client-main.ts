@@ -1,6 +1,8 @@
 /**
  * Child process: one protocol client running the workload. argv[2] = ClientConfig JSON file. Writes
- * a ClientReport to cfg.reportFile and exits 0; exits 1 with a message on stderr if it could not run.
+ * a ClientReport to cfg.reportFile and exits 0; exits 1 with a message on stderr if it could not run,
+ * and at once when the orchestrator is gone (stdin EOF, re-parented), so it never outlives a killed
+ * run.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createClient, loadEngine } from '../proto/session.js';
@@ -9,6 +11,7 @@ import { h1Connections } from '../scenario/workload.js';
 import { runWorkload } from '../workload/index.js';
 import { cpuSince } from './cpu.js';
 import type { ClientConfig } from '../model/messages.js';
+import { watchParent } from './parent.js';
 
 async function main(): Promise<void> {
   const file = process.argv[2];
@@ -56,6 +59,11 @@ process.on('beforeExit', () => {
     process.stderr.write('client failed: the event loop emptied before the workload finished\n');
     process.exit(1);
   }
+});
+
+watchParent((why) => {
+  process.stderr.write(`client exiting: ${why}\n`);
+  process.exit(1);
 });
 
 main().then(

@@ -1,10 +1,13 @@
 /**
- * Child process: one protocol server. argv[2] = ServerConfig JSON file. Prints ServerEvent lines.
+ * Child process: one protocol server. argv[2] = ServerConfig JSON file. Prints ServerEvent lines;
+ * stops with a report on "stop" (stdin) or SIGTERM/SIGINT, and exits at once when the orchestrator
+ * is gone (stdin EOF, re-parented), so it never outlives a killed run.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createServer } from '../proto/session.js';
 import { cpuSince } from './cpu.js';
+import { watchParent } from './parent.js';
 import type { ServerConfig, ServerEvent } from '../model/messages.js';
 
 function emit(ev: ServerEvent): void {
@@ -43,8 +46,13 @@ async function main(): Promise<void> {
   createInterface({ input: process.stdin }).on('line', (line) => {
     if (line.trim() === 'stop') void stop();
   });
-  process.stdin.on('end', () => void stop());
 }
+
+// Nobody reads a report any more: end now, not after a graceful close that may wait on connections.
+watchParent((why) => {
+  process.stderr.write(`server exiting: ${why}\n`);
+  process.exit(1);
+});
 
 main().catch((err: unknown) => {
   emit({ event: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -1,0 +1,39 @@
+/**
+ * Child side: notice that the orchestrator is gone (killed with SIGKILL, crashed) and end, so no
+ * server or client outlives the run that started it. Two signs, either suffices: stdin (a pipe from
+ * the parent) reaches EOF, or the parent pid changes (we were re-parented). Neither keeps the event
+ * loop alive.
+ */
+
+/** How often the parent pid is checked, ms: an orphan ends well within 2 s. */
+export const PARENT_POLL_MS = 250;
+
+/**
+ * Call `onGone` once when the parent is gone. Only for children started with a stdin pipe from the
+ * orchestrator (launcher.ts); stdin data is left to other listeners.
+ */
+export function watchParent(onGone: (why: string) => void): void {
+  const parent = process.ppid;
+  let fired = false;
+  const gone = (why: string) => {
+    if (fired) return;
+    fired = true;
+    clearInterval(timer);
+    onGone(why);
+  };
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) gone(`parent ${parent} is gone`);
+  }, PARENT_POLL_MS);
+  timer.unref();
+  const stdin = process.stdin;
+  stdin.once('end', () => {
+    gone('stdin closed');
+  });
+  stdin.once('error', () => {
+    gone('stdin failed');
+  });
+  // Flowing mode (so 'end' arrives), without holding the process open (a pipe is a socket).
+  stdin.resume();
+  const handle = stdin as Partial<{ unref: () => void }>;
+  if (typeof handle.unref === 'function') handle.unref();
+}
