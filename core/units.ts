@@ -76,11 +76,3 @@ export const PERCENT_FORM = 'a percentage such as "1.5%"';
 export function parsePercent(value: unknown): number {
   return parseWith(value, { '%': 1 }, PERCENT_FORM);
 }
-
-/** Format helpers used by reports and messages. */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${+(bytes / 1e9).toFixed(2)}GB`;
-  if (bytes >= 1e6) return `${+(bytes / 1e6).toFixed(2)}MB`;
-  if (bytes >= 1e3) return `${+(bytes / 1e3).toFixed(2)}KB`;
-  return `${bytes}B`;
-}

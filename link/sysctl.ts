@@ -11,7 +11,7 @@
  * pick an allowed one, else EPERM); net.core.rmem_max/wmem_max (global: EINVAL inside a namespace)
  * are raised to the same need when below it.
  */
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import { bdpBytes, baseRttMs, type NetworkProfile } from '../core/network.js';
@@ -138,15 +138,6 @@ function writeHostSysctl(name: string, value: string): void {
       `Cannot set host sysctl ${name}=${value}: ${(err as Error).message} (h3bench must run as root in the initial network namespace)`,
       { cause: err },
     );
-  }
-}
-
-/** True when this process runs in the initial network namespace (where host-wide sysctls live). */
-export function inInitNetns(): boolean {
-  try {
-    return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
-  } catch {
-    return false;
   }
 }
 

@@ -2,7 +2,6 @@
  * Where linkem's C sources and binaries are (this directory: src/, Makefile, build/), building them on
  * first use when missing or stale, and linkem's version read from the sources.
  */
-import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EnvironmentError } from '../../core/errors.js';
@@ -74,16 +73,4 @@ export async function buildLinkemIfNeeded(): Promise<{ binary: string; probe: st
     throw new LinkemError(`Cannot build linkem with make -C ${linkemSourceDir()}`, { cause: err });
   }
   return { binary, probe, built: true };
-}
-
-/** linkem's version string from its sources (for provenance without running it). */
-export function linkemVersion(): string | null {
-  try {
-    const m = /#define LINKEM_VERSION "([^"]+)"/.exec(
-      readFileSync(path.join(linkemSourceDir(), 'src', 'config.h'), 'utf8'),
-    );
-    return m?.[1] ?? null;
-  } catch {
-    return null;
-  }
 }

@@ -22,6 +22,10 @@ const latenessSchema = z.object({
   max: z.number(),
 });
 
+/**
+ * Counters of one direction. packetsIn = delivered + every dropped.* + pendingAtExit. Lateness is
+ * write time − scheduled release, µs (delivered packets only).
+ */
 const directionStatsSchema = z
   .object({
     packets_in: z.number(),
@@ -85,11 +89,6 @@ const statsSchema = z
     log: { records: s.log.records, stalls: s.log.stalls, writeErrors: s.log.write_errors },
   }));
 
-/**
- * Counters of one direction. packetsIn = delivered + every dropped.* + pendingAtExit. Lateness is
- * write time − scheduled release, µs (delivered packets only).
- */
-export type LinkemDirectionStats = z.output<typeof directionStatsSchema>;
 /** linkem's final counters (its STATS line). */
 export type LinkemStats = z.output<typeof statsSchema>;
 
