@@ -7,7 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z as zod, type z } from 'zod';
-import { ScenarioError } from '../../core/errors.js';
+import { H3BenchError, ScenarioError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { networkInputSchema } from '../../core/network.js';
 import {
@@ -120,6 +120,12 @@ interface YamlFile {
   raw: Record<string, unknown>;
 }
 
+/**
+ * Most alias expansions a scenario or profile may use. A few anchors and aliases are normal; a
+ * document whose aliases nest ("billion laughs") would expand to gigabytes and is refused.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
 function parseYamlMapping(text: string, file: string, what: string): YamlFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -131,7 +137,18 @@ function parseYamlMapping(text: string, file: string, what: string): YamlFile {
       `Cannot parse ${what} "${rel}:${pos.line}:${pos.col}" as YAML: ${yamlError.message.split('\n')[0] ?? ''}`,
     );
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new ScenarioError(
+      /excessive alias count/i.test(msg)
+        ? `Cannot parse ${what} "${rel}" as YAML: its aliases expand too much (more than ${MAX_ALIAS_COUNT} alias expansions, as in a "billion laughs" document): ${msg}`
+        : `Cannot parse ${what} "${rel}" as YAML: ${msg}`,
+      { cause: err },
+    );
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError(
       `Cannot parse ${what} "${rel}" as the document must be a mapping of keys: current value is ${describeValue(raw)}`,
@@ -214,6 +231,23 @@ export function parseScenarioPoints(
   text: string,
   file: string,
   opts: { profile?: string | undefined } = {},
+): { scenario: Scenario; points: Scenario[] } {
+  try {
+    return parseScenarioPointsOrThrow(text, file, opts);
+  } catch (err) {
+    // Whatever fails while reading a scenario is the scenario's fault as far as the user can act:
+    // exit 2 with the file, never "internal error".
+    if (err instanceof H3BenchError) throw err;
+    throw new ScenarioError(`Cannot load scenario "${displayPath(file)}": ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+function parseScenarioPointsOrThrow(
+  text: string,
+  file: string,
+  opts: { profile?: string | undefined },
 ): { scenario: Scenario; points: Scenario[] } {
   const y = parseYamlMapping(text, file, 'scenario');
   if (opts.profile !== undefined) {
