@@ -8,8 +8,9 @@ import {
   historyLines,
   loadResults,
 } from '../compare/compare.js';
-import { METRIC_NAMES, metricDef } from '../measure/metrics.js';
+import { metricDef } from '../measure/metrics.js';
 import { parse } from './args.js';
+import { METRIC_NAMES } from '../model/metrics.js';
 
 export const COMPARE_HELP = `Usage: h3bench compare <baseline> <current> [options]
 
@@ -29,10 +30,13 @@ Options:
                       any of ${METRIC_NAMES.join(', ')}, or workload.<key> for a workload metric
   --markdown FILE     also write the Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)
   --history FILE      append one JSON line per scenario comparison to FILE (JSON Lines)
+  --allow-partial     compare a partial result (a scenario that stopped early: interrupted, or
+                      too many infrastructure failures) instead of refusing it
   -h, --help          show this help
 
 Exit codes: 0 no significant regression beyond the threshold, 1 regression found,
-2 bad input (unreadable or invalid result, unknown schema version, different scenarios).`;
+2 bad input (unreadable or invalid result, unknown schema version, different scenarios, a partial
+result without --allow-partial).`;
 
 function thresholdFlag(v: string | undefined): number {
   if (v === undefined) return 0.05;
@@ -67,6 +71,7 @@ export function compareCommand(argv: string[]): number {
     metric: { type: 'string', multiple: true },
     markdown: { type: 'string' },
     history: { type: 'string' },
+    'allow-partial': { type: 'boolean' },
   });
   if (values.help) {
     console.log(COMPARE_HELP);
@@ -82,7 +87,11 @@ export function compareCommand(argv: string[]): number {
   const [baselinePath = '', currentPath = ''] = positionals;
   const baseline = loadResults(baselinePath);
   const current = loadResults(currentPath);
-  const c = compareResults(baseline, current, { threshold, ...(metrics ? { metrics } : {}) });
+  const c = compareResults(baseline, current, {
+    threshold,
+    allowPartial: values['allow-partial'] ?? false,
+    ...(metrics ? { metrics } : {}),
+  });
   const md = comparisonMarkdown(c);
   console.log(md);
   if (values.markdown) writeFileSync(values.markdown, md + '\n');
