@@ -3,7 +3,7 @@
  * HTTP/2 on TCP port P (chosen by ALPN), HTTP/3 on UDP port P, and `Alt-Svc: h3=":P"` on the TCP
  * responses, so users and browsers can point their own clients at the same handler the benchmark uses.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../core/errors.js';
@@ -25,7 +25,8 @@ Options:
   --port P           port, TCP and UDP (default 4433; 0 = any free port)
   --cert FILE        PEM certificate (with --key); default: a fresh CA + certificate for
                      ${SERVER_NAME}, localhost, 127.0.0.1, ::1, whose CA is written to a file
-                     printed at start (use it as curl --cacert / h3bench fetch --cacert)
+                     printed at start (use it as curl --cacert / h3bench fetch --cacert);
+                     that file and its directory are removed when serve exits
   --key FILE         PEM private key`;
 
 function readPem(flag: string, file: string): string {
@@ -58,65 +59,79 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
   let port = intFlag('port', values.port, 0, 65535) ?? 4433;
   let certPem: string;
   let keyPem: string;
-  if (values.cert !== undefined && values.key !== undefined) {
-    certPem = readPem('cert', values.cert);
-    keyPem = readPem('key', values.key);
-  } else {
-    const tls = generateTlsMaterial();
-    certPem = tls.certPem;
-    keyPem = tls.keyPem;
-    // A fresh private directory: as root, never write to a predictable /tmp path.
-    const caFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'h3bench-serve-')), 'ca.pem');
-    writeFileSync(caFile, tls.caPem, { flag: 'wx', mode: 0o644 });
-    console.log(`CA certificate (trust it to verify the server): ${caFile}`);
-  }
-  const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport() };
-  const servers: ProtocolServer[] = [];
-  const tcp: Protocol[] = protocols.filter((p) => TRANSPORT_OF[p] === 'tcp');
+  // The generated CA's private directory, removed on every way out (normal, SIGINT/SIGTERM via the
+  // abort signal, an error; process exit as the last resort).
+  let caDir: string | undefined;
+  const removeCaDir = () => {
+    if (caDir !== undefined) rmSync(caDir, { recursive: true, force: true });
+    caDir = undefined;
+  };
+  process.once('exit', removeCaDir);
   try {
-    // TCP first (a port of 0 picks one), then HTTP/3 on the same number over UDP.
-    if (tcp.length > 0) {
-      const h3Port = protocols.includes('h3') ? port : undefined;
-      const both = tcp.length === 2;
-      const s = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
-        ...base,
-        allowHttp1: both,
-        altSvcH3Port: h3Port,
-      });
-      port = await s.listen();
-      if (h3Port === 0) {
-        // Re-create with the real port in Alt-Svc.
-        await s.close();
-        const s2 = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
+    if (values.cert !== undefined && values.key !== undefined) {
+      certPem = readPem('cert', values.cert);
+      keyPem = readPem('key', values.key);
+    } else {
+      const tls = generateTlsMaterial();
+      certPem = tls.certPem;
+      keyPem = tls.keyPem;
+      // A fresh private directory: as root, never write to a predictable /tmp path.
+      caDir = mkdtempSync(path.join(os.tmpdir(), 'h3bench-serve-'));
+      const caFile = path.join(caDir, 'ca.pem');
+      writeFileSync(caFile, tls.caPem, { flag: 'wx', mode: 0o644 });
+      console.log(`CA certificate (trust it to verify the server): ${caFile}`);
+    }
+    const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport() };
+    const servers: ProtocolServer[] = [];
+    const tcp: Protocol[] = protocols.filter((p) => TRANSPORT_OF[p] === 'tcp');
+    try {
+      // TCP first (a port of 0 picks one), then HTTP/3 on the same number over UDP.
+      if (tcp.length > 0) {
+        const h3Port = protocols.includes('h3') ? port : undefined;
+        const both = tcp.length === 2;
+        const s = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
           ...base,
-          port,
           allowHttp1: both,
-          altSvcH3Port: port,
+          altSvcH3Port: h3Port,
         });
-        await s2.listen();
-        servers.push(s2);
-      } else {
-        servers.push(s);
+        port = await s.listen();
+        if (h3Port === 0) {
+          // Re-create with the real port in Alt-Svc.
+          await s.close();
+          const s2 = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
+            ...base,
+            port,
+            allowHttp1: both,
+            altSvcH3Port: port,
+          });
+          await s2.listen();
+          servers.push(s2);
+        } else {
+          servers.push(s);
+        }
+        console.log(`serving ${tcp.join(' + ')} on tcp ${host}:${port}`);
       }
-      console.log(`serving ${tcp.join(' + ')} on tcp ${host}:${port}`);
-    }
-    if (protocols.includes('h3')) {
-      const s = await createServer('h3', { ...base, port });
-      port = await s.listen();
-      servers.push(s);
-      console.log(`serving h3 on udp ${host}:${port}`);
-    }
-    console.log(
-      `try: h3bench fetch --protocol h2 --insecure https://${host}:${port}/bytes/1000   (Ctrl-C stops)`,
-    );
-    await new Promise<void>((resolve) => {
-      if (signal.aborted) resolve();
-      signal.addEventListener('abort', () => {
-        resolve();
+      if (protocols.includes('h3')) {
+        const s = await createServer('h3', { ...base, port });
+        port = await s.listen();
+        servers.push(s);
+        console.log(`serving h3 on udp ${host}:${port}`);
+      }
+      console.log(
+        `try: h3bench fetch --protocol h2 --insecure https://${host}:${port}/bytes/1000   (Ctrl-C stops)`,
+      );
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => {
+          resolve();
+        });
       });
-    });
-    return ExitCode.Ok;
+      return ExitCode.Ok;
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
   } finally {
-    await Promise.all(servers.map((s) => s.close()));
+    removeCaDir();
+    process.removeListener('exit', removeCaDir);
   }
 }
