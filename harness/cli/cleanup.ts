@@ -1,24 +1,31 @@
 /** `h3bench cleanup`: remove what interrupted or crashed runs left behind; restore host sysctls. */
+import path from 'node:path';
 import { ExitCode } from '../../core/errors.js';
+import { projectRoot } from '../../core/paths.js';
+import { removeStaleRunTemps } from '../runner/workdir.js';
 import { hasNetAdmin } from '../../link/netns.js';
 import { stateFile } from '../../link/state.js';
 import { cleanupAll } from '../../link/topology.js';
 import { intFlag, parse } from './args.js';
 import { EnvironmentError } from '../../core/errors.js';
 
-export const CLEANUP_HELP = `Usage: h3bench cleanup [--dry-run] [--older-than SECONDS] [--all]
+export const CLEANUP_HELP = `Usage: h3bench cleanup [--dry-run] [--older-than SECONDS] [--all] [--out DIR]
 
 Removes every network namespace named h3b-* (with the processes inside, and the TUN devices and
 veths in them), the emulator processes recorded by h3bench processes that are gone, and restores
 the host sysctls h3bench raised (tcp_allowed_congestion_control, net.core.rmem_max/wmem_max) from
 the state file (/run/h3bench/state.json). Namespaces owned by a running h3bench are kept.
-"h3bench run" does the same at its start for processes that are gone.
+Also removes the temporary directories (.tmp-*) that runs whose process is gone left in the results
+directory (never one of a running process). "h3bench run" does the same at its start for
+processes that are gone.
 
 Options:
   --dry-run              only print what would be removed
   --older-than SECONDS   leave h3b-* namespaces no h3bench process recorded alone unless older
                          (another tool may be setting them up; default 0)
   --all                  also remove what running h3bench processes own (breaks their runs)
+  --out DIR              results directory to clear of dead runs' .tmp-* directories
+                         (default: results/ in the project)
   -h, --help             show this help
 
 Exit codes: 0 clean, 1 something could not be removed, 3 not root.`;
@@ -28,6 +35,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     'older-than': { type: 'string' },
     all: { type: 'boolean' },
+    out: { type: 'string' },
   });
   if (values.help) {
     console.log(CLEANUP_HELP);
@@ -39,9 +47,18 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
     );
     return ExitCode.BadInput;
   }
+  const dryRun = values['dry-run'] ?? false;
+  // Temporary directories of dead runs need no privilege: cleared first, whoever runs this.
+  const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
+  const temps = await removeStaleRunTemps(outRoot, { dryRun });
+  for (const t of temps.removed) {
+    console.log(
+      `${dryRun ? 'would remove' : 'removed'} ${t.dir} (temporary directory of h3bench pid ${t.pid}, gone)`,
+    );
+  }
+  for (const e of temps.errors) console.error(`h3bench cleanup: ${e}`);
   const admin = await hasNetAdmin();
   if (!admin.ok) throw new EnvironmentError(`Cannot clean up: ${admin.reason}; run h3bench cleanup as root`);
-  const dryRun = values['dry-run'] ?? false;
   const r = await cleanupAll({
     dryRun,
     all: values.all ?? false,
@@ -63,8 +80,12 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
     );
   }
   for (const e of r.errors) console.error(`h3bench cleanup: ${e}`);
-  if (r.owners.length + r.unrecorded.length + r.restored.length === 0 && r.errors.length === 0) {
-    console.log(`nothing to clean up (state: ${stateFile()})`);
+  const errors = r.errors.length + temps.errors.length;
+  if (
+    r.owners.length + r.unrecorded.length + r.restored.length + temps.removed.length === 0 &&
+    errors === 0
+  ) {
+    console.log(`nothing to clean up (state: ${stateFile()}, results: ${outRoot})`);
   }
-  return r.errors.length > 0 ? ExitCode.RunFailed : ExitCode.Ok;
+  return errors > 0 ? ExitCode.RunFailed : ExitCode.Ok;
 }
