@@ -104,3 +104,21 @@ describe('withRepetitionSeed', () => {
     expect(s.network.profile.seed).toBe(seeds[0]);
   });
 });
+
+describe('repetitionSeeds', () => {
+  it('derives the emulator seed exactly as before and one workload seed per repetition', async () => {
+    const { repetitionSeeds } = await import('../../harness/runner/plan.js');
+    const s = { seed: 7, network: { profile: { seed: 1234 } } };
+    for (const r of [0, 1, 2, 17]) {
+      // The emulator derivation the figures were made with (loss patterns stay the same).
+      expect(repetitionSeeds(s, r).emulator).toBe((1234 + Math.imul(r, 0x9e3779b1)) >>> 0);
+    }
+    const workload = [0, 1, 2, 3].map((r) => repetitionSeeds(s, r).workload);
+    expect(new Set(workload).size).toBe(4);
+    expect(repetitionSeeds(s, 2).workload).toBe(workload[2]);
+    // Not the emulator's sequence even when both start from the same seed.
+    const same = { seed: 5, network: { profile: { seed: 5 } } };
+    expect(repetitionSeeds(same, 1).workload).not.toBe(repetitionSeeds(same, 1).emulator);
+    expect(repetitionSeeds({ ...s, seed: 8 }, 1).workload).not.toBe(repetitionSeeds(s, 1).workload);
+  });
+});
