@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { resummarize } from '../measure/result-summary.js';
-import { TABLE_HEADER, tableRows, textTable, verdictLines } from '../report/table.js';
+import { resultTextTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
 import { MAX_CONSECUTIVE_INFRA_FAILURES, runScenario, type ProgressEvent } from '../runner/run.js';
@@ -94,7 +94,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const shownDir = path.relative(process.cwd(), dir) || dir;
   // End-of-run output: medians over runs with 95% CIs, verdicts and flags (same analysis as report.md).
   const shown = resummarize(result);
-  console.log(`\n${textTable(TABLE_HEADER, tableRows(shown))}\n`);
+  console.log(`\n${resultTextTable(shown)}\n`);
   for (const v of verdictLines(shown)) console.log(v);
   for (const f of shown.summary.flags) console.log(`flag: ${f.message}`);
   console.log(`medians over runs [95% bootstrap CI], times in ms; results: ${shownDir}`);

@@ -6,7 +6,15 @@ import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './types.js';
 import type { ResultFile } from '../model/result.js';
-import { HOL_HEADER, TABLE_HEADER, holRows, sweepNote, tableRows, verdictLines } from './table.js';
+import {
+  HOL_HEADER,
+  TABLE_HEADER,
+  holRows,
+  partialNote,
+  sweepNote,
+  tableRows,
+  verdictLines,
+} from './table.js';
 
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -31,19 +39,23 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid 
 table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}thead th{background:#f4f4f4}tbody th{text-align:left}
 figure{margin:1em 0;overflow-x:auto}figcaption{color:#555;font-size:.92em}
-.flag{color:#a40000}.small{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em}`;
+.partial{background:#fff3cd;border:1px solid #e0b400;padding:.6em .8em}.flag{color:#a40000}.small{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em}`;
 
 export function renderHtml(result: ResultFile, ctx: RenderContext): string {
   const s = result.scenario;
   const d = describeRun(result);
   const verdicts = verdictLines(result);
   const note = sweepNote(result);
+  const partial = partialNote(result);
   const parts = [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>h3bench: ${esc(s.name)} (${esc(result.runId)})</title>`,
     `<style>${CSS}</style></head><body>`,
     `<h1>h3bench: ${esc(s.name)}</h1>`,
+    partial
+      ? `<p class="partial" role="alert"><strong>${esc(partial)}</strong> (the tables, verdicts and figures cover these runs only)</p>`
+      : '',
     s.description ? `<p>${esc(s.description)}</p>` : '',
     `<p class="small">Run <code>${esc(result.runId)}</code> at ${esc(result.createdAt)}; scenario <code>${esc(result.scenarioFile)}</code> (sha256 <code>${esc(result.scenarioHash.slice(0, 12))}</code>); result schema ${result.schemaVersion}.</p>`,
     `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Design: ${esc(d.design)}</li></ul>`,

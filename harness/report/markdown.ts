@@ -9,6 +9,7 @@ import {
   fmtEstimate,
   holRows,
   markdownTable,
+  partialNote,
   sweepNote,
   tableRows,
   verdictLines,
@@ -17,9 +18,11 @@ import {
 export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
   const s = result.scenario;
   const d = describeRun(result);
+  const partial = partialNote(result);
   const lines = [
     `# h3bench: ${s.name}`,
     '',
+    ...(partial ? [`> **${partial}** (the tables, verdicts and figures cover these runs only)`, ''] : []),
     s.description ? `${s.description}\n` : '',
     `Run \`${result.runId}\` at ${result.createdAt}. Scenario \`${result.scenarioFile}\` (sha256 \`${result.scenarioHash.slice(0, 12)}\`), result schema ${result.schemaVersion}.`,
     '',

@@ -123,6 +123,24 @@ export function sweepNote(result: ResultFile): string | null {
   return `This is a sweep over ${sw.key} (${sw.values.length} values): protocols are compared at each value separately; runs of different values are never pooled into one verdict.`;
 }
 
+/**
+ * "Partial result: 39 of 45 runs — interrupted by SIGINT" for a result that stopped before every
+ * planned run was done (`result.partial`), null for a complete one. Shown at the top of report.md
+ * and report.html and under the terminal table.
+ */
+export function partialNote(result: ResultFile): string | null {
+  const p = result.partial;
+  if (!p) return null;
+  return `Partial result: ${p.runsDone} of ${p.runsPlanned} runs — ${p.reason}`;
+}
+
+/** The terminal's comparison table, with the partial-result line as its footer when there is one. */
+export function resultTextTable(result: ResultFile): string {
+  const table = textTable(TABLE_HEADER, tableRows(result));
+  const note = partialNote(result);
+  return note === null ? table : `${table}\n${note}`;
+}
+
 /** Fixed-width text table for a terminal. */
 export function textTable(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
