@@ -2,20 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, ScenarioError } from '../../core/errors.js';
 import { MAX_ALIAS_COUNT, parseScenario } from '../../harness/scenario/load.js';
-
-/** "Billion laughs": each level has 9 aliases of the one before (9^7 strings once expanded). */
-export const ALIAS_BOMB = [
-  'name: bomb',
-  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
-  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
-  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
-  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
-  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
-  'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
-  'workload: { type: bulk }',
-  '',
-].join('\n');
+import { ALIAS_BOMB } from '../fixtures/alias-bomb.js';
 
 function thrown(fn: () => unknown): unknown {
   try {
