@@ -33,6 +33,19 @@ export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 const POLL_STREAMS_MAX = 48;
 /** Waiting for a connection to drain on close before giving up, ms. */
 const CLOSE_WAIT_MS = 2_000;
+/**
+ * Packets a closing connection may send per flush. Closing, quiche sends only CONNECTION_CLOSE
+ * (once per packet number space in use, RFC 9000 §10.2.3) and ACKs, then nothing until the peer
+ * answers; but quiche 0.18, closed with an application error before the handshake is confirmed
+ * while a PTO probe is due, returns another small Handshake packet from every `send()`, never
+ * "done". Unbounded, the send loop spins forever, the event loop blocked, while quiche's
+ * sent-packet records grow without limit. Bounded, the flush returns and the timer drives the next
+ * one; in the driver test quiche reports the connection closed some 20 flushes later. The peer may
+ * not see that close (it was sent in Handshake packets) and then ends by its idle timeout.
+ */
+const CLOSING_MAX_PACKETS_PER_FLUSH = 16;
+/** ...and in all: beyond this, quiche is not going to stop; the connection ends without draining. */
+const CLOSING_MAX_PACKETS = 4096;
 /** QUIC transport error INTERNAL_ERROR (RFC 9000 §20.1). */
 const TRANSPORT_INTERNAL_ERROR = 0x1;
 
@@ -139,6 +152,8 @@ export class QuicConn {
   /** Something local (a write, a reset, a timer) wants packets out at the next flush. */
   private mustSend = true;
   private ackTimer: NodeJS.Timeout | null = null;
+  /** Packets sent since we closed the connection (close/abort); -1 while open. */
+  private closingPackets = -1;
 
   /** Null when pacing is off. */
   private readonly pacer: Pacer | null;
@@ -275,6 +290,7 @@ export class QuicConn {
     if (this.closeEvent !== null) return Promise.resolve();
     this.mustSend = true;
     this.quic.close(true, code, reason);
+    if (this.closingPackets < 0) this.closingPackets = 0;
     this.ep.markDirty(this);
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -293,6 +309,7 @@ export class QuicConn {
     this.abortReason = err instanceof Error ? err.message : String(err);
     this.mustSend = true;
     this.quic.close(false, TRANSPORT_INTERNAL_ERROR, this.abortReason.slice(0, 200));
+    if (this.closingPackets < 0) this.closingPackets = 0;
     this.ep.markDirty(this);
   }
 
@@ -373,6 +390,11 @@ export class QuicConn {
     this.sendPackets();
     if (q.isClosed()) {
       this.finish(false);
+      return;
+    }
+    if (this.closingPackets > CLOSING_MAX_PACKETS) {
+      // quiche would not stop sending (see CLOSING_MAX_PACKETS_PER_FLUSH): end without draining.
+      this.finish(true);
       return;
     }
     this.armTimer();
@@ -517,6 +539,7 @@ export class QuicConn {
       pacer.refill(performance.now());
       if (!pacer.hasTokens() && !this.outOfTokens(pacer)) return;
     }
+    let closingLeft = CLOSING_MAX_PACKETS_PER_FLUSH;
     for (;;) {
       const out = ep.sendBuf;
       let n: number;
@@ -528,7 +551,10 @@ export class QuicConn {
       }
       if (n === 0) break;
       ep.transmit(out, n, this.peer);
+      const closingStop =
+        this.closingPackets >= 0 && (++this.closingPackets > CLOSING_MAX_PACKETS || --closingLeft === 0);
       if (pacer !== null && !pacer.spend(n) && !this.outOfTokens(pacer)) break;
+      if (closingStop) break;
     }
   }
 

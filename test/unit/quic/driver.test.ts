@@ -232,6 +232,28 @@ describe('QuicServer / QuicClient on loopback', () => {
     expect(server.connections()).toHaveLength(0);
   });
 
+  it('closes a client closed before the handshake is confirmed, with a PTO probe due (quiche would send forever)', async () => {
+    const serverCloses: QuicCloseEvent[] = [];
+    const { port } = await startServer({}, { onClose: (ev) => serverCloses.push(ev) });
+    const c = await startClient(port);
+    await c.ready;
+    // Established, the client's Finished sent, HANDSHAKE_DONE not read yet (nothing is read while
+    // this runs): wait out the PTO, fire it as the driver's timer would, and close at once.
+    const t0 = performance.now();
+    let t = c.conn.quic.timeout();
+    while (t !== null && t > 0 && performance.now() - t0 < 5000) t = c.conn.quic.timeout();
+    expect(t).toBe(0);
+    c.conn.quic.onTimeout();
+    const before = c.client.datagramsOut;
+    await c.client.close(0x100);
+    const ev = await c.closed;
+    expect(ev.local).toMatchObject({ isApp: true, code: 0x100 });
+    // Bounded (16 per flush, 4096 in all); before the bound this loop never returned. The server may
+    // not see this close: quiche sends it in Handshake packets the server, confirmed, cannot read.
+    expect(c.client.datagramsOut - before).toBeLessThan(4096);
+    expect(serverCloses.every((e) => e.peer?.code === 0x100)).toBe(true);
+  });
+
   it('closes both ends when the idle timeout expires', async () => {
     const { server, port } = await startServer({ idleTimeoutMs: 300 });
     const c = await startClient(port, { idleTimeoutMs: 300 });
