@@ -76,7 +76,10 @@ describe('h3bench validate', () => {
     writeFileSync(file, ALIAS_BOMB);
     const r = await execFileP(process.execPath, [cli, 'validate', file], { timeout: 30_000 }).then(
       () => ({ code: 0, stderr: '' }),
-      (err: { code?: number; stderr?: string }) => ({ code: err.code ?? -1, stderr: err.stderr ?? '' }),
+      (err: unknown) => {
+        const e = err as { code?: number; stderr?: string };
+        return { code: e.code ?? -1, stderr: e.stderr ?? '' };
+      },
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bomb.yaml');

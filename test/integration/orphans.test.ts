@@ -96,7 +96,7 @@ async function killRunMidway(out: string): Promise<{
   });
   started.push(cliProc);
   let stderr = '';
-  cliProc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  cliProc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = cliProc.pid ?? 0;
   const deadline = Date.now() + 60_000;
   let kids = childrenOf(pid);
