@@ -20,13 +20,11 @@ import {
   deadOwners,
   forgetNamespaces,
   forgetOwner,
-  forgetProcess,
   isAlive,
   liveNamespaces,
   processStartTime,
   readState,
   recordNamespaces,
-  type OwnedProcess,
 } from './state.js';
 
 /** Create namespaces for `roles` (recorded before creation); on failure, remove what was made. */
@@ -124,12 +122,6 @@ export async function removeNamespaces(
     forgetNamespaces(names.filter((n) => !remaining.has(n)));
   }
   return errors;
-}
-
-/** Stop a recorded helper process (e.g. a linkem that outlived its owner) and forget it. */
-export async function stopRecordedProcess(p: OwnedProcess): Promise<void> {
-  await killProcesses([p], 2000);
-  forgetProcess(p.pid);
 }
 
 export interface SweepReport {

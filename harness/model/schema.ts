@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { PROTOCOLS } from '../scenario/schema.js';
-import type { ResultFile } from './result.js';
 import { METRIC_NAMES, RUN_FLAG_KINDS } from './metrics.js';
 
 /** A number written by JSON.stringify: null stands for NaN/±Infinity. */
@@ -392,9 +391,4 @@ export function resultSchemaFor(
     default:
       return resultSchemaV4;
   }
-}
-
-/** Compile-time check: what the v4 schema yields is a ResultFile (the scenario is checked key by key above). */
-export function asResultFile(p: z.output<typeof resultSchemaV4>): Omit<ResultFile, 'scenario'> {
-  return p;
 }

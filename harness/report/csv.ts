@@ -3,9 +3,9 @@
  * appended, never renamed, removed or reordered (docs/metrics.md § runs.csv documents each), so
  * scripts may read them by position; empty cell = no value.
  */
-import type { RunMetrics } from '../measure/analysis.js';
 import type { Reporter } from './types.js';
 import type { ResultFile } from '../model/result.js';
+import type { RunMetrics } from '../model/metrics.js';
 
 type Cell = string | number | boolean | null | undefined;
 

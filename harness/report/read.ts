@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { READABLE_SCHEMA_VERSIONS, RESULT_SCHEMA_VERSION, type ResultFile } from '../model/result.js';
-import { resummarize } from '../measure/result-summary.js';
+import { summarize } from '../measure/result-summary.js';
+import type { Scenario } from '../scenario/schema.js';
 import { resultSchemaFor, versionSchema } from '../model/schema.js';
 
 /** A result file is missing, unreadable, of an unknown version, or does not match its schema. */
@@ -49,8 +50,19 @@ export function parseResult(json: unknown, source: string): ResultFile {
       `Cannot read result file "${source}" as it does not match schema ${version}: ${describeIssues(parsed.error)}`,
     );
   }
-  // The scenario was validated key by key (schema.ts); the summary is rebuilt from the runs.
-  return resummarize(parsed.data as unknown as ResultFile);
+  // Every field but the scenario and the summary is typed by the schema (a compile-time check:
+  // this assignment fails when the schema and ResultFile drift apart). The scenario was validated
+  // key by key (the keys the analysis reads); the summary is rebuilt from the runs.
+  const { scenario, summary: _summary, ...rest } = parsed.data;
+  const checked: Omit<ResultFile, 'scenario' | 'summary'> = rest;
+  // The resolved scenario as its writer stored it; checked for the keys the analysis reads only.
+  const resolved = scenario as unknown as Scenario;
+  return {
+    ...checked,
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    scenario: resolved,
+    summary: summarize(resolved.protocols, checked.runs, resolved),
+  };
 }
 
 /** The result.json of a run directory, or the file itself. */

@@ -8,8 +8,6 @@
  * `readVarint`, which returns an approximate number above 2^53-1 (never equal to a small known value).
  */
 
-/** Largest value a varint can carry (2^62-1); not exactly representable as a number. */
-export const VARINT_MAX_BIGINT = (1n << 62n) - 1n;
 /** Largest value this module encodes or strictly decodes. */
 export const VARINT_MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
