@@ -6,6 +6,14 @@
  * Subset relations (STYLE rule 9): `ok + failed = requests`; `timeouts` is a subset of `failed`.
  */
 import type { Protocol } from '../scenario/schema.js';
+import type { JsonObject } from '../../core/json.js';
+
+/**
+ * Stack settings an engine applied (TLS, ALPN, windows, congestion control, pacing, QUIC transport
+ * parameters...), recorded verbatim for the reader: engine-specific keys, read by people, never by
+ * the analysis.
+ */
+export type EngineSettings = JsonObject;
 
 /** One connection (TCP+TLS or QUIC) opened by the client. */
 export interface ConnectionRecord {
@@ -109,7 +117,7 @@ export interface ClientReport {
   /** Workload-level metrics with the unit in the name (pageLoadMs, bodyRateMbit, latencyP99Ms...). */
   metrics: Record<string, number>;
   /** Protocol/stack settings actually applied by the client (windows, CC, pacing...). */
-  settings: Record<string, unknown>;
+  settings: EngineSettings;
 }
 
 /** What a server process reports when told to stop. */
@@ -118,5 +126,5 @@ export interface ServerReport {
   cpu: CpuUsage;
   /** Requests served. */
   requests: number;
-  settings: Record<string, unknown>;
+  settings: EngineSettings;
 }

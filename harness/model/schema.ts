@@ -67,7 +67,7 @@ export const clientReportSchema = z.looseObject({
   cpu,
   /** Workload-level metrics (added with the workload types; absent in older files). */
   metrics: z.record(z.string(), z.number()).default({}),
-  settings: z.record(z.string(), z.unknown()),
+  settings: z.record(z.string(), z.json()),
 });
 
 /** A server's report (`ServerReport`): in result.json, and in the server's "stopped" event. */
@@ -75,7 +75,7 @@ export const serverReportSchema = z.looseObject({
   protocol,
   cpu,
   requests: z.number(),
-  settings: z.record(z.string(), z.unknown()),
+  settings: z.record(z.string(), z.json()),
 });
 
 const probe = z.looseObject({

@@ -2,7 +2,7 @@
  * The one interface every HTTP version's engine implements (servers and clients), and the settings
  * every engine pins alike. The engine for a protocol is chosen in `session.ts` and nowhere else.
  */
-import type { ConnectionRecord, RequestRecord } from '../model/records.js';
+import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/records.js';
 import type { Protocol, Transport } from '../scenario/schema.js';
 
 /** Settings every TCP+TLS engine pins the same way (and records). */
@@ -40,7 +40,7 @@ export interface ProtocolServer {
   /** Requests answered so far. */
   requestsServed(): number;
   /** Stack settings applied (recorded in the result). */
-  settings(): Record<string, unknown>;
+  settings(): EngineSettings;
 }
 
 export interface ClientOptions {
@@ -75,7 +75,7 @@ export interface ProtocolClient {
   /** Close every connection. */
   close(): Promise<void>;
   /** Stack settings applied (recorded in the result). */
-  settings(): Record<string, unknown>;
+  settings(): EngineSettings;
 }
 
 /** ALPN identifier of each protocol. */

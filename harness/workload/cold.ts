@@ -4,7 +4,7 @@
  * trips before the request) against QUIC (1). No session resumption or 0-RTT: each client starts
  * with an empty session cache, for every protocol.
  */
-import type { ConnectionRecord, RequestRecord } from '../model/records.js';
+import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/records.js';
 import { median } from '../../core/stats.js';
 import type { ColdWorkload } from '../scenario/workload.js';
 import type { WorkloadContext, WorkloadOutcome } from './types.js';
@@ -13,7 +13,7 @@ import { newRequestRecord, runRequest } from './multiplex.js';
 export async function runCold(w: ColdWorkload, ctx: WorkloadContext): Promise<WorkloadOutcome> {
   const requests: RequestRecord[] = [];
   const connections: ConnectionRecord[] = [];
-  let settings: Record<string, unknown> = {};
+  let settings: EngineSettings = {};
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < w.requests) {

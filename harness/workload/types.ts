@@ -1,5 +1,5 @@
 /** What every workload gets (a client factory, the clock, a seed) and what it returns. */
-import type { ConnectionRecord, RequestRecord } from '../model/records.js';
+import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
 
 export interface WorkloadContext {
@@ -19,5 +19,5 @@ export interface WorkloadOutcome {
   /** Workload-level metrics, unit in the name (e.g. pageLoadMs, bodyRateMbit). */
   metrics: Record<string, number>;
   /** Settings of the protocol client used (recorded in the result). */
-  clientSettings: Record<string, unknown>;
+  clientSettings: EngineSettings;
 }

@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import { LinkemError } from './error.js';
+import type { JsonObject } from '../../core/json.js';
 
 const readySchema = z.object({
   pid: z.number().int(),
   sched: z.string(),
   timer_slack_ns: z.number(),
   mlock: z.boolean(),
-  config: z.record(z.string(), z.unknown()),
+  config: z.record(z.string(), z.json()),
 });
 
 const latenessSchema = z.object({
@@ -100,7 +101,7 @@ export interface LinkemReady {
   timerSlackNs: number;
   mlock: boolean;
   /** linkem's own view of its configuration, including argv. */
-  config: Record<string, unknown>;
+  config: JsonObject;
 }
 
 function parseJsonLine<T>(prefix: string, line: string, schema: z.ZodType<T>): T {

@@ -5,6 +5,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LinkemError } from './error.js';
+import type { JsonObject } from '../../core/json.js';
 
 export const LINKEM_LOG_MAGIC = 'LINKEMLG';
 export const LINKEM_LOG_VERSION = 1;
@@ -31,7 +32,7 @@ export interface LinkemLogHeader {
   /** CLOCK_REALTIME matching baseMonotonicNs, ns since the epoch. */
   baseRealtimeNs: bigint;
   /** linkem's configuration and argv, as in READY. */
-  config: Record<string, unknown>;
+  config: JsonObject;
 }
 
 export interface LinkemLogRecord {
@@ -70,10 +71,10 @@ export function parseLinkemLogHeader(buf: Buffer): LinkemLogHeader {
   if (headerBytes > buf.length || LOG_FIXED_HEADER_BYTES + jsonBytes > headerBytes) {
     throw new LinkemError('Cannot read linkem log: header is truncated');
   }
-  let config: Record<string, unknown>;
+  let config: JsonObject;
   try {
     config = z
-      .record(z.string(), z.unknown())
+      .record(z.string(), z.json())
       .parse(JSON.parse(buf.toString('utf8', LOG_FIXED_HEADER_BYTES, LOG_FIXED_HEADER_BYTES + jsonBytes)));
   } catch (err) {
     throw new LinkemError('Cannot read linkem log: header JSON is invalid', { cause: err });

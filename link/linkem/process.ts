@@ -8,6 +8,7 @@ import { linkemArgs, linkemLimits, type LinkemLimits, type LinkemOptions } from 
 import { buildLinkemIfNeeded } from './build.js';
 import { LinkemError } from './error.js';
 import { parseLinkemReadyLine, parseLinkemStatsLine, type LinkemReady, type LinkemStats } from './lines.js';
+import type { JsonObject } from '../../core/json.js';
 
 /** What to record in a result about the emulation. */
 export interface LinkemRecord {
@@ -19,7 +20,7 @@ export interface LinkemRecord {
   busyPollUs: number;
   limits: { up: LinkemLimits; down: LinkemLimits };
   /** linkem's own configuration as printed in READY. */
-  linkem: Record<string, unknown>;
+  linkem: JsonObject;
 }
 
 export interface LinkemHandle {

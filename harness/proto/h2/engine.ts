@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import tls from 'node:tls';
-import type { ConnectionRecord, RequestRecord } from '../../model/records.js';
+import type { ConnectionRecord, EngineSettings, RequestRecord } from '../../model/records.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeBody } from '../common/body.js';
 import { http1Listener } from '../h1/engine.js';
@@ -23,7 +23,7 @@ import {
 } from '../types.js';
 import type { Transport } from '../../scenario/schema.js';
 
-function h2Settings(t: Transport): http2.Settings {
+function h2Settings(t: Transport) {
   return {
     initialWindowSize: t.streamWindowBytes,
     maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
@@ -31,10 +31,10 @@ function h2Settings(t: Transport): http2.Settings {
     maxFrameSize: 16_384,
     // HPACK without a dynamic table, as our QPACK (capacity 0): header compression is no variable.
     headerTableSize: 0,
-  };
+  } satisfies http2.Settings;
 }
 
-function recordedSettings(t: Transport): Record<string, unknown> {
+function recordedSettings(t: Transport): EngineSettings {
   return {
     tls: TLS_SETTINGS,
     alpn: ALPN.h2,

@@ -10,7 +10,7 @@
  * Peer input never throws out of here: the core turns malformed input into stream or connection
  * errors, and the driver fails a connection (not the process) if a callback throws.
  */
-import type { ConnectionRecord, RequestRecord } from '../../model/records.js';
+import type { ConnectionRecord, EngineSettings, RequestRecord } from '../../model/records.js';
 import { H3ErrorCode, h3ErrorName } from './errors.js';
 import type { H3Event } from './events.js';
 import { H3Connection, type QuicStreamSink } from './connection.js';
@@ -45,7 +45,7 @@ const H3_SETTINGS = {
  */
 const RESPONSE_PRIORITY = { urgency: 3, incremental: false } as const;
 
-function recordedSettings(t: Transport, endpoint: Record<string, unknown> | null): Record<string, unknown> {
+function recordedSettings(t: Transport, endpoint: EngineSettings | null): EngineSettings {
   return {
     tls: { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', library: 'BoringSSL (quiche)' },
     alpn: ALPN.h3,
@@ -474,7 +474,7 @@ class ClientConnection {
     await this.endpoint.close(H3ErrorCode.H3_NO_ERROR);
   }
 
-  settings(): Record<string, unknown> {
+  settings(): EngineSettings {
     return this.endpoint.settings();
   }
 }

@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { ExitCode, H3BenchError } from '../../../core/errors.js';
+import type { JsonObject } from '../../../core/json.js';
 
 // ---- the native module's shape (as exported by node.napi.node) ---------------------------------
 
@@ -313,7 +314,7 @@ export class QuicConfig {
   /** @internal */
   readonly native: NativeConfig;
   /** Every setting applied, as recorded in results. */
-  readonly applied: Readonly<Record<string, unknown>>;
+  readonly applied: Readonly<JsonObject>;
 
   constructor(o: QuicConfigOptions) {
     const enc = (s: string) => new TextEncoder().encode(s);

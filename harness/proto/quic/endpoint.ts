@@ -16,6 +16,7 @@ import { ACK_POLICY_DESCRIPTION } from './ack-delay.js';
 import type { ConnEndpoint, QuicConn } from './connection.js';
 import { pacingSettings, type PacingMode } from './pacer.js';
 import { readSysctl, readUdpCounters, type UdpCounters } from './udp.js';
+import type { EngineSettings } from '../../model/records.js';
 
 /** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
 export const DEFAULT_MAX_UDP_PAYLOAD_BYTES = 1472;
@@ -195,7 +196,7 @@ export abstract class Endpoint implements ConnEndpoint {
   }
 
   /** Everything about this endpoint's stack that a result should record. */
-  settings(): Record<string, unknown> {
+  settings(): EngineSettings {
     const udpNow = this.udpEnd ?? readUdpCounters();
     const { recvBufferBytes, sendBufferBytes } = this.bufferSizes;
     return {

@@ -14,6 +14,7 @@
  * finds some) send a packet and `spend(bytes)`; when out of tokens, wait `wait(now)` ms.
  */
 import type { PathEstimate } from './binding.js';
+import type { JsonObject } from '../../../core/json.js';
 
 /** Pacing mode recorded in results. */
 export type PacingMode = 'driver' | 'none';
@@ -33,7 +34,7 @@ const PACING_MIN_WAIT_MS = 1;
 const PACING_MAX_WAIT_MS = 100;
 
 /** How the pacer works, as recorded in results. */
-export function pacingSettings(mode: PacingMode): Record<string, unknown> {
+export function pacingSettings(mode: PacingMode): JsonObject {
   return mode === 'driver'
     ? {
         mode: 'driver',

@@ -20,6 +20,7 @@ import {
 import { QuicConn } from './connection.js';
 import { Endpoint, quicConfig, type QuicEndpointOptions } from './endpoint.js';
 import { RetryTokens } from './retry-token.js';
+import type { EngineSettings } from '../../model/records.js';
 
 export interface QuicServerOptions extends QuicEndpointOptions {
   host: string;
@@ -170,7 +171,7 @@ export class QuicServer extends Endpoint {
     return conn;
   }
 
-  override settings(): Record<string, unknown> {
+  override settings(): EngineSettings {
     return { ...super.settings(), retry: this.retry, connectionIdBytes: MAX_CONN_ID_LEN };
   }
 }

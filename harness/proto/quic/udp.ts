@@ -6,14 +6,15 @@
 import { readFileSync } from 'node:fs';
 
 /** The kernel's UDP counters in this network namespace (/proc/net/snmp). */
-export interface UdpCounters {
+// A type alias (not an interface) so that it is a JSON value where it is recorded.
+export type UdpCounters = {
   /** Datagrams dropped because a socket receive buffer was full (non-network loss). */
   rcvbufErrors: number;
   /** Sends that failed for lack of send buffer. */
   sndbufErrors: number;
   /** Datagrams that could not be delivered (includes rcvbufErrors). */
   inErrors: number;
-}
+};
 
 /** Read UDP counters, or null when /proc/net/snmp is unavailable. */
 export function readUdpCounters(file = '/proc/net/snmp'): UdpCounters | null {
