@@ -86,3 +86,17 @@ export const TRANSPORT_OF: Record<Protocol, 'tcp' | 'udp'> = { h1: 'tcp', h2: 't
 
 export type ServerFactory = (opts: ServerOptions) => ProtocolServer;
 export type ClientFactory = (opts: ClientOptions) => ProtocolClient;
+
+/** A connection's record before anything happened on it: every engine starts from this. */
+export function newConnectionRecord(id: number, tStart: number): ConnectionRecord {
+  return {
+    id,
+    tStart,
+    tTcpConnected: null,
+    tHandshakeDone: null,
+    alpn: null,
+    tlsVersion: null,
+    error: null,
+    transport: null,
+  };
+}

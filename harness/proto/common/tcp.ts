@@ -2,6 +2,7 @@
 import { isIP, type Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionRecord } from '../../model/records.js';
+import { newConnectionRecord } from '../types.js';
 
 export function listenTcp(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,16 +30,7 @@ export function closeTcp(server: Server & { closeAllConnections?: () => void }):
  * complete.
  */
 export function trackConnection(sock: TLSSocket, id: number, now: () => number): ConnectionRecord {
-  const rec: ConnectionRecord = {
-    id,
-    tStart: now(),
-    tTcpConnected: null,
-    tHandshakeDone: null,
-    alpn: null,
-    tlsVersion: null,
-    error: null,
-    transport: null,
-  };
+  const rec = newConnectionRecord(id, now());
   sock.setNoDelay(true);
   if (sock.connecting) {
     sock.once('connect', () => (rec.tTcpConnected = now()));

@@ -19,6 +19,7 @@ import { BODY_CHUNK_BYTES, handle, type AppResponse } from '../handler.js';
 import {
   ALPN,
   MAX_CONCURRENT_STREAMS,
+  newConnectionRecord,
   type ClientOptions,
   type ProtocolClient,
   type ProtocolServer,
@@ -248,16 +249,7 @@ class ClientConnection {
   constructor(opts: ClientOptions, id: number, hooks: ClientHooks) {
     this.opts = opts;
     this.hooks = hooks;
-    this.rec = {
-      id,
-      tStart: opts.now(),
-      tTcpConnected: null,
-      tHandshakeDone: null,
-      alpn: null,
-      tlsVersion: null,
-      error: null,
-      transport: null,
-    };
+    this.rec = newConnectionRecord(id, opts.now());
     this.endpoint = new QuicClient({
       host: opts.host,
       port: opts.port,
