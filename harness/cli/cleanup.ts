@@ -1,8 +1,11 @@
-/** `h3bench cleanup`: remove what interrupted or crashed runs left behind; restore host sysctls. */
+/**
+ * `h3bench cleanup`: remove what interrupted or crashed runs left behind (their finished runs
+ * become partial results); restore host sysctls.
+ */
 import path from 'node:path';
 import { ExitCode } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
-import { removeStaleRunTemps } from '../runner/workdir.js';
+import { salvageStaleRunTemps, salvagedLines } from '../runner/salvage.js';
 import { hasNetAdmin } from '../../link/netns.js';
 import { stateFile } from '../../link/state.js';
 import { cleanupAll } from '../../link/topology.js';
@@ -15,9 +18,10 @@ Removes every network namespace named h3b-* (with the processes inside, and the 
 veths in them), the emulator processes recorded by h3bench processes that are gone, and restores
 the host sysctls h3bench raised (tcp_allowed_congestion_control, net.core.rmem_max/wmem_max) from
 the state file (/run/h3bench/state.json). Namespaces owned by a running h3bench are kept.
-Also removes the temporary directories (.tmp-*) that runs whose process is gone left in the results
-directory (never one of a running process). "h3bench run" does the same at its start for
-processes that are gone.
+Also clears the results directory of the temporary directories (.tmp-*) that runs whose process is
+gone (kill -9, a crash, a power cut) left behind, never one of a running process: the runs such a
+run had finished (its checkpoint) become a partial result, <run-id>-partial/; a directory with no
+finished run is removed. "h3bench run" does the same at its start.
 
 Options:
   --dry-run              only print what would be removed
@@ -50,7 +54,8 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   const dryRun = values['dry-run'] ?? false;
   // Temporary directories of dead runs need no privilege: cleared first, whoever runs this.
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
-  const temps = await removeStaleRunTemps(outRoot, { dryRun });
+  const temps = await salvageStaleRunTemps(outRoot, { dryRun });
+  for (const line of salvagedLines(temps.salvaged, dryRun)) console.log(line);
   for (const t of temps.removed) {
     console.log(
       `${dryRun ? 'would remove' : 'removed'} ${t.dir} (temporary directory of h3bench pid ${t.pid}, gone)`,
@@ -82,7 +87,12 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   for (const e of r.errors) console.error(`h3bench cleanup: ${e}`);
   const errors = r.errors.length + temps.errors.length;
   if (
-    r.owners.length + r.unrecorded.length + r.restored.length + temps.removed.length === 0 &&
+    r.owners.length +
+      r.unrecorded.length +
+      r.restored.length +
+      temps.removed.length +
+      temps.salvaged.length ===
+      0 &&
     errors === 0
   ) {
     console.log(`nothing to clean up (state: ${stateFile()}, results: ${outRoot})`);

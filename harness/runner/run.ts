@@ -11,12 +11,17 @@
  * runs finished so far are written as a partial result (`ResultFile.partial`, directory
  * `<run-id>-partial`). A run in progress when interrupted is not kept.
  *
+ * Each finished run is also appended durably to a checkpoint in the temporary directory
+ * (checkpoint.ts): when the orchestrator itself is killed (SIGKILL, a crash, a power cut), the next
+ * run or `h3bench cleanup` turns the runs it had finished into a partial result (salvage.ts).
+ *
  * At start, what dead runs left behind is cleaned: `.tmp-*` directories of dead processes in the
- * output directory, and (as root) the namespaces, emulators and host sysctls of dead h3bench
- * processes; without root, a notice says to run `h3bench cleanup`.
+ * output directory (salvaged when they hold finished runs, removed otherwise), and (as root) the
+ * namespaces, emulators and host sysctls of dead h3bench processes; without root, a notice says to
+ * run `h3bench cleanup`.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RunError, toError } from '../../core/errors.js';
@@ -25,8 +30,6 @@ import { captureEnvironment } from '../measure/env.js';
 import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../../core/paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
-import { renderAll } from '../report/index.js';
-import { resultJson } from '../report/read.js';
 import {
   RESULT_SCHEMA_VERSION,
   type PartialRun,
@@ -44,9 +47,12 @@ import { launch } from './launcher.js';
 import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
 import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
-import { createRunTemp, releaseRunTemp, removeStaleRunTemps } from './workdir.js';
+import { createRunTemp } from './workdir.js';
+import { appendRunRecord, writeCheckpoint, type ResultHeader } from './checkpoint.js';
+import { PARTIAL_SUFFIX, WORK_DIR, publishResult } from './publish.js';
+import { salvageStaleRunTemps, salvagedLines } from './salvage.js';
 
-export { withRepetitionSeed };
+export { PARTIAL_SUFFIX, withRepetitionSeed };
 
 const execFileP = promisify(execFile);
 
@@ -63,9 +69,6 @@ const SERVER_STOP_TIMEOUT_MS = 5_000;
  * add failed runs.
  */
 export const MAX_CONSECUTIVE_INFRA_FAILURES = 3;
-
-/** Suffix of the directory of a partial result. */
-export const PARTIAL_SUFFIX = '-partial';
 
 export interface ProgressEvent {
   run: PlannedRun;
@@ -308,10 +311,11 @@ async function runOne(
 async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
   const backends = new Set(loaded.points.map((p) => p.network.backend));
   for (const b of backends) if (b !== 'none') await checkPrivileges(b);
-  const temps = await removeStaleRunTemps(outRoot);
+  const temps = await salvageStaleRunTemps(outRoot);
+  for (const line of salvagedLines(temps.salvaged)) notice(line);
   for (const t of temps.removed)
     notice(`removed ${t.dir}, the temporary directory of h3bench process ${t.pid}, which is gone`);
-  for (const e of temps.errors) notice(`could not remove a dead run's temporary directory: ${e}`);
+  for (const e of temps.errors) notice(`could not salvage or remove a dead run's temporary directory: ${e}`);
   if (process.getuid?.() === 0) {
     const swept = await sweepStaleOnce();
     for (const o of swept.owners) {
@@ -331,39 +335,6 @@ async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: stri
   }
 }
 
-/** Write the result and its reports into `tmp` and rename it into place. */
-async function finish(
-  result: ResultFile,
-  s: Scenario,
-  tmp: string,
-  outRoot: string,
-): Promise<{ dir: string; reportError?: Error }> {
-  let reportError: Error | undefined;
-  let files: Record<string, string>;
-  try {
-    files = await renderAll(result, s.report.formats);
-  } catch (err) {
-    // The runs matter more than their reports: keep result.json, `h3bench report DIR` redoes the rest.
-    reportError = toError(err);
-    files = { 'result.json': resultJson(result) };
-  }
-  for (const [name, content] of Object.entries(files)) await writeFile(path.join(tmp, name), content);
-  await releaseRunTemp(tmp);
-  const base = `${result.runId}${result.partial ? PARTIAL_SUFFIX : ''}`;
-  let dir = path.join(outRoot, base);
-  for (let i = 2; ; i++) {
-    try {
-      await rename(tmp, dir);
-      break;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      dir = path.join(outRoot, `${base}-${i}`);
-    }
-  }
-  return reportError ? { dir, reportError } : { dir };
-}
-
 export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Promise<RunOutcome> {
   const s = loaded.scenario;
   const linkUp = opts.linkUp ?? realLinkUp;
@@ -372,14 +343,28 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
   const runId = `${timestamp(started)}-${s.name}-${await shortCommit()}`;
   await prepare(loaded, opts.outRoot, notice);
   const tmp = await createRunTemp(opts.outRoot, runId);
-  const workDir = path.join(tmp, 'work');
+  const workDir = path.join(tmp, WORK_DIR);
   await mkdir(workDir, { recursive: true });
   const runs: RunRecord[] = [];
+  let checkpointed = false;
   try {
     const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
     environment.tlsCertificateSha256 = tls.fingerprint256;
     const plan = planRuns(s.protocols, s.repetitions, s.seed, s.sweep ? loaded.points.length : 0);
+    const header: ResultHeader = {
+      runId,
+      createdAt: started.toISOString(),
+      scenarioFile: path.relative(projectRoot(), loaded.file) || loaded.file,
+      scenarioHash: loaded.hash,
+      scenario: s,
+      environment,
+    };
+    // What a result needs besides its runs, so that a killed orchestrator's finished runs can be
+    // made a result (salvage.ts); each finished run is appended below.
+    await writeCheckpoint(tmp, { runsPlanned: plan.length, result: header });
+    checkpointed = true;
+    let appendFailed = false;
     const t0 = performance.now();
     let partial: PartialRun | undefined;
     let abortedBy: Error | undefined;
@@ -405,6 +390,13 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           opts.signal,
         );
         runs.push(record);
+        try {
+          await appendRunRecord(tmp, record, appendFailed);
+        } catch (err) {
+          // The run is still in memory and in the result; only a kill before the end would lose it.
+          appendFailed = true;
+          notice(`could not checkpoint run ${planned.index + 1}: ${describeError(err)}`);
+        }
         opts.onProgress?.({
           run: planned,
           total: plan.length,
@@ -439,19 +431,13 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     }
     const result: ResultFile = {
       schemaVersion: RESULT_SCHEMA_VERSION,
-      runId,
-      createdAt: started.toISOString(),
-      scenarioFile: path.relative(projectRoot(), loaded.file) || loaded.file,
-      scenarioHash: loaded.hash,
-      scenario: s,
-      environment,
+      ...header,
       runs,
       summary: summarize(s.protocols, runs, s),
       ...(partial ? { partial } : {}),
     };
-    // Key material and child configs never reach the results directory.
-    await rm(workDir, { recursive: true, force: true });
-    const written = await finish(result, s, tmp, opts.outRoot);
+    // Removes work/ first: key material and child configs never reach the results directory.
+    const written = await publishResult(result, tmp, opts.outRoot);
     return {
       result,
       dir: written.dir,
@@ -459,7 +445,16 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       ...(written.reportError ? { reportError: written.reportError } : {}),
     };
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    if (checkpointed && runs.length > 0) {
+      // Finished runs are never thrown away: the checkpoint holds them, and once this process is
+      // gone the next run or `h3bench cleanup` makes them a partial result (salvage.ts).
+      await rm(workDir, { recursive: true, force: true });
+      notice(
+        `the ${runs.length} finished run(s) are kept in ${tmp}; once this process has exited, "h3bench cleanup --out ${opts.outRoot}" or the next run there makes them a partial result`,
+      );
+    } else {
+      await rm(tmp, { recursive: true, force: true });
+    }
     throw err;
   }
 }
