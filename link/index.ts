@@ -271,11 +271,7 @@ async function applyEndpoints(c: Common, network: Network, transport: Transport)
 }
 
 /** Everything both backends record. */
-async function commonProvenance(
-  c: Common,
-  network: Network,
-  transport: Transport,
-): Promise<LinkProvenance> {
+async function commonProvenance(c: Common, network: Network, transport: Transport): Promise<LinkProvenance> {
   const p = network.profile;
   const f = c.fairness;
   return {
@@ -451,7 +447,10 @@ async function linkemUp(
         dropTimesMonotonicMs,
       };
     } catch (err) {
-      return { counters: { qdiscsAfter: qdiscs, linkemError: toError(err).message }, dropTimesMonotonicMs: null };
+      return {
+        counters: { qdiscsAfter: qdiscs, linkemError: toError(err).message },
+        dropTimesMonotonicMs: null,
+      };
     } finally {
       forgetProcess(lk.pid);
     }
@@ -466,7 +465,11 @@ async function linkemUp(
  */
 async function emulatorDrops(
   logFile: string,
-): Promise<{ dropTimesMonotonicMs: number[] | null; dropReasons?: Record<string, number>; dropTimesError?: string }> {
+): Promise<{
+  dropTimesMonotonicMs: number[] | null;
+  dropReasons?: Record<string, number>;
+  dropTimesError?: string;
+}> {
   try {
     const { dropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
     return { dropTimesMonotonicMs, dropReasons };
