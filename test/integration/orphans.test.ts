@@ -2,7 +2,8 @@
  * kill -9 of a running `h3bench run` leaves nothing running: its server, client and emulator end on
  * their own within 2 s (they watch their parent; linkem has PR_SET_PDEATHSIG). What cannot end by
  * itself (namespaces, host sysctls, the `.tmp-*` directory) is removed by the next `h3bench cleanup`
- * or `h3bench run`. Needs root (namespaces, emulated link).
+ * or `h3bench run`; the runs finished before the kill (checkpointed in the `.tmp-*` directory) become
+ * a partial result instead of being removed. Needs root (namespaces, emulated link).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, readState } from '../../link/state.js';
 import { listNamespaces } from '../../link/netns.js';
+import { readResult } from '../../harness/report/read.js';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -81,8 +83,14 @@ const SCENARIO = [
   '',
 ].join('\n');
 
-/** Start `h3bench run`, wait until its client runs, SIGKILL it; returns what it had started. */
-async function killRunMidway(out: string): Promise<{
+/**
+ * Start `h3bench run`, wait until the client of its run number `run` runs (the runs before it have
+ * finished), SIGKILL it; returns what it had started.
+ */
+async function killRunMidway(
+  out: string,
+  run = 1,
+): Promise<{
   pid: number;
   namespaces: string[];
   children: { pid: number; startTime: string; kind: string }[];
@@ -98,10 +106,15 @@ async function killRunMidway(out: string): Promise<{
   let stderr = '';
   cliProc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = cliProc.pid ?? 0;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 60_000 * run;
+  const clients = new Set<number>();
   let kids = childrenOf(pid);
-  while (!kids.some((k) => k.cmd.includes('client-main'))) {
-    if (Date.now() > deadline || cliProc.exitCode !== null) throw new Error(`no client started: ${stderr}`);
+  for (;;) {
+    for (const k of kids) if (k.cmd.includes('client-main')) clients.add(k.pid);
+    if (clients.size >= run && kids.some((k) => k.cmd.includes('client-main'))) break;
+    if (Date.now() > deadline || cliProc.exitCode !== null) {
+      throw new Error(`no client of run ${run} started: ${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
     kids = childrenOf(pid);
   }
@@ -148,6 +161,38 @@ describe.skipIf(!isRoot)('kill -9 of h3bench run (root)', () => {
     );
     if (!busy) expect(state.host).toEqual({});
   }, 120_000);
+
+  it('cleanup turns the runs finished before the kill into a partial result', async () => {
+    const out = path.join(tmp, 'salvage');
+    // Killed during run 2 of 3: run 1 has finished (and is checkpointed), run 2 is lost.
+    const k = await killRunMidway(out, 2);
+    for (const c of k.children) expect(running(c), `${c.kind} ${c.pid} still running`).toBe(false);
+    const tmpDirs = readdirSync(out).filter((d) => d.startsWith('.tmp-'));
+    expect(tmpDirs).toHaveLength(1);
+    const r = await execFileP(process.execPath, [cli, 'cleanup', '--out', out, '--older-than', '3600']);
+    expect(r.stdout).toContain(`leftovers of h3bench pid ${k.pid}`);
+    expect(r.stdout).toContain(
+      `salvaged 1 of 3 runs of h3bench process ${k.pid}, which is gone, from ${path.join(out, tmpDirs[0] ?? '')} into `,
+    );
+    const dirs = readdirSync(out);
+    expect(dirs).toHaveLength(1);
+    const dir = path.join(out, dirs[0] ?? '');
+    expect(dirs[0]).toMatch(/-orphans-.*-partial$/);
+    const result = readResult(dir);
+    expect(result.partial).toEqual({
+      reason: `the orchestrator (pid ${k.pid}) died after 1 of 3 runs`,
+      runsPlanned: 3,
+      runsDone: 1,
+    });
+    expect(result.runs.map((x) => [x.index, x.ok])).toEqual([[0, true]]);
+    expect(result.runs[0]?.link.provenance?.backend).not.toBe('none');
+    // Published as a run publishes: reports, no key material (work/), checkpoint or owner file.
+    const files = readdirSync(dir);
+    expect(files).toContain('report.md');
+    for (const f of ['work', 'owner', 'checkpoint.json', 'runs.jsonl']) expect(files).not.toContain(f);
+    const left = new Set(await listNamespaces());
+    for (const n of k.namespaces) expect(left.has(n), n).toBe(false);
+  }, 180_000);
 
   it('the next h3bench run cleans what a killed run left and says so', async () => {
     const out = path.join(tmp, 'next-run');
