@@ -27,7 +27,8 @@ Options:
 A run that fails (its link, emulator or server, a process crash, failed requests) is recorded with
 its error and the scenario goes on; ${MAX_CONSECUTIVE_INFRA_FAILURES} infrastructure failures in a row stop it. A scenario that
 stops early (that, or Ctrl-C) keeps the runs finished so far as a partial result in
-<out>/<run-id>-partial/.
+<out>/<run-id>-partial/. Each finished run is checkpointed: if h3bench run is killed (kill -9, a
+crash), the next run into <out> or "h3bench cleanup --out <out>" makes those a partial result.
 
 Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance, or the
 scenario stopped early on infrastructure failures), 2 bad input (nothing is run or written),
