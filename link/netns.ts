@@ -118,7 +118,10 @@ export function assertDeviceName(name: string): void {
   }
 }
 
-let counter = 0;
+/** Five base-36 characters of id. */
+const NAME_SPACE = 36 ** 5;
+/** Ids this process has handed out. */
+const used = new Set<number>();
 
 /**
  * A fresh name `h3b-<role>-<5 base-36 characters>` (at most 15 characters, so it also fits a device
@@ -128,10 +131,13 @@ export function uniqueName(role: string): string {
   if (!ROLE_RE.test(role)) {
     throw new UsageError(`Cannot make a unique name for role "${role}": roles must match ${String(ROLE_RE)}`);
   }
-  const space = 36 ** 5;
-  counter = (counter + 1) % space;
-  const id = ((randomInt(space) + counter * 7_919) % space).toString(36).padStart(5, '0');
-  return `${NAMESPACE_PREFIX}${role}-${id}`;
+  // Random, so that concurrent processes are unlikely to meet, and never repeated within a process
+  // (random draws alone would repeat, by the birthday bound, about 3% of the time in 2000 names).
+  let id: number;
+  do id = randomInt(NAME_SPACE);
+  while (used.has(id));
+  used.add(id);
+  return `${NAMESPACE_PREFIX}${role}-${id.toString(36).padStart(5, '0')}`;
 }
 
 /** `ip netns add NAME`, then bring its loopback up. */
