@@ -12,6 +12,9 @@ unit=$(mktemp /tmp/h3bench-vitest-unit-XXXXXX.json)
 integration=$(mktemp /tmp/h3bench-vitest-integration-XXXXXX.json)
 trap 'rm -f "$unit" "$integration"' EXIT
 failed_stage=""
+# From an empty dist/: a module deleted from the sources must not live on in a stale compiled copy
+# that spawned processes could still load (tsc rewrites every file anyway).
+rm -rf dist
 npx tsc -p tsconfig.json || failed_stage="typecheck"
 # The same program holds the tests: keep dist/ to what tsconfig.build.json emits.
 rm -rf dist/test dist/vitest.config.js dist/vitest.config.js.map
