@@ -457,19 +457,20 @@ async function linkemUp(
   });
 }
 
+/** What linkem's packet log gave: the drop times (null when unreadable) and drops per reason. */
+interface EmulatorDrops {
+  dropTimesMonotonicMs: number[] | null;
+  dropReasons?: Record<string, number>;
+  dropTimesError?: string;
+}
+
 /**
  * Every packet the emulator dropped (loss or a full queue, both directions), as CLOCK_MONOTONIC
  * times in ms (the clock of the client's t0MonotonicNs), from linkem's per-packet log, scanned
  * record by record (readLinkemDrops); the orchestrator subtracts the client's t0 to get
  * RunRecord.link.lossTimesMs.
  */
-async function emulatorDrops(
-  logFile: string,
-): Promise<{
-  dropTimesMonotonicMs: number[] | null;
-  dropReasons?: Record<string, number>;
-  dropTimesError?: string;
-}> {
+async function emulatorDrops(logFile: string): Promise<EmulatorDrops> {
   try {
     const { dropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
     return { dropTimesMonotonicMs, dropReasons };
