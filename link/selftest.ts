@@ -203,6 +203,17 @@ export function expectedUdpGoodputMbit(d: DirectionProfile, mtu: number): number
   return d.rateKbit === null ? null : ((d.rateKbit / 1000) * (mtu - 28)) / mtu;
 }
 
+/** The golden ratio's fractional part: multiples of it are spread evenly modulo 1 (equidistributed). */
+const GOLDEN_FRACTION = (Math.sqrt(5) - 1) / 2;
+
+/**
+ * Interval between echoes sent alongside a blast of `pps` packets/s, µs: about `everyMs`, but never
+ * a whole number of blast periods (see the saturation check).
+ */
+export function echoIntervalAt(everyMs: number, pps: number): number {
+  return Math.round(everyMs * 1000 + GOLDEN_FRACTION * (1e6 / pps));
+}
+
 /** Expected queueing delay of a full bottleneck queue, ms (null without rate or queue). */
 export function expectedQueueDelayMs(d: DirectionProfile, mtu: number): number | null {
   if (d.rateKbit === null) return null;
@@ -321,6 +332,11 @@ export async function selftest(
       // Echoes take queue slots too: with a packet limit, at most ~1 echo may wait in the queue.
       const qDelay = expectedQueueDelayMs(d, p.mtuBytes) ?? 0;
       const echoEveryMs = d.queuePackets === null ? 20 : Math.max(20, Math.ceil(qDelay));
+      // The blast is paced, so the queue's free slot comes back at the same phase every period: an
+      // echo interval that is a whole number of blast periods (60 ms at 1000 packets/s) puts every
+      // echo at the same phase, and then all of them are dropped or none is. Offsetting it by the
+      // golden-ratio fraction of a period spreads the echoes over every phase.
+      const echoIntervalUs = echoIntervalAt(echoEveryMs, pps);
       const windowMs = Math.max(quick ? 1500 : 4000, 8 * echoEveryMs);
       const seconds = Math.ceil((fillMs + windowMs + 300) / 1000);
       const n = pps * seconds;
@@ -341,8 +357,8 @@ export async function selftest(
         serverNetns: serverNs,
         serverAddress: link.serverAddress,
         port: 47_010,
-        count: Math.max(8, Math.floor(windowMs / echoEveryMs)),
-        intervalUs: echoEveryMs * 1000,
+        count: Math.max(8, Math.floor((windowMs * 1000) / echoIntervalUs)),
+        intervalUs: echoIntervalUs,
         sizeBytes: ECHO_PAYLOAD,
         waitMs: waitMs + 2000,
       });

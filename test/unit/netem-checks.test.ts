@@ -8,6 +8,7 @@ import { supportsSeed } from '../../link/apply.js';
 import { evaluateProbe, wilson, Z95 } from '../../link/probe.js';
 import {
   configuredRttQuantile,
+  echoIntervalAt,
   expectedQueueDelayMs,
   expectedUdpGoodputMbit,
   formatChecks,
@@ -134,6 +135,21 @@ describe('selftest checks', () => {
     const pk = profileOf('  rate: 12mbit\n  queue: 20\n');
     expect(expectedQueueDelayMs(pk.up, 1500)).toBeCloseTo(20, 9);
     expect(expectedUdpGoodputMbit(profileOf('  delay: 1ms\n').down, 1500)).toBeNull();
+  });
+
+  it('spreads the saturation echoes over every phase of the paced blast', () => {
+    // bursty-asym down: 8 Mbit/s, 40 packets → blast of 1000 packets/s, echoes about every 60 ms,
+    // which is exactly 60 blast periods: without the offset every echo meets the same phase.
+    const pps = 1000;
+    const periodUs = 1e6 / pps;
+    const interval = echoIntervalAt(60, pps);
+    expect(interval).toBeGreaterThan(60_000);
+    expect(interval).toBeLessThan(61_000);
+    const phases = Array.from({ length: 24 }, (_, k) => ((k * interval) % periodUs) / periodUs).sort(
+      (a, b) => a - b,
+    );
+    const gaps = phases.map((p, i) => (i === 0 ? p + 1 - (phases.at(-1) ?? 0) : p - (phases[i - 1] ?? 0)));
+    expect(Math.max(...gaps)).toBeLessThan(0.15);
   });
 
   it('formats a table with a result column', () => {
