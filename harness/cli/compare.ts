@@ -85,11 +85,12 @@ export function compareCommand(argv: string[]): number {
   const threshold = thresholdFlag(values.threshold);
   const metrics = metricsFlag(values.metric);
   const [baselinePath = '', currentPath = ''] = positionals;
-  const baseline = loadResults(baselinePath);
-  const current = loadResults(currentPath);
+  const allowPartial = values['allow-partial'] ?? false;
+  const baseline = loadResults(baselinePath, allowPartial);
+  const current = loadResults(currentPath, allowPartial);
   const c = compareResults(baseline, current, {
     threshold,
-    allowPartial: values['allow-partial'] ?? false,
+    allowPartial,
     ...(metrics ? { metrics } : {}),
   });
   const md = comparisonMarkdown(c);

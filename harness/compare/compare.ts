@@ -225,7 +225,7 @@ export function compareScenario(
   const notes: string[] = [];
   if (baseline.scenarioHash !== current.scenarioHash) {
     notes.push(
-      `scenario "${name}": files differ (sha256 ${baseline.scenarioHash.slice(0, 12)} vs ${current.scenarioHash.slice(0, 12)}) outside network, transport and workload (repetitions, seed, protocols or description): compared anyway`,
+      `scenario "${name}": files differ (sha256 ${baseline.scenarioHash.slice(0, 12)} vs ${current.scenarioHash.slice(0, 12)}) outside network, transport and workload (repetitions, seed, protocols, description, or a build that hashed them differently): compared anyway`,
     );
   }
   const rows: CompareRow[] = [];
@@ -393,9 +393,11 @@ export function compareResults(
 
 /**
  * Results named by a path: a result.json, a run directory holding one, or a directory of run
- * directories (the newest result per scenario name is taken).
+ * directories (the newest result per scenario name is taken; a partial one only when
+ * `allowPartial`, so an interrupted run in a results directory does not displace the last complete
+ * one).
  */
-export function loadResults(p: string): ResultFile[] {
+export function loadResults(p: string, allowPartial = false): ResultFile[] {
   if (!existsSync(p)) throw new CompareInputError(`Cannot read results at "${p}" as it does not exist`);
   const direct = resultPath(p);
   if (existsSync(direct) && statSync(direct).isFile()) return [readResult(direct)];
@@ -408,8 +410,14 @@ export function loadResults(p: string): ResultFile[] {
       `Cannot read results at "${p}" as it holds no result.json (nor run directories with one)`,
     );
   const newest = new Map<string, ResultFile>();
-  for (const f of found) {
-    const r = readResult(f);
+  const all = found.map((f) => readResult(f));
+  for (const r of all) {
+    if (
+      r.partial !== undefined &&
+      !allowPartial &&
+      all.some((o) => o.scenario.name === r.scenario.name && o.partial === undefined)
+    )
+      continue;
     const prev = newest.get(r.scenario.name);
     if (!prev || prev.createdAt < r.createdAt) newest.set(r.scenario.name, r);
   }

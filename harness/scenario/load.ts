@@ -426,8 +426,13 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
 }
 
 /** sha256 over the canonical JSON (keys sorted) of a scenario. */
+/**
+ * sha256 of what the scenario measures: the resolved scenario without `report` (which files are
+ * written changes nothing that is measured, so it must not make two results look different).
+ */
 export function scenarioHash(scenario: Scenario): string {
-  return createHash('sha256').update(canonicalJson(scenario)).digest('hex');
+  const { report: _report, ...measured } = scenario;
+  return createHash('sha256').update(canonicalJson(measured)).digest('hex');
 }
 
 export function canonicalJson(value: unknown): string {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { H3BenchError } from '../../core/errors.js';
 import { compareCommand } from '../../harness/cli/compare.js';
-import { CompareInputError, compareResults } from '../../harness/compare/compare.js';
+import { CompareInputError, compareResults, loadResults } from '../../harness/compare/compare.js';
 import { readResult, resultJson } from '../../harness/report/read.js';
 import type { ResultFile } from '../../harness/model/result.js';
 import { result, runsWithWorkload } from '../fixtures/synthetic.js';
@@ -72,5 +72,18 @@ describe('compare and partial results', () => {
     const cur = write(partial('cli-cur'));
     expect(exitCode(() => compareCommand([base, cur]))).toBe(2);
     expect(exitCode(() => compareCommand([base, cur, '--allow-partial']))).toBe(0);
+  });
+
+  it('a directory of results yields the newest complete one, the newest partial one only when allowed', () => {
+    const dir = path.join(tmp, 'results-dir');
+    mkdirSync(dir);
+    const older = { ...complete('dir-old'), createdAt: '2026-01-01T00:00:00.000Z' };
+    const newer = { ...partial('dir-new'), createdAt: '2026-01-02T00:00:00.000Z' };
+    for (const r of [older, newer]) {
+      mkdirSync(path.join(dir, r.runId));
+      writeFileSync(path.join(dir, r.runId, 'result.json'), resultJson(r));
+    }
+    expect(loadResults(dir).map((r) => r.runId)).toEqual(['dir-old']);
+    expect(loadResults(dir, true).map((r) => r.runId)).toEqual(['dir-new']);
   });
 });

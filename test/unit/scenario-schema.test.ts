@@ -163,4 +163,11 @@ describe('scenarioHash', () => {
     expect(scenarioHash(a)).toBe(scenarioHash(b));
     expect(scenarioHash(a)).not.toBe(scenarioHash(c));
   });
+
+  it('leaves out report, which changes nothing that is measured', () => {
+    const a = parseScenario(`name: t\nworkload: { type: multiplex }\n`, FILE);
+    const b = parseScenario(`name: t\nworkload: { type: multiplex }\nreport: { formats: [json] }\n`, FILE);
+    expect(b.report).not.toEqual(a.report);
+    expect(scenarioHash(a)).toBe(scenarioHash(b));
+  });
 });
