@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -454,6 +455,8 @@ int main(int argc, char **argv)
 {
 	struct args a;
 	parse_args(argc, argv, &a);
+	/* End with the process that started us (an echo server would otherwise outlive a killed run). */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	install_signals();
 	if (strcmp(a.mode, "echo") == 0)
 		return mode_echo(&a);
