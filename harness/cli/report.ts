@@ -15,13 +15,13 @@ left untouched.
 
 Options:
   --out DIR        write the reports to DIR instead of next to result.json
-  --formats LIST   comma-separated subset of csv,md,html (the values of the scenario key
-                   report.formats): csv = runs.csv, md = report.md + figures, html = report.html +
-                   figures; default: all of them, whatever the scenario listed
+  --formats LIST   comma-separated values of the scenario key report.formats: json (nothing
+                   more: result.json is never rewritten), csv = runs.csv, md = report.md + figures,
+                   html = report.html + figures; default: all of them, whatever the scenario listed
   -h, --help       show this help
 
-Exit codes: 0 ok, 2 bad input (missing, unreadable or invalid result.json, unknown schema version,
-unknown format).`;
+Exit codes: 0 ok, 1 a report could not be rendered, 2 bad input (missing, unreadable or invalid
+result.json, unknown schema version, unknown format).`;
 
 function formatsFlag(value: string | undefined): readonly ReportFormat[] {
   if (value === undefined) return REPORT_FORMATS;

@@ -3,7 +3,7 @@
  * milliseconds on the client's monotonic clock (`performance.now()`), relative to the run's `t0`
  * (the moment the workload started), so records of different runs line up.
  *
- * Subset relations (STYLE rule 9): `ok + failed = requests`; `timeouts` is a subset of `failed`.
+ * Subset relations: `ok + failed = requests`; `timeouts` is a subset of `failed`.
  */
 import type { Protocol } from '../scenario/schema.js';
 import type { JsonObject } from '../../core/json.js';
