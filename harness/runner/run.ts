@@ -50,7 +50,7 @@ import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
 import { createRunTemp } from './workdir.js';
 import { appendRunRecord, writeCheckpoint, type ResultHeader } from './checkpoint.js';
 import { PARTIAL_SUFFIX, WORK_DIR, publishResult } from './publish.js';
-import { salvageStaleRunTemps, salvagedLines } from './salvage.js';
+import { foreignLines, salvageStaleRunTemps, salvagedLines } from './salvage.js';
 
 export { PARTIAL_SUFFIX, withRepetitionSeed };
 
@@ -316,6 +316,7 @@ async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: stri
   for (const t of temps.removed)
     notice(`removed ${t.dir}, the temporary directory of h3bench process ${t.pid}, which is gone`);
   for (const e of temps.errors) notice(`could not salvage or remove a dead run's temporary directory: ${e}`);
+  for (const line of foreignLines(temps.foreign)) notice(line);
   if (process.getuid?.() === 0) {
     const swept = await sweepStaleOnce();
     for (const o of swept.owners) {

@@ -7,7 +7,8 @@
  * A directory with no finished run is removed. One whose finished runs cannot be made a result
  * (an unreadable checkpoint header, a failure while publishing) is kept and reported.
  * `h3bench run` does this at its start, `h3bench cleanup` on demand; never to a live process's
- * directory.
+ * directory, nor to one of another pid namespace (another container sharing the results directory:
+ * whether its process runs cannot be told from here), which is reported instead.
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { summarize } from '../measure/result-summary.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile } from '../model/result.js';
 import { readCheckpoint } from './checkpoint.js';
 import { PARTIAL_SUFFIX, publishResult } from './publish.js';
-import { claimRunTemp, staleRunTemps, type StaleTemp } from './workdir.js';
+import { claimRunTemp, scanRunTemps, type ForeignTemp, type StaleTemp } from './workdir.js';
 
 export interface Salvaged extends StaleTemp {
   /** The result directory it became (with --dry-run: the one it would become, before collisions). */
@@ -37,6 +38,8 @@ export interface SweepResult {
   removed: StaleTemp[];
   /** What could not be removed or salvaged (and was left in place), one line each. */
   errors: string[];
+  /** Directories of runs in another pid namespace (another container), left alone. */
+  foreign: ForeignTemp[];
 }
 
 /** The reason a salvaged result gives for being partial. */
@@ -52,8 +55,9 @@ export async function salvageStaleRunTemps(
   outRoot: string,
   opts: { dryRun?: boolean } = {},
 ): Promise<SweepResult> {
-  const out: SweepResult = { salvaged: [], removed: [], errors: [] };
-  for (const t of await staleRunTemps(outRoot)) {
+  const temps = await scanRunTemps(outRoot);
+  const out: SweepResult = { salvaged: [], removed: [], errors: [], foreign: temps.foreign };
+  for (const t of temps.stale) {
     try {
       const cp = await readCheckpoint(t.dir);
       if (cp.runs.length === 0) {
@@ -112,6 +116,14 @@ export async function salvageStaleRunTemps(
     }
   }
   return out;
+}
+
+/** The directories of other pid namespaces that were left alone, one line each, for the user. */
+export function foreignLines(foreign: readonly ForeignTemp[]): string[] {
+  return foreign.map(
+    (f) =>
+      `left ${f.dir} alone: its run (pid ${f.pid}) is in another pid namespace (${f.pidNamespace}; another container sharing this results directory?), where whether it still runs cannot be told from here; clean it up from there, or remove it by hand once that run is gone`,
+  );
 }
 
 /** What was (or, with dryRun, would be) salvaged, one line per directory, for the user. */
