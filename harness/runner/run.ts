@@ -166,9 +166,10 @@ export function describeError(err: unknown): string {
   return parts.join('; cause: ') || 'unknown error';
 }
 
-/** Where in a run a failure happened: the first three are the infrastructure's. */
-type Phase = 'link' | 'probe' | 'server' | 'client' | 'server-stop';
+/** Where in a run a failure happened: the first four are the infrastructure's. */
+type Phase = 'setup' | 'link' | 'probe' | 'server' | 'client' | 'server-stop';
 const PHASE_LABEL: Record<Phase, string> = {
+  setup: 'run directory could not be created',
   link: 'link did not come up',
   probe: 'fidelity probe failed',
   server: 'server did not start',
@@ -194,7 +195,6 @@ async function runOne(
   signal: AbortSignal | undefined,
 ): Promise<RunOneResult> {
   const dir = path.join(workDir, `run-${planned.index}`);
-  await mkdir(dir, { recursive: true });
   const record: RunRecord = {
     ...planned,
     ok: false,
@@ -205,7 +205,7 @@ async function runOne(
   };
   let infrastructureFailure = false;
   let cause: Error | undefined;
-  let phase: Phase = 'link';
+  let phase: Phase = 'setup';
   let link: LinkHandle | undefined;
   let server: ChildProcess | undefined;
   let client: ChildProcess | undefined;
@@ -215,6 +215,8 @@ async function runOne(
   };
   signal?.addEventListener('abort', onAbort);
   try {
+    await mkdir(dir, { recursive: true });
+    phase = 'link';
     link = await linkUp(s.network, s.transport, { workDir: dir, signal });
     record.link.provenance = link.provenance();
     phase = 'probe';
@@ -232,6 +234,9 @@ async function runOne(
     };
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
+    // An abort while awaiting found no process to kill: launch none. From here until the listener
+    // is removed, an abort finds `server` set (launch is synchronous) and kills it.
+    signal?.throwIfAborted();
     server = launch({ module: 'harness/runner/server-main.js', args: [serverFile], netns: link.serverNetns });
     const events = serverEvents(server, `${planned.protocol} server`);
     const ready = await events.next(SERVER_READY_TIMEOUT_MS);
@@ -254,6 +259,7 @@ async function runOne(
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));
+    signal?.throwIfAborted();
     client = launch({
       module: 'harness/runner/client-main.js',
       args: [clientFile],
@@ -286,7 +292,11 @@ async function runOne(
     // The link, the emulator or the server failed (any error class), or something other than the
     // protocol's processes failed later on: the infrastructure's, not the protocol's failure.
     infrastructureFailure =
-      phase === 'link' || phase === 'probe' || phase === 'server' || !(err instanceof RunError);
+      phase === 'setup' ||
+      phase === 'link' ||
+      phase === 'probe' ||
+      phase === 'server' ||
+      !(err instanceof RunError);
     record.ok = false;
     record.error = `${PHASE_LABEL[phase]}: ${describeError(err)}`;
     cause = toError(err);

@@ -5,12 +5,12 @@
  * The server and client processes are the compiled ones (vitest's global setup builds dist/).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnvironmentError } from '../../core/errors.js';
-import { linkUp } from '../../link/index.js';
+import { linkUp, type LinkHandle } from '../../link/index.js';
 import { processStartTime } from '../../link/state.js';
 import { readResult } from '../../harness/report/read.js';
 import { loadScenario } from '../../harness/scenario/load.js';
@@ -28,14 +28,21 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-function scenario(repetitions: number): ReturnType<typeof loadScenario> {
-  const file = path.join(tmp, `tiny-${repetitions}.yaml`);
+function scenario(repetitions: number, workload?: string): ReturnType<typeof loadScenario> {
+  const file = path.join(tmp, `tiny-${repetitions}${workload ? '-custom' : ''}.yaml`);
   writeFileSync(
     file,
     `name: tiny\nprotocols: [h1]\nrepetitions: ${repetitions}\nnetwork: { backend: none }\n` +
-      'workload: { type: multiplex, requests: 5, size: 1KB, concurrency: 5, timeout: 10s }\nreport: { formats: [json] }\n',
+      `workload: ${workload ?? '{ type: multiplex, requests: 5, size: 1KB, concurrency: 5, timeout: 10s }'}\nreport: { formats: [json] }\n`,
   );
   return loadScenario(file);
+}
+
+/** The temporary directory of the run going on in `out`. */
+function runTemp(out: string): string {
+  const temps = readdirSync(out).filter((d) => d.startsWith('.tmp-'));
+  expect(temps).toHaveLength(1);
+  return path.join(out, temps[0] ?? '');
 }
 
 /** linkUp that fails (as an emulator that never printed READY would) on the runs in `failing`. */
@@ -151,6 +158,62 @@ describe('runScenario and dead runs', () => {
     expect(existsSync(dead)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(notices.join('\n')).toContain(`h3bench process ${deadPid}, which is gone`);
+  });
+});
+
+describe('runScenario interrupted between two steps', () => {
+  // The link's server address is read right before each config file is written: aborting there
+  // interrupts the run while it awaits that write, before the server (1st read) or the client (2nd
+  // read) is launched. The client's workload would run for 30 s.
+  it.each([
+    ['the server', 1],
+    ['the client', 2],
+  ])(
+    'launches no process once interrupted before %s is',
+    async (_what, read) => {
+      const out = path.join(tmp, `interrupt-before-launch-${read}`);
+      const ac = new AbortController();
+      const fn: LinkUpFn = async (network, transport, ctx) => {
+        const link = await linkUp(network, transport, ctx);
+        let reads = 0;
+        return new Proxy(link, {
+          get(target, prop) {
+            if (prop === 'serverAddress' && ++reads === read) ac.abort(new Error('interrupted by SIGINT'));
+            const v: unknown = Reflect.get(target, prop, target);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        }) satisfies LinkHandle;
+      };
+      const t0 = performance.now();
+      await expect(
+        runScenario(scenario(1, '{ type: rpc, rate: 20, duration: 30s, size: 1KB }'), {
+          outRoot: out,
+          signal: ac.signal,
+          linkUp: fn,
+        }),
+      ).rejects.toThrow('interrupted by SIGINT');
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      expect(readdirSync(out)).toEqual([]);
+    },
+    60_000,
+  );
+});
+
+describe('runScenario and failures of its own files', () => {
+  it('fails only the run whose directory cannot be created, as an infrastructure failure', async () => {
+    const out = path.join(tmp, 'mkdir-fails');
+    const { result, dir } = await runScenario(scenario(3), {
+      outRoot: out,
+      onProgress: (ev) => {
+        // A file where run 2's directory goes: its mkdir fails (as on a full disk).
+        if (ev.phase === 'start' && ev.run.index === 1)
+          writeFileSync(path.join(runTemp(out), 'work', 'run-1'), '');
+      },
+    });
+    expect(result.partial).toBeUndefined();
+    expect(result.runs.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(result.runs[1]?.error).toMatch(/^run directory could not be created: .*EEXIST/);
+    expect(readResult(dir).runs).toHaveLength(3);
   });
 });
 
