@@ -49,7 +49,7 @@ import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from
 import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
 import { createRunTemp } from './workdir.js';
 import { appendRunRecord, writeCheckpoint, type ResultHeader } from './checkpoint.js';
-import { PARTIAL_SUFFIX, WORK_DIR, publishResult } from './publish.js';
+import { PARTIAL_SUFFIX, UnpublishableResultError, WORK_DIR, publishResult } from './publish.js';
 import { foreignLines, salvageStaleRunTemps, salvagedLines } from './salvage.js';
 
 export { PARTIAL_SUFFIX, withRepetitionSeed };
@@ -449,6 +449,11 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     };
     // Removes work/ first: key material and child configs never reach the results directory.
     const written = await publishResult(result, tmp, opts.outRoot);
+    if (written.checkpointError) {
+      notice(
+        `the result is in ${written.dir}, but its checkpoint files (checkpoint.json, runs.jsonl) could not be removed from it: ${describeError(written.checkpointError)}`,
+      );
+    }
     return {
       result,
       dir: written.dir,
@@ -456,7 +461,9 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       ...(written.reportError ? { reportError: written.reportError } : {}),
     };
   } catch (err) {
-    if (checkpointed && runs.length > 0) {
+    if (err instanceof UnpublishableResultError) {
+      // Kept as it is: its message names the directory and what it holds.
+    } else if (checkpointed && runs.length > 0) {
       // Finished runs are never thrown away: the checkpoint holds them, and once this process is
       // gone the next run or `h3bench cleanup` makes them a partial result (salvage.ts).
       await rm(workDir, { recursive: true, force: true });

@@ -5,7 +5,16 @@
  * The server and client processes are the compiled ones (vitest's global setup builds dist/).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,7 +30,9 @@ import {
   runScenario,
   type LinkUpFn,
 } from '../../harness/runner/run.js';
-import { RESULT_SCHEMA_VERSION } from '../../harness/model/result.js';
+import { RESULT_SCHEMA_VERSION, type ResultFile } from '../../harness/model/result.js';
+import { CHECKPOINT_FILE, RUNS_FILE } from '../../harness/runner/checkpoint.js';
+import { INVALID_RESULT_FILE, publishResult } from '../../harness/runner/publish.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-partial-'));
 afterAll(() => {
@@ -214,6 +225,51 @@ describe('runScenario and failures of its own files', () => {
     expect(result.runs.map((r) => r.ok)).toEqual([true, false, true]);
     expect(result.runs[1]?.error).toMatch(/^run directory could not be created: .*EEXIST/);
     expect(readResult(dir).runs).toHaveLength(3);
+  });
+
+  it('publishes the result when its checkpoint files cannot be removed afterwards, with a notice', async () => {
+    const out = path.join(tmp, 'checkpoint-stays');
+    const notices: string[] = [];
+    const { result, dir } = await runScenario(scenario(1), {
+      outRoot: out,
+      onNotice: (m) => notices.push(m),
+      onProgress: (ev) => {
+        if (ev.phase !== 'done') return;
+        // runs.jsonl made a directory once the last run is in it: removing it fails.
+        const runs = path.join(runTemp(out), RUNS_FILE);
+        renameSync(runs, `${runs}.x`);
+        mkdirSync(path.join(runs, 'x'), { recursive: true });
+      },
+    });
+    expect(result.runs).toHaveLength(1);
+    expect(readResult(dir).runs).toHaveLength(1);
+    expect(readdirSync(out)).toEqual([path.basename(dir)]);
+    expect(notices.join('\n')).toContain(`the result is in ${dir}, but its checkpoint files`);
+    expect(notices.join('\n')).not.toContain('are kept in');
+  });
+
+  it('keeps a result that does not match the schema as result.invalid.json, and fails with exit code 1', async () => {
+    const out = path.join(tmp, 'invalid');
+    const { result } = await runScenario(scenario(1), { outRoot: out });
+    const bad = { ...result, createdAt: 42 } as unknown as ResultFile;
+    const dir = path.join(out, `.tmp-${result.runId}-${process.pid}`);
+    mkdirSync(path.join(dir, 'work'), { recursive: true });
+    writeFileSync(path.join(dir, CHECKPOINT_FILE), '{}');
+    writeFileSync(path.join(dir, RUNS_FILE), '');
+    const before = readdirSync(out);
+    const err = await publishResult(bad, dir, out).then(
+      () => null,
+      (e: unknown) => e as Error & { exitCode?: number },
+    );
+    expect(err?.exitCode).toBe(1);
+    expect(err?.message).toContain(dir);
+    expect(err?.message).toContain(INVALID_RESULT_FILE);
+    expect(readdirSync(out).sort()).toEqual(before.sort());
+    expect(readdirSync(dir).sort()).toEqual([CHECKPOINT_FILE, INVALID_RESULT_FILE, RUNS_FILE].sort());
+    expect(JSON.parse(readFileSync(path.join(dir, INVALID_RESULT_FILE), 'utf8'))).toMatchObject({
+      runId: result.runId,
+      createdAt: 42,
+    });
   });
 });
 
