@@ -2,9 +2,10 @@
  * The checkpoint of a run in progress, kept in its temporary directory so that a run whose
  * orchestrator is killed (SIGKILL, a crash, a power cut) loses only the run in progress:
  *
- * - `checkpoint.json`, written once before the first run (write, fsync, rename, fsync the
- *   directory): everything of the ResultFile but the runs and the summary, and how many runs the
- *   plan has;
+ * - `checkpoint.json`, written before the first run (write, fsync, rename, fsync the directory):
+ *   everything of the ResultFile but the runs and the summary, how many runs the plan has and the
+ *   orchestrator's pid; written again before publishing a result that stopped early, with its
+ *   `partial` (so that a salvage of a run killed while publishing gives the real reason);
  * - `runs.jsonl`, one RunRecord per line (its result.json form), appended and fsynced as each run
  *   finishes.
  *
@@ -15,7 +16,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ResultFile, RunRecord } from '../model/result.js';
+import type { PartialRun, ResultFile, RunRecord } from '../model/result.js';
 import { resultSchemaV4 } from '../model/schema.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -29,6 +30,13 @@ export interface CheckpointHeader {
   /** Runs the plan has. */
   runsPlanned: number;
   result: ResultHeader;
+  /**
+   * The pid of the orchestrator that ran the runs (absent in the checkpoints of earlier builds):
+   * a directory salvaged again after its salvager died still names the process that died first.
+   */
+  orchestratorPid?: number;
+  /** Set once the run has stopped early, before it publishes its partial result. */
+  partial?: PartialRun;
 }
 
 /** The header as result.json's schema validates it: the same keys, minus what comes later. */
@@ -36,6 +44,8 @@ const headerSchema = z.looseObject({
   checkpointVersion: z.literal(CHECKPOINT_VERSION),
   runsPlanned: z.number().int().min(0),
   result: resultSchemaV4.omit({ schemaVersion: true, runs: true, summary: true, partial: true }),
+  orchestratorPid: z.number().int().positive().optional(),
+  partial: resultSchemaV4.shape.partial,
 });
 /** One run record, exactly as result.json's schema validates it. */
 const runRecordSchema = resultSchemaV4.shape.runs.element;
@@ -110,9 +120,12 @@ export async function readCheckpoint(tmp: string): Promise<CheckpointRead> {
     const parsed = headerSchema.safeParse(JSON.parse(text));
     if (parsed.success) {
       // The scenario was validated key by key by result.json's schema, as readResult does.
+      const { runsPlanned, orchestratorPid, partial } = parsed.data;
       out.header = {
-        runsPlanned: parsed.data.runsPlanned,
+        runsPlanned,
         result: parsed.data.result as unknown as ResultHeader,
+        ...(orchestratorPid !== undefined ? { orchestratorPid } : {}),
+        ...(partial !== undefined ? { partial } : {}),
       };
     } else {
       out.headerError = `${CHECKPOINT_FILE} does not match its schema: ${firstIssue(parsed.error)}`;

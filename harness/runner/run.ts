@@ -48,7 +48,7 @@ import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
 import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
 import { createRunTemp } from './workdir.js';
-import { appendRunRecord, writeCheckpoint, type ResultHeader } from './checkpoint.js';
+import { appendRunRecord, writeCheckpoint, type CheckpointHeader, type ResultHeader } from './checkpoint.js';
 import { PARTIAL_SUFFIX, UnpublishableResultError, WORK_DIR, publishResult } from './publish.js';
 import { foreignLines, salvageStaleRunTemps, salvagedLines } from './salvage.js';
 
@@ -373,7 +373,12 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     };
     // What a result needs besides its runs, so that a killed orchestrator's finished runs can be
     // made a result (salvage.ts); each finished run is appended below.
-    await writeCheckpoint(tmp, { runsPlanned: plan.length, result: header });
+    const checkpoint: CheckpointHeader = {
+      runsPlanned: plan.length,
+      result: header,
+      orchestratorPid: process.pid,
+    };
+    await writeCheckpoint(tmp, checkpoint);
     checkpointed = true;
     let appendFailed = false;
     const t0 = performance.now();
@@ -447,6 +452,14 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       summary: summarize(s.protocols, runs, s),
       ...(partial ? { partial } : {}),
     };
+    if (partial) {
+      // Should this process die while publishing, the salvage of the checkpoint gives this reason.
+      try {
+        await writeCheckpoint(tmp, { ...checkpoint, partial });
+      } catch (err) {
+        notice(`could not record in the checkpoint why the run stopped early: ${describeError(err)}`);
+      }
+    }
     // Removes work/ first: key material and child configs never reach the results directory.
     const written = await publishResult(result, tmp, opts.outRoot);
     if (written.checkpointError) {

@@ -74,6 +74,11 @@ export async function salvageStaleRunTemps(
       const { runsPlanned, result: header } = cp.header;
       const runs = cp.runs;
       const partial = runs.length < runsPlanned;
+      // The run's own reason when it had stopped early and died while publishing; otherwise its
+      // orchestrator died (named by the checkpoint: `t.pid` may be a salvager that died too).
+      const reason =
+        cp.header.partial?.reason ??
+        deadOwnerReason(cp.header.orchestratorPid ?? t.pid, runs.length, runsPlanned);
       const result: ResultFile = {
         schemaVersion: RESULT_SCHEMA_VERSION,
         ...header,
@@ -82,7 +87,7 @@ export async function salvageStaleRunTemps(
         ...(partial
           ? {
               partial: {
-                reason: deadOwnerReason(t.pid, runs.length, runsPlanned),
+                reason,
                 runsPlanned,
                 runsDone: runs.length,
               },

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -31,8 +32,9 @@ import {
   type LinkUpFn,
 } from '../../harness/runner/run.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile } from '../../harness/model/result.js';
-import { CHECKPOINT_FILE, RUNS_FILE } from '../../harness/runner/checkpoint.js';
+import { CHECKPOINT_FILE, RUNS_FILE, readCheckpoint } from '../../harness/runner/checkpoint.js';
 import { INVALID_RESULT_FILE, publishResult } from '../../harness/runner/publish.js';
+import { salvageStaleRunTemps } from '../../harness/runner/salvage.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-partial-'));
 afterAll(() => {
@@ -54,6 +56,16 @@ function runTemp(out: string): string {
   const temps = readdirSync(out).filter((d) => d.startsWith('.tmp-'));
   expect(temps).toHaveLength(1);
   return path.join(out, temps[0] ?? '');
+}
+
+/** The pid and start time of a process that has exited. */
+function deadProcess(): { pid: string; start: string } {
+  const r = spawnSync(process.execPath, [
+    '-e',
+    'console.log(process.pid + " " + require("fs").readFileSync("/proc/self/stat","utf8").split(") ")[1].split(" ")[19])',
+  ]);
+  const [pid = '0', start = ''] = r.stdout.toString().trim().split(' ');
+  return { pid, start };
 }
 
 /** linkUp that fails (as an emulator that never printed READY would) on the runs in `failing`. */
@@ -246,6 +258,42 @@ describe('runScenario and failures of its own files', () => {
     expect(readdirSync(out)).toEqual([path.basename(dir)]);
     expect(notices.join('\n')).toContain(`the result is in ${dir}, but its checkpoint files`);
     expect(notices.join('\n')).not.toContain('are kept in');
+  });
+
+  it('records why it stopped early in the checkpoint before publishing, for the salvage', async () => {
+    const out = path.join(tmp, 'dies-publishing');
+    const ac = new AbortController();
+    let tmpDir = '';
+    await expect(
+      runScenario(scenario(10), {
+        outRoot: out,
+        signal: ac.signal,
+        onProgress: (ev) => {
+          if (ev.phase !== 'done' || ev.run.index !== 1) return;
+          ac.abort(new Error('interrupted by SIGINT'));
+          // Publishing fails (as if the process had died there): result.json cannot be written.
+          tmpDir = runTemp(out);
+          mkdirSync(path.join(tmpDir, 'result.json', 'x'), { recursive: true });
+        },
+      }),
+    ).rejects.toThrow(/EISDIR/);
+    const cp = await readCheckpoint(tmpDir);
+    expect(cp.header?.orchestratorPid).toBe(process.pid);
+    expect(cp.header?.partial).toEqual({ reason: 'interrupted by SIGINT', runsPlanned: 10, runsDone: 2 });
+    // Its salvage, once its process is gone, gives that reason.
+    const again = path.join(tmp, 'dies-publishing-salvage');
+    const copy = path.join(again, path.basename(tmpDir));
+    cpSync(tmpDir, copy, { recursive: true });
+    rmSync(path.join(copy, 'result.json'), { recursive: true });
+    const d = deadProcess();
+    writeFileSync(path.join(copy, 'owner'), `${d.pid} ${d.start}\n`);
+    const r = await salvageStaleRunTemps(again);
+    expect(r.errors).toEqual([]);
+    expect(readResult(r.salvaged[0]?.resultDir ?? '').partial).toEqual({
+      reason: 'interrupted by SIGINT',
+      runsPlanned: 10,
+      runsDone: 2,
+    });
   });
 
   it('keeps a result that does not match the schema as result.invalid.json, and fails with exit code 1', async () => {

@@ -5,7 +5,7 @@
  * here is a real `runScenario` (compiled, dist/) in a child `node` that SIGKILLs itself once its
  * second run has finished. Loopback (backend none): no root.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
   appendFileSync,
@@ -213,6 +213,45 @@ describe('salvage of dead runs', () => {
     expect(readdirSync(out).sort()).toEqual(
       [path.basename(dir), path.basename(live), path.basename(claimed)].sort(),
     );
+  });
+
+  it('names the orchestrator that died, not a salvager that died after it', async () => {
+    const cp = await readCheckpoint(pristine);
+    expect(cp.header?.orchestratorPid).toBe(dead.pid);
+    // A salvager took the directory over, recorded itself, and died.
+    const r0 = spawnSync(process.execPath, [
+      '-e',
+      'console.log(process.pid + " " + require("fs").readFileSync("/proc/self/stat","utf8").split(") ")[1].split(" ")[19])',
+    ]);
+    const [salvager = '0', start = ''] = r0.stdout.toString().trim().split(' ');
+    const out = path.join(tmp, 'resalvage');
+    const dir = path.join(out, `.tmp-${cp.header?.result.runId ?? '?'}-salvage-${salvager}`);
+    cpSync(pristine, dir, { recursive: true });
+    writeFileSync(path.join(dir, 'owner'), `${salvager} ${start}\n`);
+    const r = await salvageStaleRunTemps(out);
+    expect(r.errors).toEqual([]);
+    expect(r.salvaged.map((x) => x.pid)).toEqual([Number(salvager)]);
+    expect(readResult(r.salvaged[0]?.resultDir ?? '').partial?.reason).toBe(
+      `the orchestrator (pid ${dead.pid}) died after ${KILLED_AFTER} of ${PLANNED} runs`,
+    );
+  });
+
+  it('gives the reason the run had stopped early for, when it died while publishing', async () => {
+    const { out, dir } = copyOf(pristine, 'stopped-early');
+    const file = path.join(dir, CHECKPOINT_FILE);
+    const reason = 'stopped after 3 consecutive infrastructure failures (runs 1, 2, 3); last: x';
+    const header = JSON.parse(readFileSync(file, 'utf8')) as object;
+    writeFileSync(
+      file,
+      JSON.stringify({ ...header, partial: { reason, runsPlanned: PLANNED, runsDone: 2 } }),
+    );
+    const r = await salvageStaleRunTemps(out);
+    expect(r.errors).toEqual([]);
+    expect(readResult(r.salvaged[0]?.resultDir ?? '').partial).toEqual({
+      reason,
+      runsPlanned: PLANNED,
+      runsDone: KILLED_AFTER,
+    });
   });
 
   it('is what the next run does at its start, and says so', async () => {
