@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { ExitCode } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
-import { salvageStaleRunTemps, salvagedLines } from '../runner/salvage.js';
+import { foreignLines, salvageStaleRunTemps, salvagedLines } from '../runner/salvage.js';
 import { hasNetAdmin } from '../../link/netns.js';
 import { stateFile } from '../../link/state.js';
 import { cleanupAll } from '../../link/topology.js';
@@ -20,8 +20,9 @@ the host sysctls h3bench raised (tcp_allowed_congestion_control, net.core.rmem_m
 the state file (/run/h3bench/state.json). Namespaces owned by a running h3bench are kept.
 Also clears the results directory of the temporary directories (.tmp-*) that runs whose process is
 gone (kill -9, a crash, a power cut) left behind, never one of a running process: the runs such a
-run had finished (its checkpoint) become a partial result, <run-id>-partial/; a directory with no
-finished run is removed. "h3bench run" does the same at its start.
+run had finished (its checkpoint) become a result, <run-id>-partial/ (or <run-id>/ when every
+planned run had finished); a directory with no finished run is removed; one of another pid
+namespace (another container) is left alone and named. "h3bench run" does the same at its start.
 
 Options:
   --dry-run              only print what would be removed
@@ -56,6 +57,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
   const temps = await salvageStaleRunTemps(outRoot, { dryRun });
   for (const line of salvagedLines(temps.salvaged, dryRun)) console.log(line);
+  for (const line of foreignLines(temps.foreign)) console.log(line);
   for (const t of temps.removed) {
     console.log(
       `${dryRun ? 'would remove' : 'removed'} ${t.dir} (temporary directory of h3bench pid ${t.pid}, gone)`,
