@@ -11,7 +11,7 @@ import { h1Connections } from '../scenario/workload.js';
 import { runWorkload } from '../workload/index.js';
 import { cpuSince } from './cpu.js';
 import type { ClientConfig } from '../model/messages.js';
-import { watchParent } from './parent.js';
+import { watchParent } from '../../core/parent.js';
 
 async function main(): Promise<void> {
   const file = process.argv[2];

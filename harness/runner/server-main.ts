@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createServer } from '../proto/session.js';
 import { cpuSince } from './cpu.js';
-import { watchParent } from './parent.js';
+import { watchParent } from '../../core/parent.js';
 import type { ServerConfig, ServerEvent } from '../model/messages.js';
 
 function emit(ev: ServerEvent): void {

@@ -5,6 +5,7 @@
  * they do not check.
  */
 import { isIP, isIPv4 } from 'node:net';
+import { watchParent } from '../../core/parent.js';
 
 /** A bad or missing argument: the program prints it with its usage and exits 2. */
 export class ProgramUsageError extends Error {}
@@ -61,6 +62,14 @@ export function portArg(value: string): number {
  * (or lets it end when nothing is left to wait for).
  */
 export function runProgram(name: string, usage: string, body: () => Promise<void> | void): void {
+  // Started by the orchestrator (stdin not a pipe): end with it, never outlive a killed run.
+  watchParent(
+    (why) => {
+      process.stderr.write(`${name}: ${why}, exiting\n`);
+      process.exit(1);
+    },
+    { stdin: false },
+  );
   const fail = (err: unknown): never => {
     if (err instanceof ProgramUsageError) {
       process.stderr.write(`${name}: ${err.message}\nusage: ${usage}\n`);

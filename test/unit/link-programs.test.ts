@@ -5,6 +5,7 @@
  * argument exits 2 with the usage, and each pair does its job.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { intArg, numberArg, ProgramUsageError } from '../../link/programs/cli.js';
 import { programArgv, ProgramOutputError } from '../../link/programs/launch.js';
@@ -193,5 +194,35 @@ describe('the compiled programs (loopback)', () => {
     } finally {
       source.kill('SIGKILL');
     }
+  });
+
+  it('a program ends within 2 s when the process that started it dies', async () => {
+    // A parent that starts udp-echo, prints its pid and exits without stopping it (as a SIGKILLed
+    // orchestrator would): the echo server is re-parented and must notice.
+    const argv = programArgv('udp-echo', udpEchoArgv({ host: '127.0.0.1', port: port() }));
+    const parentJs = [
+      "const { spawn } = require('node:child_process');",
+      "const c = spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'ignore', 'ignore'] });",
+      'console.log(c.pid);',
+      'setTimeout(() => process.exit(0), 300);',
+    ].join('\n');
+    const r = await runToEnd([process.execPath, '-e', parentJs, ...argv]);
+    expect(r.code).toBe(0);
+    const pid = Number(r.stdout.trim());
+    expect(Number.isSafeInteger(pid) && pid > 0).toBe(true);
+    // Running (a zombie waiting for its new parent to reap it has ended).
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const t0 = Date.now();
+    while (alive() && Date.now() - t0 < 2000) await new Promise((res) => setTimeout(res, 50));
+    const stillAlive = alive();
+    console.log(`udp-echo gone after ${Date.now() - t0} ms`);
+    if (stillAlive) process.kill(pid, 'SIGKILL');
+    expect(stillAlive).toBe(false);
   });
 });

@@ -9,10 +9,12 @@
 export const PARENT_POLL_MS = 250;
 
 /**
- * Call `onGone` once when the parent is gone. Only for children started with a stdin pipe from the
- * orchestrator (launcher.ts); stdin data is left to other listeners.
+ * Call `onGone` once when the parent is gone. `stdin: true` (the default) is for children started
+ * with a stdin pipe from their parent (the server and client of a run); stdin data is left to other
+ * listeners. Children whose stdin is not a pipe from the parent (the link's helper programs) pass
+ * false and rely on the parent pid alone.
  */
-export function watchParent(onGone: (why: string) => void): void {
+export function watchParent(onGone: (why: string) => void, opts: { stdin?: boolean } = {}): void {
   const parent = process.ppid;
   let fired = false;
   const gone = (why: string) => {
@@ -25,6 +27,7 @@ export function watchParent(onGone: (why: string) => void): void {
     if (process.ppid !== parent) gone(`parent ${parent} is gone`);
   }, PARENT_POLL_MS);
   timer.unref();
+  if (opts.stdin === false) return;
   const stdin = process.stdin;
   stdin.once('end', () => {
     gone('stdin closed');
