@@ -3,7 +3,8 @@
  * plain-language verdict of a comparison. Every consumer (summary, table, CSV, figures, compare)
  * takes names, units and directions from here.
  */
-import { differenceCI, ratioCI, type BootstrapOptions } from '../../core/bootstrap.js';
+import { differenceCI, ratioCI, type BootstrapOptions, type Contrast } from '../../core/bootstrap.js';
+import { pairedDifferenceCI, pairedRatioCI } from '../../core/paired.js';
 import { median } from '../../core/stats.js';
 import type { RunMetrics } from '../model/metrics.js';
 import { METRIC_NAMES, type AnyMetricName, type MetricContrast, type MetricName } from '../model/metrics.js';
@@ -291,25 +292,48 @@ export const MIN_RUNS_FOR_VERDICT = 5;
 const finiteOf = (v: readonly (number | null)[]): number[] =>
   v.filter((x): x is number => x !== null && Number.isFinite(x));
 
+/** The values of one metric in the two runs of a repetition (side a, side b); null when undefined. */
+export type MetricPair = readonly [number | null, number | null];
+
+const complete = (p: MetricPair): p is readonly [number, number] =>
+  p[0] !== null && p[1] !== null && Number.isFinite(p[0]) && Number.isFinite(p[1]);
+
 /**
  * Contrast per-run values of side a against side b for one metric. `a` and `b` are the values of
  * the ok runs; `failedRuns` counts each side's failed runs (default none): when they differ the
  * contrast is not comparable and gets no verdict.
+ *
+ * `pairs` (protocol contrasts): the values of a and b per repetition, when both runs are ok. With
+ * at least MIN_RUNS_FOR_VERDICT complete pairs the interval is paired (core/paired.ts; a ratio
+ * needs every paired value positive, else the paired difference); with fewer, or without `pairs`
+ * (compare: baseline and current are not paired), each side is bootstrapped on its own. `method` and
+ * `pairs` on the result say which.
  */
 export function contrastMetric(
   def: MetricDef,
   a: readonly (number | null)[],
   b: readonly (number | null)[],
   names: { a: string; b: string },
-  opts: BootstrapOptions & { failedRuns?: { a: number; b: number } },
+  opts: BootstrapOptions & { failedRuns?: { a: number; b: number }; pairs?: readonly MetricPair[] },
 ): MetricContrast {
   const fa = finiteOf(a);
   const fb = finiteOf(b);
   const medianA = fa.length ? median(fa) : null;
   const medianB = fb.length ? median(fb) : null;
-  // A ratio against a zero median is undefined: fall back to the difference.
-  const kind = def.compareBy === 'ratio' && medianB !== 0 ? 'ratio' : 'difference';
-  const c = kind === 'ratio' ? ratioCI(fa, fb, opts) : differenceCI(fa, fb, opts);
+  const pairs = (opts.pairs ?? []).filter(complete);
+  const method = pairs.length >= MIN_RUNS_FOR_VERDICT ? 'paired' : 'unpaired';
+  let kind: MetricContrast['kind'];
+  let c: Contrast;
+  if (method === 'paired') {
+    const ratio = def.compareBy === 'ratio' ? pairedRatioCI(pairs) : null;
+    kind = ratio ? 'ratio' : 'difference';
+    const p = ratio ?? pairedDifferenceCI(pairs);
+    c = { value: p.value, ci95: p.ci95, nA: fa.length, nB: fb.length };
+  } else {
+    // A ratio against a zero median is undefined: fall back to the difference.
+    kind = def.compareBy === 'ratio' && medianB !== 0 ? 'ratio' : 'difference';
+    c = kind === 'ratio' ? ratioCI(fa, fb, opts) : differenceCI(fa, fb, opts);
+  }
   const none = kind === 'ratio' ? 1 : 0;
   const failedRunsA = opts.failedRuns?.a ?? 0;
   const failedRunsB = opts.failedRuns?.b ?? 0;
@@ -343,6 +367,8 @@ export function contrastMetric(
     comparable,
     relativeChange,
     verdict: '',
+    method,
+    pairs: pairs.length,
   };
   out.verdict = verdictText(def, out, names);
   return out;

@@ -1,10 +1,16 @@
 /**
  * Across repetitions: medians with bootstrap 95% intervals per protocol, protocol-vs-protocol
- * contrasts with plain-language verdicts, and the flags that qualify them. Runs of different sweep
+ * contrasts (paired by repetition) with plain-language verdicts, and the flags that qualify them. Runs of different sweep
  * points measure different conditions: they are never pooled into one contrast (runsAtPoint).
  */
 import { medianCI, seedOf, type Estimate } from '../../core/bootstrap.js';
-import { HEADLINE_METRICS, contrastMetric, metricDef, workloadMetricNames } from './metrics.js';
+import {
+  HEADLINE_METRICS,
+  contrastMetric,
+  metricDef,
+  workloadMetricNames,
+  type MetricPair,
+} from './metrics.js';
 import { METRIC_NAMES, type MetricName, type ProtocolContrast, type RunMetrics } from '../model/metrics.js';
 
 /** Protocol pairs contrasted in a summary: first / second (h3 against each older version, h2 against h1). */
@@ -76,10 +82,42 @@ export function byProtocolAtPoint(
 }
 
 /**
+ * The values of a metric in the runs of side a and side b that share a repetition (and so their
+ * emulator and workload seeds), in repetition order. A repetition gives no pair when either run
+ * failed, is missing, or appears twice on a side; a pair whose run has no value for the metric is
+ * kept with null there (contrastMetric counts only complete pairs).
+ */
+export function repetitionPairs(
+  ra: readonly RunMetrics[],
+  rb: readonly RunMetrics[],
+  metric: string,
+): MetricPair[] {
+  const def = metricDef(metric);
+  if (!def) return [];
+  const byRep = (runs: readonly RunMetrics[]): Map<number, RunMetrics | null> => {
+    const m = new Map<number, RunMetrics | null>();
+    for (const r of runs) m.set(r.repetition, m.has(r.repetition) ? null : r);
+    return m;
+  };
+  const ma = byRep(ra);
+  const mb = byRep(rb);
+  const out: MetricPair[] = [];
+  for (const rep of [...ma.keys()].sort((x, y) => x - y)) {
+    const x = ma.get(rep);
+    const y = mb.get(rep);
+    if (!x || !y || !x.ok || !y.ok) continue;
+    out.push([def.value(x), def.value(y)]);
+  }
+  return out;
+}
+
+/**
  * Contrasts of the headline metrics for every pair of PROTOCOL_PAIRS present in `byProtocol`.
  * All runs must belong to one condition (one sweep point, or no sweep): pooling points would
  * contrast a mixture of conditions, so a mix throws. A contrast whose sides have different numbers
- * of failed runs is flagged not comparable (contrastMetric).
+ * of failed runs is flagged not comparable (contrastMetric). The runs of a repetition are paired
+ * (repetitionPairs): with MIN_RUNS_FOR_VERDICT complete pairs the contrast is paired, else unpaired
+ * (`method`, `pairs`).
  */
 export function protocolContrasts(
   byProtocol: ReadonlyMap<string, readonly RunMetrics[]>,
@@ -106,7 +144,7 @@ export function protocolContrasts(
         metricValues(ra, m),
         metricValues(rb, m),
         { a, b },
-        { seed: seedOf(seedBase, a, b, m), failedRuns },
+        { seed: seedOf(seedBase, a, b, m), failedRuns, pairs: repetitionPairs(ra, rb, m) },
       );
       out.push({ a, b, ...c });
     }

@@ -145,7 +145,10 @@ export interface LatencyHistogram {
 /** The contrast of a metric between side a and side b, with its verdict. */
 export interface MetricContrast extends Contrast {
   metric: AnyMetricName;
-  /** 'ratio': value = median(a)/median(b); 'difference': value = median(a) - median(b) (metric unit). */
+  /**
+   * 'ratio': value = median(a)/median(b); 'difference': value = median(a) - median(b) (metric unit).
+   * For a paired contrast (`method`) the value is the paired estimate of the same ratio or difference.
+   */
   kind: 'ratio' | 'difference';
   /** Medians of each side (metric unit). */
   medianA: number | null;
@@ -169,6 +172,20 @@ export interface MetricContrast extends Contrast {
   relativeChange: number | null;
   /** Plain-language verdict. */
   verdict: string;
+  /**
+   * How the interval was computed (schema 5). 'paired': over per-repetition pairs of runs that
+   * shared their seeds (core/paired.ts: trimmed mean of the pairs' log-ratios or differences, Yuen's
+   * interval); `value` is then that paired estimate, not the ratio or difference of medianA and
+   * medianB. 'unpaired': each side bootstrapped on its own (core/bootstrap.ts), as before schema 5;
+   * used with fewer than MIN_RUNS_FOR_VERDICT complete pairs, and by `compare` (baseline vs current
+   * are not paired).
+   */
+  method: 'paired' | 'unpaired';
+  /**
+   * Complete pairs: repetitions where both runs are ok and have a value for the metric (and, for a
+   * paired ratio, positive values). 0 when the sides are not paired at all (`compare`).
+   */
+  pairs: number;
 }
 
 export interface ProtocolContrast extends MetricContrast {

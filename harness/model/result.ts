@@ -16,6 +16,10 @@
  * link never came up has `link.provenance: null` (earlier files wrote `{}`, read as null); a run
  * that failed for any reason, infrastructure included, is a RunRecord with its `error`. The run
  * records are otherwise unchanged, so files of schema 1 to 3 are read by recomputing their summary.
+ * 5 = protocol contrasts are paired by repetition: every contrast carries `method` ('paired' with
+ * at least 5 complete pairs, else 'unpaired') and `pairs`; a paired contrast's `value` and `ci95`
+ * are the paired estimate and interval (core/paired.ts). Run records unchanged; files of schema 1
+ * to 4 get their summary recomputed (so paired) on read.
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
@@ -24,9 +28,9 @@ import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { ClientReport, ServerReport } from './records.js';
 import type { LatencyHistogram, MetricName, ProtocolContrast, RunFlag, RunMetrics } from './metrics.js';
 
-export const RESULT_SCHEMA_VERSION = 4;
+export const RESULT_SCHEMA_VERSION = 5;
 /** Versions this build reads (every file gets its summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 
 /** The machine and software a result was measured on (harness/measure/env.ts fills it). */
 export interface Environment {

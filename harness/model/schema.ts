@@ -268,6 +268,12 @@ const contrast = z.looseObject({
   comparable: z.boolean(),
 });
 
+/** Schema 5: a contrast says how it was computed (paired by repetition or not) and over how many pairs. */
+const contrastV5 = contrast.extend({
+  method: z.enum(['paired', 'unpaired']),
+  pairs: z.number().int().min(0),
+});
+
 const protocolSummary = z.looseObject({
   runs: z.number().int(),
   runsFailed: z.number().int(),
@@ -300,31 +306,35 @@ const protocolSummary = z.looseObject({
   flags: z.array(flag),
 });
 
-const summary = z.looseObject({
-  ok: z.boolean(),
-  protocols: z.partialRecord(protocol, protocolSummary),
-  runs: z.array(runMetrics),
-  comparisons: z.array(contrast),
-  flags: z.array(flag),
-  sweep: z
-    .array(
-      z.looseObject({
-        value: z.number(),
-        protocols: z.partialRecord(protocol, estimates),
-        comparisons: z.array(contrast),
-        counts: z.partialRecord(
-          protocol,
-          z.looseObject({
-            runs: z.number().int(),
-            runsFailed: z.number().int(),
-            requestsOk: z.number(),
-            requestsFailed: z.number(),
-          }),
-        ),
-      }),
-    )
-    .optional(),
-});
+/** The summary with contrasts of one shape (schemas 3 and 4: `contrast`; 5: `contrastV5`). */
+const summaryWith = <C extends z.ZodType>(c: C) =>
+  z.looseObject({
+    ok: z.boolean(),
+    protocols: z.partialRecord(protocol, protocolSummary),
+    runs: z.array(runMetrics),
+    comparisons: z.array(c),
+    flags: z.array(flag),
+    sweep: z
+      .array(
+        z.looseObject({
+          value: z.number(),
+          protocols: z.partialRecord(protocol, estimates),
+          comparisons: z.array(c),
+          counts: z.partialRecord(
+            protocol,
+            z.looseObject({
+              runs: z.number().int(),
+              runsFailed: z.number().int(),
+              requestsOk: z.number(),
+              requestsFailed: z.number(),
+            }),
+          ),
+        }),
+      )
+      .optional(),
+  });
+const summary = summaryWith(contrast);
+const summaryV5 = summaryWith(contrastV5);
 
 const common = {
   runId: z.string().min(1),
@@ -354,7 +364,14 @@ const partial = z.looseObject({
   runsDone: z.number().int().min(0),
 });
 
-/** Schema 4 (current): schema 3 plus the optional `partial`. */
+/** Schema 5 (current): schema 4 with `method` and `pairs` on every contrast. */
+export const resultSchemaV5 = z.looseObject({
+  schemaVersion: z.literal(5),
+  ...common,
+  summary: summaryV5,
+  partial: partial.optional(),
+});
+/** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({
   schemaVersion: z.literal(4),
   ...common,
@@ -380,7 +397,12 @@ export const versionSchema = z.looseObject({ schemaVersion: z.number().int() });
 /** The schema of one readable version (`READABLE_SCHEMA_VERSIONS`); the current one for any other. */
 export function resultSchemaFor(
   version: number,
-): typeof resultSchemaV1 | typeof resultSchemaV2 | typeof resultSchemaV3 | typeof resultSchemaV4 {
+):
+  | typeof resultSchemaV1
+  | typeof resultSchemaV2
+  | typeof resultSchemaV3
+  | typeof resultSchemaV4
+  | typeof resultSchemaV5 {
   switch (version) {
     case 1:
       return resultSchemaV1;
@@ -388,7 +410,9 @@ export function resultSchemaFor(
       return resultSchemaV2;
     case 3:
       return resultSchemaV3;
-    default:
+    case 4:
       return resultSchemaV4;
+    default:
+      return resultSchemaV5;
   }
 }

@@ -14,6 +14,7 @@ import {
   sweepNote,
   tableRows,
   verdictLines,
+  PAIRING_NOTE,
 } from './table.js';
 
 const esc = (s: string): string =>
@@ -61,6 +62,7 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Design: ${esc(d.design)}</li></ul>`,
     '<h2>Verdicts</h2>',
     note ? `<p>${esc(note)}</p>` : '',
+    verdicts.length ? `<p class="small">${esc(PAIRING_NOTE)}</p>` : '',
     verdicts.length
       ? `<ul>${verdicts.map((v) => `<li>${esc(v)}</li>`).join('\n')}</ul>`
       : '<p>One protocol only: nothing to compare.</p>',

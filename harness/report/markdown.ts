@@ -13,6 +13,7 @@ import {
   sweepNote,
   tableRows,
   verdictLines,
+  PAIRING_NOTE,
 } from './table.js';
 
 export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
@@ -36,6 +37,7 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
   const verdicts = verdictLines(result);
   const note = sweepNote(result);
   if (note) lines.push(note, '');
+  if (verdicts.length) lines.push(PAIRING_NOTE, '');
   lines.push(
     ...(verdicts.length ? verdicts.map((v) => `- ${v}`) : ['- (one protocol only: nothing to compare)']),
     '',

@@ -100,13 +100,28 @@ export function tableRows(result: ResultFile): string[][] {
 const labelOf = (metric: string): string =>
   (METRICS as Record<string, { label: string } | undefined>)[metric]?.label ?? metric;
 
+/** What "(paired, n pairs)" in a verdict means. */
+export const PAIRING_NOTE =
+  'Contrasts pair the runs of one repetition (same network and workload seeds): "paired, n pairs" intervals are over the per-repetition ratios or differences; with fewer than 5 complete pairs a contrast is unpaired (each protocol resampled on its own). See docs/metrics.md § 4, paired contrasts.';
+
 /**
- * "h3 vs h2, workload completion: h3 completes the workload 23% faster than h2 [15%, 30%]"; for a
- * sweep, per point: "network.loss = 1%: h3 vs h2, …" (there are no pooled contrasts).
+ * How a contrast's interval was computed: "paired, 5 pairs" (runs of one repetition paired), or
+ * "unpaired: only 3 pairs" (too few complete pairs; each side bootstrapped on its own).
+ */
+export function methodNote(c: Pick<ProtocolContrast, 'method' | 'pairs'>): string {
+  const pairs = `${c.pairs} ${c.pairs === 1 ? 'pair' : 'pairs'}`;
+  return c.method === 'paired' ? `paired, ${pairs}` : `unpaired: only ${pairs}`;
+}
+
+/**
+ * "h3 vs h2, workload completion (paired, 5 pairs): h3 completes the workload 23% faster than h2
+ * [15%, 30%]"; for a sweep, per point: "network.loss = 1%: h3 vs h2, …" (there are no pooled
+ * contrasts).
  */
 export function verdictLines(result: ResultFile, metrics?: readonly string[]): string[] {
   const keep = (c: ProtocolContrast) => metrics === undefined || metrics.includes(c.metric);
-  const line = (c: ProtocolContrast) => `${c.a} vs ${c.b}, ${labelOf(c.metric)}: ${c.verdict}`;
+  const line = (c: ProtocolContrast) =>
+    `${c.a} vs ${c.b}, ${labelOf(c.metric)} (${methodNote(c)}): ${c.verdict}`;
   const points = result.summary.sweep;
   if (result.scenario.sweep && points) {
     return points.flatMap((pt, i) =>

@@ -143,7 +143,7 @@ describe('renderAll', () => {
 
   it('report.md has verdicts, the CI table, HOL and links to the figures', () => {
     const md = files['report.md'] ?? '';
-    expect(md).toMatch(/^- h2 vs h1, workload completion: /m);
+    expect(md).toMatch(/^- h2 vs h1, workload completion \(unpaired: only 2 pairs\): /m);
     expect(md).toMatch(/\| h2 \| 2\/2 \| 80\/0 \| \d+\.\d \[\d+\.\d, \d+\.\d\] \|/);
     expect(md).toMatch(/## Head-of-line blocking/);
     expect(md).toMatch(/!\[[^\]]*\]\(swimlanes\.svg\)/);
@@ -185,7 +185,7 @@ describe('figures', () => {
       /This is a sweep over workload\.concurrency \(2 values\): protocols are compared at each value separately/,
     );
     expect(md).toMatch(
-      /^- workload\.concurrency = 1: h3 vs h2, workload completion: too few runs for a verdict \(n=2; need 5\)/m,
+      /^- workload\.concurrency = 1: h3 vs h2, workload completion \(unpaired: only 2 pairs\): too few runs for a verdict \(n=2; need 5\)/m,
     );
     expect(md).toMatch(/^- workload\.concurrency = 2: h3 vs h2, /m);
     expect(md).toMatch(/^\| h2 @ workload\.concurrency = 2 \| 2\/2 \| /m);
