@@ -63,6 +63,10 @@ export function trimmedMeanCI(
   const wmean = wsum / n;
   let ss = 0;
   for (let i = 0; i < n; i++) ss += (Math.min(hi, Math.max(lo, x[i] ?? NaN)) - wmean) ** 2;
+  // Ties (counts: stalls, failed requests) can make every winsorized value equal although the
+  // values differ: a zero standard error would call any such difference certain. Then the interval
+  // is the range of the values, the sign test's (93.75% with 5 pairs).
+  if (ss === 0) return { estimate, ci: [x[0] ?? NaN, x[n - 1] ?? NaN] };
   // Yuen: d = (n - 1) s_w² / (h (h - 1)) = Σ (w - w̄)² / (h (h - 1)).
   const se = Math.sqrt(ss / (h * (h - 1)));
   const t = studentTQuantile(1 - (1 - (opts.confidence ?? 0.95)) / 2, h - 1);

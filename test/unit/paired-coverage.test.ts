@@ -111,6 +111,13 @@ describe('core/paired.ts', () => {
     expect(trimmedMeanCI([1, 2, 3, 4, 1e9])).toEqual(r);
   });
 
+  it('does not call tied counts certain: a zero winsorized spread falls back to the range', () => {
+    // One failed request more in 4 of 5 repetitions: winsorized [1, 1, 1, 1, 1] has no spread, but
+    // the pairs do not all agree, so no zero-width interval (which would exclude 0).
+    expect(trimmedMeanCI([0, 1, 1, 1, 1])?.ci).toEqual([0, 1]);
+    expect(trimmedMeanCI([0, 0, 0, 0, 0])?.ci).toEqual([0, 0]);
+  });
+
   it('works on log-ratios for a ratio, counts pairs, and refuses non-positive values', () => {
     const pairs: MetricPair[] = [
       [80, 100],
