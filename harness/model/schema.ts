@@ -371,6 +371,8 @@ export const resultSchemaV5 = z.looseObject({
   summary: summaryV5,
   partial: partial.optional(),
 });
+/** The schema this build writes (RESULT_SCHEMA_VERSION): what checkpoints and new files hold. */
+export const currentResultSchema = resultSchemaV5;
 /** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({
   schemaVersion: z.literal(4),

@@ -17,7 +17,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { PartialRun, ResultFile, RunRecord } from '../model/result.js';
-import { resultSchemaV4 } from '../model/schema.js';
+import { currentResultSchema } from '../model/schema.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RUNS_FILE = 'runs.jsonl';
@@ -43,12 +43,12 @@ export interface CheckpointHeader {
 const headerSchema = z.looseObject({
   checkpointVersion: z.literal(CHECKPOINT_VERSION),
   runsPlanned: z.number().int().min(0),
-  result: resultSchemaV4.omit({ schemaVersion: true, runs: true, summary: true, partial: true }),
+  result: currentResultSchema.omit({ schemaVersion: true, runs: true, summary: true, partial: true }),
   orchestratorPid: z.number().int().positive().optional(),
-  partial: resultSchemaV4.shape.partial,
+  partial: currentResultSchema.shape.partial,
 });
 /** One run record, exactly as result.json's schema validates it. */
-const runRecordSchema = resultSchemaV4.shape.runs.element;
+const runRecordSchema = currentResultSchema.shape.runs.element;
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
