@@ -14,14 +14,18 @@ import { METRIC_NAMES } from '../model/metrics.js';
 
 export const COMPARE_HELP = `Usage: h3bench compare <baseline> <current> [options]
 
-Compares two results per scenario × protocol × metric: median over runs, change with a 95%
-bootstrap interval, and a verdict (regression / improvement / no change). <baseline> and <current>
-are each a result.json, a run directory, or a directory of run directories (then results are paired
-by scenario name, newest per name).
+Compares two results per scenario × protocol × metric: change with a 95% interval, and a verdict
+(regression / improvement / no change). When both results ran with the same seeds (scenario seed
+and network seed), repetition i of each met the same emulator and workload draws: runs are paired
+by protocol, repetition and sweep point ("paired by repetition: 5 pairs"), which sees changes of a
+few percent. Otherwise (other seeds, or fewer than 5 complete pairs) each side's median is
+bootstrapped on its own, with a note. <baseline> and <current> are each a result.json, a run
+directory, or a directory of run directories (then results are matched by scenario name, newest
+per name).
 
 A regression is a change whose whole interval lies on the worse side beyond the threshold (so
 noise does not fail a nightly job). Results of one scenario must agree on network, transport and
-workload (repetitions, seed and protocols may differ).
+workload (repetitions, seed, protocols and workload.serverCpu may differ: noted).
 
 Options:
   --threshold PCT     smallest relative change that counts, e.g. 5% (default 5%)

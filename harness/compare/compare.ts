@@ -1,7 +1,13 @@
 /**
  * `h3bench compare`: baseline vs current, per scenario × sweep point × protocol × metric. Reads
- * result files only. A change is a *regression* when its whole 95% bootstrap
- * interval (over runs) lies on the worse side beyond the threshold (e.g. every plausible slowdown is
+ * result files only. When both results ran with the same seeds (scenario seed and network seed),
+ * repetition i of the baseline and repetition i of the current run met the same emulator and
+ * workload draws, so they are paired by (protocol, repetition, sweep point) and the interval is the
+ * paired one of protocol contrasts (contrastMetric with `pairs`: trimmed mean of per-repetition
+ * log-ratios, Yuen's interval), which cancels the condition shared by the two runs of a repetition.
+ * Otherwise (different seeds, or fewer than MIN_RUNS_FOR_VERDICT complete pairs) each side's median
+ * is bootstrapped on its own, with a note. A change is a *regression* when its whole 95%
+ * interval lies on the worse side beyond the threshold (e.g. every plausible slowdown is
  * above 5%): a gate that must not cry wolf every night, at the price of missing changes barely above
  * the threshold. *Improvement* symmetrically; anything else is *no change*. Fewer than
  * MIN_RUNS_FOR_VERDICT ok runs on a side gives *insufficient data*, different numbers of failed runs
@@ -20,7 +26,7 @@ import path from 'node:path';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { seedOf } from '../../core/bootstrap.js';
 import { MIN_RUNS_FOR_VERDICT, contrastMetric, formatAmount, metricDef } from '../measure/metrics.js';
-import { failedRunCount, metricValues, runsAtPoint } from '../measure/summary.js';
+import { failedRunCount, metricValues, repetitionPairs, runsAtPoint } from '../measure/summary.js';
 import { sweepPointLabel } from '../report/describe.js';
 import { readResult, resultPath } from '../report/read.js';
 import type { ResultFile } from '../model/result.js';
@@ -79,6 +85,30 @@ export interface CompareRow {
   verdict: CompareVerdict;
   /** Plain-language statement of the change. */
   text: string;
+  /**
+   * 'paired': over the complete (protocol, repetition, point) pairs of baseline and current runs
+   * that shared their seeds; 'unpaired': each side's median bootstrapped on its own (different
+   * seeds, or fewer than MIN_RUNS_FOR_VERDICT complete pairs).
+   */
+  method: 'paired' | 'unpaired';
+  /** Complete pairs used (0 when the seeds differ). */
+  pairs: number;
+}
+
+/**
+ * Whether a scenario's results could be paired by repetition: same scenario seed (workload draws)
+ * and same network seed (emulator draws), so repetition i met the same conditions on both sides.
+ */
+export interface Pairing {
+  sameSeeds: boolean;
+  /** Smallest and largest number of complete pairs over the rows (0 when not paired). */
+  minPairs: number;
+  maxPairs: number;
+  /** Rows compared paired / unpaired. */
+  pairedRows: number;
+  unpairedRows: number;
+  /** One line for the reports: "paired by repetition: 5 pairs" or why not. */
+  text: string;
 }
 
 /**
@@ -104,6 +134,7 @@ export interface ScenarioComparison {
   current: { runId: string; scenarioHash: string; createdAt: string; commit: string | null };
   rows: CompareRow[];
   reliability: ReliabilityRow[];
+  pairing: Pairing;
   notes: string[];
 }
 
@@ -156,19 +187,48 @@ export function measurementKey(r: ResultFile): string {
         : v;
   return JSON.stringify(
     canon({
-      network: s.network,
+      network: networkOf(r),
       transport: s.transport,
-      workload: s.workload,
+      workload: workloadOf(r),
       sweep: sweepOf(r),
       backendsUsed: backendsUsed(r),
     }),
   );
 }
 
-function differingParts(a: ResultFile, b: ResultFile): string[] {
-  const parts: string[] = (['network', 'transport', 'workload'] as const).filter(
-    (k) => JSON.stringify(a.scenario[k]) !== JSON.stringify(b.scenario[k]),
+/**
+ * The network as compared: without the emulator seed. A different seed draws other losses from the
+ * same link; it is noted and makes the comparison unpaired, but it is the same measurement.
+ */
+function networkOf(r: ResultFile): unknown {
+  const n = r.scenario.network;
+  const { seed: _seed, ...profile } = n.profile;
+  return { ...n, profile };
+}
+
+/**
+ * The workload as compared: without `serverCpuMs`, the server's CPU work per request, which is
+ * part of the server under test (a server that got slower is what compare is for); it is noted.
+ */
+function workloadOf(r: ResultFile): unknown {
+  const { serverCpuMs: _cpu, ...w } = r.scenario.workload;
+  return w;
+}
+
+const serverCpuOf = (r: ResultFile): number => r.scenario.workload.serverCpuMs ?? 0;
+
+/** Same scenario seed and network seed: repetition i of both results met the same draws. */
+export function sameSeeds(a: ResultFile, b: ResultFile): boolean {
+  return (
+    a.scenario.seed === b.scenario.seed && a.scenario.network.profile.seed === b.scenario.network.profile.seed
   );
+}
+
+function differingParts(a: ResultFile, b: ResultFile): string[] {
+  const parts: string[] = [];
+  if (JSON.stringify(networkOf(a)) !== JSON.stringify(networkOf(b))) parts.push('network');
+  if (JSON.stringify(a.scenario.transport) !== JSON.stringify(b.scenario.transport)) parts.push('transport');
+  if (JSON.stringify(workloadOf(a)) !== JSON.stringify(workloadOf(b))) parts.push('workload');
   const sa = sweepOf(a);
   const sb = sweepOf(b);
   if (JSON.stringify(sa) !== JSON.stringify(sb)) {
@@ -228,6 +288,20 @@ export function compareScenario(
       `scenario "${name}": files differ (sha256 ${baseline.scenarioHash.slice(0, 12)} vs ${current.scenarioHash.slice(0, 12)}) outside network, transport and workload (repetitions, seed, protocols, description, or a build that hashed them differently): compared anyway`,
     );
   }
+  if (serverCpuOf(baseline) !== serverCpuOf(current)) {
+    notes.push(
+      `scenario "${name}": workload.serverCpu differs (${serverCpuOf(baseline)} ms vs ${serverCpuOf(current)} ms of server CPU per request): the server's work changed, compared anyway`,
+    );
+  }
+  const paired = sameSeeds(baseline, current);
+  if (!paired) {
+    const bs = baseline.scenario;
+    const cs = current.scenario;
+    notes.push(
+      `scenario "${name}": not paired by repetition as the seeds differ (seed ${bs.seed} vs ${cs.seed}, network seed ${bs.network.profile.seed} vs ${cs.network.profile.seed}): each side's median is bootstrapped on its own, which only sees large changes; run both with the same seeds for a paired comparison`,
+    );
+  }
+  const fewPairs = new Map<string, number>();
   const rows: CompareRow[] = [];
   const reliability: ReliabilityRow[] = [];
   const sweep = current.scenario.sweep;
@@ -257,8 +331,12 @@ export function compareScenario(
           metricValues(rc, m),
           metricValues(rb, m),
           { a: 'current', b: 'baseline' },
-          { seed, failedRuns },
+          { seed, failedRuns, ...(paired ? { pairs: repetitionPairs(rc, rb, m) } : {}) },
         );
+        if (paired && c.method === 'unpaired') {
+          const key = `${p}${point ? ` @ ${point.label}` : ''}`;
+          fewPairs.set(key, Math.min(fewPairs.get(key) ?? Infinity, c.pairs));
+        }
         const relativeCi95: [number, number] | null =
           c.ci95 === null
             ? null
@@ -287,6 +365,8 @@ export function compareScenario(
           relativeCi95,
           verdict,
           text: c.verdict,
+          method: c.method,
+          pairs: c.pairs,
         });
       }
     }
@@ -295,13 +375,43 @@ export function compareScenario(
     if (!current.scenario.protocols.includes(p))
       notes.push(`scenario "${name}": ${p} is only in the baseline: not compared`);
   }
+  for (const [key, n] of fewPairs) {
+    notes.push(
+      `scenario "${name}": ${key}: only ${n} complete pair${n === 1 ? '' : 's'} of runs (need ${MIN_RUNS_FOR_VERDICT}; a pair needs both runs of a repetition ok): unpaired`,
+    );
+  }
   const side = (r: ResultFile) => ({
     runId: r.runId,
     scenarioHash: r.scenarioHash,
     createdAt: r.createdAt,
     commit: commitOf(r),
   });
-  return { scenario: name, baseline: side(baseline), current: side(current), rows, reliability, notes };
+  return {
+    scenario: name,
+    baseline: side(baseline),
+    current: side(current),
+    rows,
+    reliability,
+    pairing: pairingOf(paired, rows),
+    notes,
+  };
+}
+
+function pairingOf(sameSeeds: boolean, rows: readonly CompareRow[]): Pairing {
+  const pairedRows = rows.filter((r) => r.method === 'paired');
+  const counts = pairedRows.map((r) => r.pairs);
+  const minPairs = counts.length ? Math.min(...counts) : 0;
+  const maxPairs = counts.length ? Math.max(...counts) : 0;
+  const unpairedRows = rows.length - pairedRows.length;
+  let text: string;
+  if (!sameSeeds) text = 'unpaired: the seeds differ (each side bootstrapped on its own)';
+  else if (pairedRows.length === 0)
+    text = `unpaired: fewer than ${MIN_RUNS_FOR_VERDICT} complete pairs of runs (each side bootstrapped on its own)`;
+  else {
+    const n = minPairs === maxPairs ? `${minPairs}` : `${minPairs}–${maxPairs}`;
+    text = `paired by repetition: ${n} pairs${unpairedRows ? ` (${unpairedRows} row${unpairedRows === 1 ? '' : 's'} unpaired: too few pairs)` : ''}`;
+  }
+  return { sameSeeds, minPairs, maxPairs, pairedRows: pairedRows.length, unpairedRows, text };
 }
 
 const pctOf = (x: { failed: number; of: number }): string =>
@@ -461,7 +571,7 @@ export function comparisonMarkdown(c: Comparison): string {
       : `No significant regression beyond ${pct}` +
         (c.improvements ? `; ${c.improvements} improvement(s).` : '.'),
     '',
-    `Change = current vs baseline median over ok runs, 95% bootstrap interval over runs in brackets. A regression (or improvement) needs the whole interval beyond ${pct} on the worse (better) side and ${MIN_RUNS_FOR_VERDICT} ok runs per side. Failures are checked apart: any rise in the share of failed runs or failed requests is a regression. Sweep points are compared one by one.`,
+    `Change = current vs baseline, 95% interval in brackets: paired by repetition when both results ran with the same seeds (trimmed mean of the per-repetition ratios current/baseline, Yuen's interval), otherwise the ratio of the medians over ok runs with a bootstrap interval. A regression (or improvement) needs the whole interval beyond ${pct} on the worse (better) side and ${MIN_RUNS_FOR_VERDICT} ok runs per side. Failures are checked apart: any rise in the share of failed runs or failed requests is a regression. Sweep points are compared one by one.`,
     '',
   ];
   for (const s of c.scenarios) {
@@ -472,8 +582,10 @@ export function comparisonMarkdown(c: Comparison): string {
       '',
       `Baseline \`${s.baseline.runId}\`${s.baseline.commit ? ` (${s.baseline.commit.slice(0, 12)})` : ''} → current \`${s.current.runId}\`${s.current.commit ? ` (${s.current.commit.slice(0, 12)})` : ''}`,
       '',
-      `| ${sweep ? 'point | ' : ''}protocol | metric | baseline | current | change [95% CI] | runs | verdict |`,
-      `| ${sweep ? '--- | ' : ''}--- | --- | ---: | ---: | ---: | ---: | --- |`,
+      `Runs ${s.pairing.text}.`,
+      '',
+      `| ${sweep ? 'point | ' : ''}protocol | metric | baseline | current | change [95% CI] | runs | method | verdict |`,
+      `| ${sweep ? '--- | ' : ''}--- | --- | ---: | ---: | ---: | ---: | --- | --- |`,
     );
     for (const r of s.rows) {
       const label = metricDef(r.metric)?.label ?? r.metric;
@@ -481,7 +593,7 @@ export function comparisonMarkdown(c: Comparison): string {
       const failed =
         r.failedBaseline || r.failedCurrent ? ` (failed ${r.failedBaseline}→${r.failedCurrent})` : '';
       lines.push(
-        `| ${pointCell(r)}${r.protocol} | ${label} | ${fmtMedian(r.unit, r.baselineMedian)}${unit} | ${fmtMedian(r.unit, r.currentMedian)}${unit} | ${fmtChange(r)} | ${r.nBaseline}→${r.nCurrent}${failed} | ${MARK[r.verdict]} |`,
+        `| ${pointCell(r)}${r.protocol} | ${label} | ${fmtMedian(r.unit, r.baselineMedian)}${unit} | ${fmtMedian(r.unit, r.currentMedian)}${unit} | ${fmtChange(r)} | ${r.nBaseline}→${r.nCurrent}${failed} | ${r.method === 'paired' ? `paired (${r.pairs})` : 'unpaired'} | ${MARK[r.verdict]} |`,
       );
     }
     lines.push(
@@ -510,6 +622,7 @@ export function historyLines(c: Comparison, now: Date = new Date()): string[] {
       baseline: s.baseline,
       current: s.current,
       regressions: [...s.rows, ...s.reliability].filter((r) => r.verdict === 'regression').length,
+      pairing: s.pairing.text,
       rows: s.rows.map((r) => ({
         ...(r.point ? { point: r.point } : {}),
         protocol: r.protocol,
@@ -522,6 +635,8 @@ export function historyLines(c: Comparison, now: Date = new Date()): string[] {
         kind: r.kind,
         failedBaseline: r.failedBaseline,
         failedCurrent: r.failedCurrent,
+        method: r.method,
+        pairs: r.pairs,
         verdict: r.verdict,
       })),
       reliability: s.reliability.map((r) => ({

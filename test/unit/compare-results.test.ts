@@ -121,7 +121,7 @@ describe('compareResults', () => {
     const md = comparisonMarkdown(c);
     expect(md).toMatch(/\*\*\d+ significant regression\(s\) beyond 5%\*\*/);
     expect(md).toMatch(
-      /\| h3 \| workload completion \| .* \| \+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\] \| 8→8 \| 🔴 regression \|/,
+      /\| h3 \| workload completion \| .* \| \+\d+\.\d% \[\+\d+\.\d%, \+\d+\.\d%\] \| 8→8 \| paired \(8\) \| 🔴 regression \|/,
     );
     const lines = historyLines(c, new Date('2026-01-01T00:00:00Z'));
     expect(lines).toHaveLength(1);
@@ -305,4 +305,153 @@ describe('h3bench compare (command)', () => {
     expect(code(() => compareCommand([base]))).toBe(2);
     expect(existsSync(path.join(tmp, 'nope'))).toBe(false);
   });
+});
+
+/**
+ * Baseline/current pairs as two runs of one commit produce them: repetition i of both results met
+ * the same emulator and workload draws (same seeds), which moves both runs alike (`shared`, here up
+ * to ±50%), while the runs themselves differ by a little noise (±1.5%).
+ */
+describe('compareResults: paired by repetition (same seeds)', () => {
+  const REPS = 5;
+  /** Shared repetition effects: 1 ± 50%, the same for both sides of a comparison. */
+  const conditions = (seed: number, reps = REPS): number[] => {
+    const rand = prng(seed);
+    return Array.from({ length: reps }, () => 1 + 0.5 * (2 * rand() - 1));
+  };
+  /** An h2-only result: run i takes 1000 ms × shared[i] × slow × (1 ± noise) (× chaos[i] if given). */
+  function sameSeedRun(
+    seed: number,
+    shared: readonly number[],
+    opts: { slow?: number; noise?: number; chaos?: Record<number, number>; runId?: string } = {},
+  ): ResultFile {
+    const rand = prng(seed);
+    const noise = opts.noise ?? 0.015;
+    const ms = shared.map(
+      (e, i) => 1000 * e * (opts.slow ?? 1) * (1 + noise * (2 * rand() - 1)) * (opts.chaos?.[i] ?? 1),
+    );
+    return result(runsWithWorkload('h2', ms), { protocols: ['h2'], runId: opts.runId ?? `same-${seed}` });
+  }
+  const wl = (c: ReturnType<typeof compareResults>) =>
+    c.scenarios[0]?.rows.find((r) => r.protocol === 'h2' && r.metric === 'workloadMs');
+  const cmp = (b: ResultFile, c: ResultFile, threshold = 0.02) =>
+    compareResults([b], [c], { threshold, metrics: ['workloadMs'] });
+
+  it('two runs of one commit: paired interval within ±5%, no regression; unpaired it spans a doubling', () => {
+    const shared = conditions(11);
+    const c = cmp(sameSeedRun(1, shared), sameSeedRun(2, shared));
+    const row = wl(c);
+    expect(row).toMatchObject({ method: 'paired', pairs: 5, verdict: 'no change', kind: 'ratio' });
+    const [lo, hi] = row?.relativeCi95 ?? [NaN, NaN];
+    console.log(
+      `paired compare, same commit: ${(100 * (row?.relativeChange ?? NaN)).toFixed(2)}% [${(100 * lo).toFixed(2)}%, ${(100 * hi).toFixed(2)}%]`,
+    );
+    expect(lo).toBeGreaterThan(-0.05);
+    expect(hi).toBeLessThan(0.05);
+    expect(c.regressions).toBe(0);
+    expect(c.scenarios[0]?.pairing).toMatchObject({ sameSeeds: true, minPairs: 5, maxPairs: 5 });
+    expect(comparisonMarkdown(c)).toMatch(/Runs paired by repetition: 5 pairs\./);
+    expect(comparisonMarkdown(c)).toMatch(/\| 5→5 \| paired \(5\) \| no change \|/);
+    // The same data without the pairing (the current run under another seed): the shared ±50%
+    // repetition effect is seen twice and the interval is far wider.
+    const other = sameSeedRun(2, shared);
+    other.scenario = {
+      ...other.scenario,
+      seed: 4,
+      network: { ...other.scenario.network, profile: { ...other.scenario.network.profile, seed: 4 } },
+    };
+    const u = wl(cmp(sameSeedRun(1, shared), other));
+    expect(u?.method).toBe('unpaired');
+    const [ulo, uhi] = u?.relativeCi95 ?? [NaN, NaN];
+    console.log(`unpaired, same data: [${(100 * ulo).toFixed(1)}%, ${(100 * uhi).toFixed(1)}%]`);
+    expect(uhi - ulo).toBeGreaterThan(5 * (hi - lo));
+  });
+
+  it('exit 0 for two same-seed runs, 1 for a 10% slowdown at --threshold 2%', () => {
+    const shared = conditions(12);
+    const dir = (name: string, r: ResultFile) => {
+      const d = path.join(tmp, name);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'result.json'), resultJson(r));
+      return d;
+    };
+    const a = dir('paired-a', sameSeedRun(1, shared, { runId: 'paired-a' }));
+    const b = dir('paired-b', sameSeedRun(2, shared, { runId: 'paired-b' }));
+    const slow = dir('paired-slow', sameSeedRun(3, shared, { slow: 1.1, runId: 'paired-slow' }));
+    expect(compareCommand([a, b, '--threshold', '2%'])).toBe(0);
+    expect(compareCommand([a, slow, '--threshold', '2%'])).toBe(1);
+  });
+
+  it('a 10% slowdown in every repetition is a regression at threshold 2%', () => {
+    for (let s = 0; s < 20; s++) {
+      const shared = conditions(100 + s);
+      const c = cmp(sameSeedRun(200 + s, shared), sameSeedRun(300 + s, shared, { slow: 1.1 }));
+      const row = wl(c);
+      expect(row?.method, `seed ${s}`).toBe('paired');
+      expect(row?.verdict, `seed ${s}`).toBe('regression');
+      expect(row?.relativeCi95?.[0], `seed ${s}`).toBeGreaterThan(0.02);
+      expect(row?.relativeCi95?.[1], `seed ${s}`).toBeLessThan(0.18);
+    }
+  });
+
+  it('one chaotic pair does not flip the verdict', () => {
+    for (const chaos of [3, 1 / 3]) {
+      for (const rep of [0, 2, 4]) {
+        const shared = conditions(13);
+        const aa = wl(cmp(sameSeedRun(1, shared), sameSeedRun(2, shared, { chaos: { [rep]: chaos } })));
+        expect(aa?.verdict, `A/A, repetition ${rep} × ${chaos}`).toBe('no change');
+        const slow = wl(
+          cmp(sameSeedRun(1, shared), sameSeedRun(3, shared, { slow: 1.1, chaos: { [rep]: chaos } })),
+        );
+        expect(slow?.verdict, `slowdown, repetition ${rep} × ${chaos}`).toBe('regression');
+      }
+    }
+  });
+
+  it('different seeds: unpaired, with a note; too few complete pairs: unpaired, with a note', () => {
+    const shared = conditions(14);
+    const other = sameSeedRun(2, shared, { slow: 1.1 });
+    other.scenario = {
+      ...other.scenario,
+      seed: 9,
+      network: { ...other.scenario.network, profile: { ...other.scenario.network.profile, seed: 9 } },
+    };
+    const c = cmp(sameSeedRun(1, shared), other);
+    expect(wl(c)).toMatchObject({ method: 'unpaired', pairs: 0 });
+    expect(wl(c)?.verdict).toBe('no change');
+    expect(c.scenarios[0]?.pairing.sameSeeds).toBe(false);
+    expect(c.notes.join('\n')).toMatch(
+      /not paired by repetition as the seeds differ \(seed 3 vs 9, network seed 3 vs 9\)/,
+    );
+    expect(comparisonMarkdown(c)).toMatch(/Runs unpaired: the seeds differ/);
+    // 4 repetitions on the current side: 4 pairs < 5.
+    const four = sameSeedRun(2, shared.slice(0, 4));
+    const f = cmp(sameSeedRun(1, shared), four);
+    expect(wl(f)).toMatchObject({ method: 'unpaired', pairs: 4, verdict: 'insufficient data' });
+    expect(f.notes.join('\n')).toMatch(/h2: only 4 complete pairs of runs \(need 5/);
+  });
+
+  it('A/A: false alarms over 400 simulated same-seed pairs stay at or below 5%', () => {
+    let significant = 0;
+    let regressions = 0;
+    const N = 400;
+    for (let s = 0; s < N; s++) {
+      const shared = conditions(1000 + s);
+      // One chaotic repetition in five on average, on either side.
+      const r = prng(5000 + s);
+      const chaos: Record<number, number> = {};
+      for (let i = 0; i < REPS; i++) if (r() < 0.2) chaos[i] = r() < 0.5 ? 2 + 3 * r() : 1 / (2 + 3 * r());
+      const b = sameSeedRun(2000 + s, shared);
+      const c = sameSeedRun(3000 + s, shared, { chaos });
+      // Threshold 0: any interval excluding 1 counts as an alarm.
+      const row = wl(cmp(b, c, 0));
+      if (row?.verdict === 'regression' || row?.verdict === 'improvement') significant++;
+      if (wl(cmp(b, c, 0.02))?.verdict === 'regression') regressions++;
+    }
+    console.log(
+      `paired compare A/A: ${significant}/${N} significant at threshold 0, ${regressions}/${N} regressions at 2%`,
+    );
+    expect(significant / N).toBeLessThanOrEqual(0.05);
+    expect(regressions / N).toBeLessThanOrEqual(0.025);
+  }, 120_000);
 });
