@@ -2,12 +2,18 @@
  * The application every server serves, whatever the HTTP version:
  *
  *   GET /bytes/:n  → 200, n bytes of deterministic content, Content-Length, Cache-Control: no-store
- *   bad n          → 400
+ *   ?cpu=<ms>      → the server first burns <ms> of CPU (busy loop), 0..MAX_SERVER_CPU_MS
+ *                    (`workload.serverCpu`: a server-side cost, the same work for every protocol)
+ *   bad n, bad cpu → 400
  *   anything else  → 404
  *
  * `X-Request-ID` is echoed on every response. Content byte i is `i % 251` (a prime, so chunk
  * boundaries never line up with the pattern), which clients and tests can verify.
  */
+
+import { MAX_SERVER_CPU_MS } from '../scenario/workload.js';
+
+export { MAX_SERVER_CPU_MS };
 
 /** Largest body the handler serves (10 GB): guards against absurd sizes. */
 export const MAX_BODY_BYTES = 10_000_000_000;
@@ -66,10 +72,38 @@ function textResponse(status: number, text: string, requestId: string | undefine
   return { status, headers, bodyBytes: body.length, chunk: TEXT_CHUNK(body) };
 }
 
-const BYTES_RE = /^\/bytes\/([^/?#]*)(?:\?[^#]*)?$/;
+const BYTES_RE = /^\/bytes\/([^/?#]*)(?:\?([^#]*))?$/;
+const CPU_RE = /^\d{1,4}(?:\.\d{1,6})?$/;
+
+/**
+ * The `cpu` query parameter: ms of CPU to burn, 0..MAX_SERVER_CPU_MS (decimal, e.g. "2.5"); 0
+ * without it; an error text for a bad or repeated value.
+ */
+export function serverCpuParam(query: string | undefined): number | string {
+  const values = new URLSearchParams(query ?? '').getAll('cpu');
+  if (values.length === 0) return 0;
+  const raw = values[0] ?? '';
+  if (values.length > 1) return `bad cpu: given ${values.length} times`;
+  if (!CPU_RE.test(raw) || Number(raw) > MAX_SERVER_CPU_MS) {
+    return `bad cpu "${raw}": expected a number of ms 0..${MAX_SERVER_CPU_MS}`;
+  }
+  return Number(raw);
+}
+
+/**
+ * Burn `ms` of CPU on this thread (busy loop on performance.now()), as a server that computes its
+ * response would: the event loop is blocked meanwhile, whatever the protocol.
+ */
+export function burnCpu(ms: number): void {
+  if (ms <= 0) return;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy: the point is to use the CPU
+  }
+}
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
 
-/** Route one request. Pure: no I/O. */
+/** Route one request. No I/O; burns the CPU the request asks for (`?cpu=`) before returning. */
 export function handle(req: AppRequest): AppResponse {
   const requestId =
     req.requestId !== undefined && REQUEST_ID_RE.test(req.requestId) ? req.requestId : undefined;
@@ -81,6 +115,9 @@ export function handle(req: AppRequest): AppResponse {
   if (!/^\d{1,11}$/.test(raw) || Number(raw) > MAX_BODY_BYTES) {
     return textResponse(400, `bad size "${raw}": expected an integer 0..${MAX_BODY_BYTES}`, requestId);
   }
+  const cpu = serverCpuParam(m[2]);
+  if (typeof cpu === 'string') return textResponse(400, cpu, requestId);
+  burnCpu(cpu);
   const n = Number(raw);
   const headers: Record<string, string> = {
     'content-type': 'application/octet-stream',

@@ -42,11 +42,23 @@ export const WORKLOAD_DEFAULTS = {
 const MAX_BODY = 10 ** 10;
 const body = () => sizeBytes().pipe(z.number().max(MAX_BODY));
 const timeout = () => durationMs().pipe(z.number().positive());
+/** Largest server CPU time per request (ms); the handler refuses more (harness/proto/handler.ts). */
+export const MAX_SERVER_CPU_MS = 1000;
 const common = {
   timeout: timeout().optional(),
   /** Failed requests tolerated per run before the run counts as failed (exit code 1). */
   allowedFailures: count(0).default(0),
+  /** CPU time the server burns per request before responding ("2ms"; default 0). */
+  serverCpu: durationMs().pipe(z.number().max(MAX_SERVER_CPU_MS)).optional(),
 };
+
+/**
+ * `serverCpuMs` of the resolved workload: CPU time (ms) the server burns per request before it
+ * responds, sent with every request (`/bytes/<n>?cpu=<ms>`). Absent when 0, the default, so a
+ * workload without it resolves as it did before the key existed.
+ */
+const serverCpu = (w: { serverCpu?: number | undefined }): { serverCpuMs?: number } =>
+  w.serverCpu ? { serverCpuMs: w.serverCpu } : {};
 
 const multiplex = z
   .object({
@@ -71,6 +83,7 @@ const multiplex = z
     /** Per-request timeout, ms; a request past it counts as failed. */
     timeoutMs: w.timeout ?? WORKLOAD_DEFAULTS.multiplex.timeoutMs,
     allowedFailures: w.allowedFailures,
+    ...serverCpu(w),
   }));
 
 function MAX_CONCURRENCY(): number {
@@ -104,6 +117,7 @@ const pageLoad = z
       connections: w.connections,
       timeoutMs: w.timeout ?? d.timeoutMs,
       allowedFailures: w.allowedFailures,
+      ...serverCpu(w),
     };
   });
 
@@ -116,6 +130,7 @@ const bulk = z
     sizeBytes: w.size ?? WORKLOAD_DEFAULTS.bulk.sizeBytes,
     timeoutMs: w.timeout ?? WORKLOAD_DEFAULTS.bulk.timeoutMs,
     allowedFailures: w.allowedFailures,
+    ...serverCpu(w),
   }));
 
 const cold = z
@@ -136,6 +151,7 @@ const cold = z
     concurrency: w.concurrency,
     timeoutMs: w.timeout ?? WORKLOAD_DEFAULTS.cold.timeoutMs,
     allowedFailures: w.allowedFailures,
+    ...serverCpu(w),
   }));
 
 const rpc = z
@@ -162,6 +178,7 @@ const rpc = z
     maxInFlight: w.maxInFlight,
     timeoutMs: w.timeout ?? WORKLOAD_DEFAULTS.rpc.timeoutMs,
     allowedFailures: w.allowedFailures,
+    ...serverCpu(w),
   }));
 
 const SCHEMAS = { multiplex, 'page-load': pageLoad, bulk, cold, rpc } as const;

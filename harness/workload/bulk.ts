@@ -8,7 +8,7 @@
 import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
 import type { BulkWorkload } from '../scenario/workload.js';
-import { newRequestRecord, runRequest } from './multiplex.js';
+import { bytesPath, newRequestRecord, runRequest } from './multiplex.js';
 
 export async function runBulk(
   client: ProtocolClient,
@@ -16,7 +16,7 @@ export async function runBulk(
   now: () => number,
 ): Promise<{ requests: RequestRecord[]; metrics: Record<string, number> }> {
   const rec = newRequestRecord(0, now(), w.sizeBytes);
-  await runRequest(client, `/bytes/${w.sizeBytes}`, rec, w.timeoutMs, now);
+  await runRequest(client, bytesPath(w.sizeBytes, w), rec, w.timeoutMs, now);
   const metrics: Record<string, number> = {};
   const first = rec.chunks[0]?.[0];
   const last = rec.chunks.at(-1)?.[0];

@@ -8,7 +8,7 @@ import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/r
 import { median } from '../../core/stats.js';
 import type { ColdWorkload } from '../scenario/workload.js';
 import type { WorkloadContext, WorkloadOutcome } from './types.js';
-import { newRequestRecord, runRequest } from './multiplex.js';
+import { bytesPath, newRequestRecord, runRequest } from './multiplex.js';
 
 export async function runCold(w: ColdWorkload, ctx: WorkloadContext): Promise<WorkloadOutcome> {
   const requests: RequestRecord[] = [];
@@ -24,7 +24,7 @@ export async function runCold(w: ColdWorkload, ctx: WorkloadContext): Promise<Wo
       const rec = newRequestRecord(id, ctx.now(), w.sizeBytes);
       requests.push(rec);
       try {
-        await runRequest(client, `/bytes/${w.sizeBytes}`, rec, w.timeoutMs, ctx.now);
+        await runRequest(client, bytesPath(w.sizeBytes, w), rec, w.timeoutMs, ctx.now);
       } finally {
         await client.close();
       }

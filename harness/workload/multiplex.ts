@@ -27,6 +27,16 @@ export function newRequestRecord(id: number, tIntended: number, bytesExpected: n
   };
 }
 
+/**
+ * The path every workload requests: `/bytes/<n>`, plus `?cpu=<ms>` when the workload asks the
+ * server to burn CPU per request (`serverCpuMs`, checked by harness/proto/handler.ts). The one
+ * place request paths are built.
+ */
+export function bytesPath(sizeBytes: number, w: { serverCpuMs?: number }): string {
+  const cpu = w.serverCpuMs ?? 0;
+  return cpu > 0 ? `/bytes/${sizeBytes}?cpu=${String(Number(cpu.toFixed(6)))}` : `/bytes/${sizeBytes}`;
+}
+
 /** Run one request to completion or failure; never throws. */
 export async function runRequest(
   client: ProtocolClient,
@@ -65,7 +75,7 @@ export async function runMultiplex(
 ): Promise<RequestRecord[]> {
   const records: RequestRecord[] = [];
   let next = 0;
-  const path = `/bytes/${w.sizeBytes}`;
+  const path = bytesPath(w.sizeBytes, w);
   const worker = async (): Promise<void> => {
     while (next < w.requests) {
       const rec = newRequestRecord(next++, now(), w.sizeBytes);

@@ -7,7 +7,7 @@
 import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
 import type { PageLoadWorkload } from '../scenario/workload.js';
-import { newRequestRecord, runRequest } from './multiplex.js';
+import { bytesPath, newRequestRecord, runRequest } from './multiplex.js';
 
 export async function runPageLoad(
   client: ProtocolClient,
@@ -22,7 +22,9 @@ export async function runPageLoad(
     let i = requests.length;
     for (const r of recs) r.id = i++;
     requests.push(...recs);
-    await Promise.all(recs.map((r) => runRequest(client, `/bytes/${r.bytesExpected}`, r, w.timeoutMs, now)));
+    await Promise.all(
+      recs.map((r) => runRequest(client, bytesPath(r.bytesExpected, w), r, w.timeoutMs, now)),
+    );
   };
   const t0 = now();
   await fetchAll([w.documentBytes]);

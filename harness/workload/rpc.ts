@@ -10,7 +10,7 @@ import { percentile } from '../../core/stats.js';
 import type { ProtocolClient } from '../proto/types.js';
 import type { RpcWorkload } from '../scenario/workload.js';
 import { prng } from '../../core/prng.js';
-import { newRequestRecord, runRequest } from './multiplex.js';
+import { bytesPath, newRequestRecord, runRequest } from './multiplex.js';
 
 /** Arrival times (ms from start) of a Poisson process with `rate` per second over `durationMs`. */
 export function poissonSchedule(rate: number, durationMs: number, seed: number): number[] {
@@ -45,7 +45,7 @@ export async function runRpc(
     if (inflight.size >= w.maxInFlight) overloaded++;
     const rec = newRequestRecord(i, intended, w.sizeBytes);
     requests.push(rec);
-    const p = runRequest(client, `/bytes/${w.sizeBytes}`, rec, w.timeoutMs, now).finally(() =>
+    const p = runRequest(client, bytesPath(w.sizeBytes, w), rec, w.timeoutMs, now).finally(() =>
       inflight.delete(p),
     );
     inflight.add(p);

@@ -3,6 +3,7 @@ import { ScenarioError } from '../../core/errors.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { describeWorkload, h1Connections } from '../../harness/scenario/workload.js';
 import { poissonSchedule } from '../../harness/workload/rpc.js';
+import { bytesPath } from '../../harness/workload/multiplex.js';
 
 const load = (workload: string) => parseScenario(`name: t\nworkload:\n${workload}`, '/tmp/w.yaml').workload;
 const fail = (workload: string): string => {
@@ -69,6 +70,28 @@ describe('workload schema', () => {
 
   it('rejects a workload that is not a mapping', () => {
     expect(fail('  - multiplex\n')).toContain('workload must be object');
+  });
+});
+
+describe('workload.serverCpu', () => {
+  it('is a duration, absent from the resolved workload when 0 (the default), on every type', () => {
+    expect(load('  type: multiplex\n')).not.toHaveProperty('serverCpuMs');
+    expect(load('  type: multiplex\n  serverCpu: 0ms\n')).not.toHaveProperty('serverCpuMs');
+    expect(load('  type: multiplex\n  serverCpu: 2.5ms\n')).toMatchObject({ serverCpuMs: 2.5 });
+    for (const t of ['page-load', 'bulk', 'cold', 'rpc'])
+      expect(load(`  type: ${t}\n  serverCpu: 3ms\n`), t).toMatchObject({ serverCpuMs: 3 });
+    expect(load('  type: bulk\n  serverCpu: 1s\n')).toMatchObject({ serverCpuMs: 1000 });
+  });
+
+  it('refuses a negative or too large value', () => {
+    expect(fail('  type: multiplex\n  serverCpu: 2s\n')).toMatch(/serverCpu/);
+    expect(fail('  type: multiplex\n  serverCpu: -1ms\n')).toMatch(/serverCpu/);
+  });
+
+  it('is sent with every request as ?cpu=<ms>', () => {
+    expect(bytesPath(20_000, {})).toBe('/bytes/20000');
+    expect(bytesPath(20_000, { serverCpuMs: 2.5 })).toBe('/bytes/20000?cpu=2.5');
+    expect(bytesPath(1, { serverCpuMs: 1 / 3 })).toBe('/bytes/1?cpu=0.333333');
   });
 });
 
