@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { resummarize } from '../measure/result-summary.js';
-import { resultTextTable, verdictLines } from '../report/table.js';
+import { headlineBlock, resultTextTable } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
 import { MAX_CONSECUTIVE_INFRA_FAILURES, runScenario, type ProgressEvent } from '../runner/run.js';
@@ -96,7 +96,8 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   // End-of-run output: medians over runs with 95% CIs, verdicts and flags (same analysis as report.md).
   const shown = resummarize(result);
   console.log(`\n${resultTextTable(shown)}\n`);
-  for (const v of verdictLines(shown)) console.log(v);
+  // The significant verdicts and counts of the rest (≤ 12 lines); every verdict is in report.md.
+  for (const v of headlineBlock(shown)) console.log(v);
   for (const f of shown.summary.flags) console.log(`flag: ${f.message}`);
   console.log(`medians over runs [95% bootstrap CI], times in ms; results: ${shownDir}`);
   if (outcome.reportError) {

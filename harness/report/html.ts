@@ -10,7 +10,13 @@ import {
   HOL_HEADER,
   TABLE_HEADER,
   holRows,
+  openingParagraph,
+  PAIR_HEADER,
+  pairRows,
   partialNote,
+  SPREAD_HEADER,
+  SPREAD_NOTE,
+  spreadRows,
   sweepNote,
   tableRows,
   verdictLines,
@@ -48,6 +54,8 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
   const verdicts = verdictLines(result);
   const note = sweepNote(result);
   const partial = partialNote(result);
+  const spread = spreadRows(result);
+  const pairs = pairRows(result);
   const parts = [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -57,6 +65,7 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     partial
       ? `<p class="partial" role="alert"><strong>${esc(partial)}</strong> (the tables, verdicts and figures cover these runs only)</p>`
       : '',
+    `<p class="summary">${esc(openingParagraph(result))}</p>`,
     s.description ? `<p>${esc(s.description)}</p>` : '',
     `<p class="small">Run <code>${esc(result.runId)}</code> at ${esc(result.createdAt)}; scenario <code>${esc(result.scenarioFile)}</code> (sha256 <code>${esc(result.scenarioHash.slice(0, 12))}</code>); result schema ${result.schemaVersion}.</p>`,
     `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Design: ${esc(d.design)}</li></ul>`,
@@ -69,6 +78,14 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     '<h2>Comparison (medians over runs [95% CI])</h2>',
     table(TABLE_HEADER, tableRows(result)),
     ...DEFINITIONS.map((x) => `<p class="small">${esc(x)}</p>`),
+    ...(spread.length
+      ? [
+          '<h2>Variance over repetitions</h2>',
+          table(SPREAD_HEADER, spread),
+          pairs.length ? table(PAIR_HEADER, pairs) : '',
+          `<p class="small">${esc(SPREAD_NOTE)}</p>`,
+        ]
+      : []),
     '<h2>Head-of-line blocking</h2>',
     table(HOL_HEADER, holRows(result)),
   ];

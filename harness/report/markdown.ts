@@ -1,4 +1,4 @@
-/** report.md: setup, verdicts, the comparison tables with CIs, HOL, figures, flags, environment. */
+/** report.md: a paragraph in words, setup, verdicts, the comparison tables with CIs, variance over repetitions, HOL, figures, flags, environment. */
 import { type ResultFile } from '../model/result.js';
 import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
@@ -9,7 +9,13 @@ import {
   fmtEstimate,
   holRows,
   markdownTable,
+  openingParagraph,
+  PAIR_HEADER,
+  pairRows,
   partialNote,
+  SPREAD_HEADER,
+  SPREAD_NOTE,
+  spreadRows,
   sweepNote,
   tableRows,
   verdictLines,
@@ -24,6 +30,8 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     `# h3bench: ${s.name}`,
     '',
     ...(partial ? [`> **${partial}** (the tables, verdicts and figures cover these runs only)`, ''] : []),
+    openingParagraph(result),
+    '',
     s.description ? `${s.description}\n` : '',
     `Run \`${result.runId}\` at ${result.createdAt}. Scenario \`${result.scenarioFile}\` (sha256 \`${result.scenarioHash.slice(0, 12)}\`), result schema ${result.schemaVersion}.`,
     '',
@@ -49,6 +57,19 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     '',
     ...DEFINITIONS.map((x) => `${x}\n`),
   );
+  const spread = spreadRows(result);
+  const pairs = pairRows(result);
+  if (spread.length) {
+    lines.push(
+      '## Variance over repetitions',
+      '',
+      markdownTable(SPREAD_HEADER, spread),
+      '',
+      ...(pairs.length ? [markdownTable(PAIR_HEADER, pairs), ''] : []),
+      SPREAD_NOTE,
+      '',
+    );
+  }
   lines.push('## Head-of-line blocking', '', markdownTable(HOL_HEADER, holRows(result)), '');
   const absent = s.protocols.filter((p) => result.summary.protocols[p]?.hol.lossLog === 'absent');
   if (absent.length) {

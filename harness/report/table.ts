@@ -4,10 +4,12 @@
  * measure different conditions and are never pooled.
  */
 import type { Estimate } from '../../core/bootstrap.js';
-import { METRICS } from '../measure/metrics.js';
+import { HEADLINE_METRICS, METRICS, MIN_RUNS_FOR_VERDICT } from '../measure/metrics.js';
+import { protocolSpread, repetitionPairRows } from '../measure/spread.js';
+import { describeWorkload } from '../scenario/workload.js';
 import { median } from '../../core/stats.js';
 import type { Protocol } from '../scenario/schema.js';
-import { sweepPointLabel } from './describe.js';
+import { describeNetwork, sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import type { MetricName, ProtocolContrast } from '../model/metrics.js';
 
@@ -217,3 +219,238 @@ export function holRows(result: ResultFile): string[][] {
   }
   return rows;
 }
+
+/** A protocol contrast with the sweep point it belongs to ("" for a result without a sweep). */
+interface PlacedContrast {
+  point: string;
+  c: ProtocolContrast;
+}
+
+/** Every contrast of the result, per sweep point for a sweep. */
+function placedContrasts(result: ResultFile): PlacedContrast[] {
+  const points = result.summary.sweep;
+  if (result.scenario.sweep && points) {
+    return points.flatMap((pt, i) => pt.comparisons.map((c) => ({ point: sweepPointLabel(result, i), c })));
+  }
+  return result.summary.comparisons.map((c) => ({ point: '', c }));
+}
+
+/** Headline metrics in their order, then workload-level metrics (alphabetically), then the rest. */
+function importance(metric: string): number {
+  const i = (HEADLINE_METRICS as readonly string[]).indexOf(metric);
+  return i >= 0 ? i : HEADLINE_METRICS.length + (metric.startsWith('workload.') ? 0 : 1);
+}
+
+/** Significant contrasts first by metric importance, then sweep point and pair order (stable). */
+function byImportance(xs: readonly PlacedContrast[]): PlacedContrast[] {
+  return xs
+    .map((x, i) => ({ x, i }))
+    .sort((p, q) => importance(p.x.c.metric) - importance(q.x.c.metric) || p.i - q.i)
+    .map((p) => p.x);
+}
+
+const pairName = (x: PlacedContrast): string => `${x.point ? `${x.point}: ` : ''}${x.c.a} vs ${x.c.b}`;
+
+/**
+ * "workload completion (h3 vs h1, h2 vs h1); TTFB p50 (h3 vs h2)": contrasts grouped by metric; "workload
+ * completion, TTFB p50 (h3 vs h2)" when they are all of one pair.
+ */
+function byMetric(xs: readonly PlacedContrast[]): string {
+  const names = new Set(xs.map(pairName));
+  if (names.size === 1) {
+    const labels = [...new Set(byImportance(xs).map((x) => labelOf(x.c.metric)))];
+    return `${labels.join(', ')} (${[...names][0] ?? ''})`;
+  }
+  const groups = new Map<string, string[]>();
+  for (const x of byImportance(xs)) {
+    const k = labelOf(x.c.metric);
+    groups.set(k, [...(groups.get(k) ?? []), pairName(x)]);
+  }
+  return [...groups].map(([k, v]) => `${k} (${v.join(', ')})`).join('; ');
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The contrasts of a result in three groups: significant (by importance), not significant, no verdict. */
+export function contrastGroups(result: ResultFile): {
+  significant: PlacedContrast[];
+  notSignificant: PlacedContrast[];
+  noVerdict: PlacedContrast[];
+  unpaired: PlacedContrast[];
+} {
+  const all = placedContrasts(result);
+  return {
+    significant: byImportance(all.filter((x) => x.c.significant === true)),
+    notSignificant: all.filter((x) => x.c.significant === false),
+    noVerdict: all.filter((x) => x.c.significant === null),
+    unpaired: all.filter((x) => x.c.method === 'unpaired'),
+  };
+}
+
+/** Most significant differences the terminal headline lists one per line (the rest are named). */
+export const HEADLINE_MAX_SIGNIFICANT = 8;
+
+/**
+ * The terminal's verdict block, short enough to read (at most HEADLINE_MAX_SIGNIFICANT + 4 lines):
+ * a heading, the significant differences in words with their 95% intervals, most important metric
+ * first (HEADLINE_METRICS order), the names of any further significant ones, one line counting the
+ * contrasts without a significant difference or without a verdict, and one line naming the
+ * contrasts that fell back to unpaired intervals. The full list is in report.md (`verdictLines`).
+ * Empty when there is nothing to compare (one protocol).
+ */
+export function headlineBlock(result: ResultFile, maxSignificant = HEADLINE_MAX_SIGNIFICANT): string[] {
+  const { significant, notSignificant, noVerdict, unpaired } = contrastGroups(result);
+  const total = significant.length + notSignificant.length + noVerdict.length;
+  if (total === 0) return [];
+  const shown = significant.slice(0, maxSignificant);
+  const more = significant.slice(maxSignificant);
+  const lines = [
+    significant.length
+      ? `${plural(significant.length, 'significant difference')} of ${plural(total, 'contrast')} (95% intervals):`
+      : `No significant difference found in ${plural(total, 'contrast')} (95% intervals).`,
+    ...shown.map((x) => `  ${x.point ? `${x.point}: ` : ''}${x.c.verdict}`),
+  ];
+  if (more.length) lines.push(`  and ${more.length} more: ${byMetric(more)}`);
+  const rest: string[] = [];
+  if (notSignificant.length)
+    rest.push(`${plural(notSignificant.length, 'contrast')}: no significant difference`);
+  if (noVerdict.length)
+    rest.push(
+      `${notSignificant.length ? noVerdict.length : plural(noVerdict.length, 'contrast')}: no verdict (too few runs, not comparable or undefined)`,
+    );
+  if (rest.length) lines.push(`${rest.join('; ')} — see report.md for every verdict`);
+  if (unpaired.length) {
+    lines.push(
+      `Unpaired (fewer than ${MIN_RUNS_FOR_VERDICT} complete pairs): ${byMetric(unpaired)}; the others are paired by repetition.`,
+    );
+  }
+  return lines;
+}
+
+/** "h1, h2 and h3". */
+function listWords(xs: readonly string[]): string {
+  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1] ?? ''}`;
+}
+
+/** "the lossy-mobile profile (backend linkem, RTT 100 ms)": the link in a few words. */
+function linkInWords(result: ResultFile): string {
+  const n = result.scenario.network;
+  if (n.backend === 'none') return 'host loopback without emulation';
+  // 'auto' resolves per run: name the backend the runs' links came up with.
+  const used = new Set(result.runs.flatMap((r) => (r.link.provenance ? [r.link.provenance.backend] : [])));
+  const backend = used.size === 1 ? [...used][0] : n.backend;
+  const rtt = describeNetwork(result).match(/RTT ([\d.]+) ms/)?.[1];
+  const profile = result.scenario.networkProfile;
+  const what = profile ? `the ${profile} profile` : 'the scenario link';
+  return `${what} (backend ${backend}${rtt ? `, RTT ${rtt} ms` : ''})`;
+}
+
+/** Most significant findings the opening paragraph spells out (the rest are counted). */
+const PARAGRAPH_MAX_SIGNIFICANT = 4;
+
+/**
+ * The paragraph report.md and report.html open with: what was compared on what link, the
+ * significant findings with their intervals (most important first), and what was not significant.
+ */
+export function openingParagraph(result: ResultFile): string {
+  const s = result.scenario;
+  const sweep = s.sweep ? ` at each of ${s.sweep.values.length} values of ${s.sweep.key}` : '';
+  const first = `This run compared ${listWords(s.protocols)} over ${linkInWords(result)}${sweep}, ${plural(s.repetitions, 'repetition')} each of ${describeWorkload(s.workload)}.`;
+  const { significant, notSignificant, noVerdict } = contrastGroups(result);
+  if (significant.length + notSignificant.length + noVerdict.length === 0)
+    return `${first} With one protocol there is nothing to compare.`;
+  const sentences = [first];
+  if (significant.length) {
+    const shown = significant
+      .slice(0, PARAGRAPH_MAX_SIGNIFICANT)
+      .map((x) => `${x.point ? `at ${x.point}, ` : ''}${x.c.verdict}`);
+    const more = significant.length - shown.length;
+    sentences.push(
+      `Significant (95% intervals): ${shown.join('; ')}${more > 0 ? `; and ${more} more listed below` : ''}.`,
+    );
+  } else {
+    sentences.push('No contrast showed a significant difference.');
+  }
+  const rest: string[] = [];
+  if (notSignificant.length) rest.push(`no significant difference in ${byMetric(notSignificant)}`);
+  if (noVerdict.length) rest.push(`no verdict for ${byMetric(noVerdict)}`);
+  if (rest.length) {
+    const text = rest.join('; ');
+    sentences.push(`${text[0]?.toUpperCase() ?? ''}${text.slice(1)}.`);
+  }
+  return sentences.join(' ');
+}
+
+/** Variance table: per protocol, the spread of workload completion over repetitions and drops per run. */
+export const SPREAD_HEADER: readonly string[] = [
+  'protocol',
+  'workload ms per repetition',
+  'min',
+  'median',
+  'max',
+  'CV %',
+  'drops per run',
+  'drops min/median/max',
+];
+
+const fmtOpt = (v: number | null | undefined, digits: number): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(digits);
+
+export function spreadRows(result: ResultFile): string[][] {
+  const rows: string[][] = [];
+  for (const g of groupsOf(result)) {
+    for (const p of result.scenario.protocols) {
+      const sp = protocolSpread(result.summary.runs, result.runs, p, 'workloadMs', g.point);
+      if (!sp.runs.length) continue;
+      rows.push([
+        g.label ? `${p} @ ${g.label}` : p,
+        sp.runs.map((r) => (r.ok ? fmtOpt(r.value, 0) : 'failed')).join(', '),
+        fmtOpt(sp.range?.min, 1),
+        fmtOpt(sp.range?.median, 1),
+        fmtOpt(sp.range?.max, 1),
+        fmtOpt(sp.cv === null ? null : sp.cv * 100, 0),
+        sp.runs.map((r) => fmtOpt(r.drops, 0)).join(', '),
+        sp.drops ? `${sp.drops.min}/${fmtOpt(sp.drops.median, 1)}/${sp.drops.max}` : '-',
+      ]);
+    }
+  }
+  return rows;
+}
+
+/** Per repetition, each compared pair of protocols: workload completion a/b and each side's drops. */
+export const PAIR_HEADER: readonly string[] = [
+  'pair',
+  'repetition',
+  'workload ms a',
+  'workload ms b',
+  'a/b',
+  'drops a',
+  'drops b',
+];
+
+export function pairRows(result: ResultFile): string[][] {
+  const pairs = [
+    ...new Map(placedContrasts(result).map((x) => [`${x.c.a} ${x.c.b}`, [x.c.a, x.c.b] as const])).values(),
+  ];
+  const rows: string[][] = [];
+  for (const g of groupsOf(result)) {
+    for (const [a, b] of pairs) {
+      for (const r of repetitionPairRows(result.summary.runs, result.runs, a, b, 'workloadMs', g.point)) {
+        rows.push([
+          `${a} vs ${b}${g.label ? ` @ ${g.label}` : ''}`,
+          String(r.repetition + 1),
+          fmtOpt(r.valueA, 1),
+          fmtOpt(r.valueB, 1),
+          fmtOpt(r.ratio, 2),
+          fmtOpt(r.dropsA, 0),
+          fmtOpt(r.dropsB, 0),
+        ]);
+      }
+    }
+  }
+  return rows;
+}
+
+/** What the variance tables show, printed under them. */
+export const SPREAD_NOTE =
+  'Spread over repetitions of workload completion (CV = sample standard deviation / mean) and the packets the emulator dropped in each run (loss and full queues, both directions; "-" without a packet log). The runs of a repetition share the network seed, but a timing-dependent stack sends different packets at the moments the loss draws fall on: compare each pair\'s drop counts to see whether the paired runs really saw the same losses.';
