@@ -28,27 +28,17 @@
  */
 import { pairedDifferenceCI, pairedRatioCI, ratioDefined } from '../../core/paired.js';
 import type { RunMetrics } from '../model/metrics.js';
+import { STOP_REASONS, type StopReason } from '../model/result.js';
+import type { AdaptiveRepetitions } from '../scenario/schema.js';
 import { HEADLINE_METRICS, MIN_RUNS_FOR_VERDICT, metricDef } from './metrics.js';
 import { PROTOCOL_PAIRS, repetitionPairs, runsAtPoint } from './summary.js';
 
 /** Family-wise error rate spent over all the looks of an adaptive run. */
 export const ADAPTIVE_ALPHA = 0.05;
 
-/** Why a run ran as many rounds as it did. `fixed`: `repetitions` was a number. */
-export const STOP_REASONS = ['target-reached', 'max-repetitions', 'budget', 'fixed'] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
+export { STOP_REASONS, type StopReason };
 
-/** `repetitions: {min, max, target, budget}` of a scenario, canonical units. */
-export interface AdaptiveRepetitions {
-  /** Rounds always run (>= MIN_RUNS_FOR_VERDICT). */
-  min: number;
-  /** Rounds never exceeded (the plan; `scenario.repetitions` is set to it). */
-  max: number;
-  /** Target relative half-width, percent (10 = ±10%). */
-  targetPct: number;
-  /** Wall-time budget, ms: no round is started that would (at the mean round time so far) end after it. */
-  budgetMs: number | null;
-}
+export type { AdaptiveRepetitions };
 
 /** Number of looks of an adaptive run: one after every round from min to max. */
 export function lookCount(a: Pick<AdaptiveRepetitions, 'min' | 'max'>): number {

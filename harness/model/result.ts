@@ -20,6 +20,11 @@
  * at least 5 complete pairs, else 'unpaired') and `pairs`; a paired contrast's `value` and `ci95`
  * are the paired estimate and interval (core/paired.ts). Run records unchanged; files of schema 1
  * to 4 get their summary recomputed (so paired) on read.
+ * 6 = optional `stopping` (ResultFile.stopping): how many rounds (repetitions) ran and why the run
+ * stopped — `fixed` (repetitions was a count), or for adaptive repetitions ({min, max, target})
+ * `target-reached`, `max-repetitions` or `budget` — with the rule, the confidence of its intervals
+ * and each headline contrast's interval and minimum detectable effect at the end. Absent from
+ * partial results. Run records and summary unchanged.
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
@@ -28,9 +33,9 @@ import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { ClientReport, ServerReport } from './records.js';
 import type { LatencyHistogram, MetricName, ProtocolContrast, RunFlag, RunMetrics } from './metrics.js';
 
-export const RESULT_SCHEMA_VERSION = 5;
+export const RESULT_SCHEMA_VERSION = 6;
 /** Versions this build reads (every file gets its summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 /** The machine and software a result was measured on (harness/measure/env.ts fills it). */
 export interface Environment {
@@ -205,6 +210,56 @@ export interface ResultFile {
   summary: ResultSummary;
   /** Schema 4: present when the scenario stopped before every planned run was done. */
   partial?: PartialRun;
+  /** Schema 6: rounds run and why the run stopped (absent from a partial result). */
+  stopping?: StoppingRecord;
+}
+
+/** Why a run ran as many rounds as it did (schema 6). `fixed`: `repetitions` was a count. */
+export const STOP_REASONS = ['target-reached', 'max-repetitions', 'budget', 'fixed'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/**
+ * How many rounds ran and why (schema 6). For adaptive repetitions the intervals below are the ones
+ * the stopping rule looked at: paired, at `confidence` = 1 - 0.05 / `looks` (Bonferroni over the
+ * looks after rounds min..max; harness/measure/stopping.ts). A fixed run records its contrasts at
+ * the nominal 95% (one look).
+ */
+export interface StoppingRecord {
+  reason: StopReason;
+  /** Rounds run: every protocol (and every sweep point) once per round. */
+  rounds: number;
+  /** 'bonferroni-looks' (adaptive) or 'none' (fixed). */
+  rule: 'bonferroni-looks' | 'none';
+  /** Looks the error rate was spread over (1 for a fixed run). */
+  looks: number;
+  /** Confidence of every interval in `contrasts`. */
+  confidence: number;
+  /** Adaptive only: min and max rounds, target relative half-width (percent), budget (ms or null). */
+  min?: number;
+  max?: number;
+  targetPct?: number;
+  budgetMs?: number | null;
+  /** Headline contrasts (h3 against the others; per sweep point) at the end. */
+  contrasts: StoppingContrastRecord[];
+}
+
+/** One headline contrast at the end of a run (schema 6). */
+export interface StoppingContrastRecord {
+  a: string;
+  b: string;
+  metric: string;
+  sweepIndex?: number;
+  kind: 'ratio' | 'difference';
+  /** Whether it took part in the stopping decision (a headline ratio that is defined). */
+  decides: boolean;
+  pairs: number;
+  value: number | null;
+  ci: [number, number] | null;
+  /**
+   * Minimum detectable effect: the interval's relative half-width (ratio: max(hi / v, v / lo) - 1;
+   * difference: half-width / |median of side b|); null when undefined.
+   */
+  minDetectableEffect: number | null;
 }
 
 /** Why a result holds fewer runs than planned (schema 4). */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PROTOCOLS } from '../scenario/schema.js';
 import { METRIC_NAMES, RUN_FLAG_KINDS } from './metrics.js';
+import { STOP_REASONS } from './result.js';
 
 /** A number written by JSON.stringify: null stands for NaN/±Infinity. */
 const num = z
@@ -154,6 +155,14 @@ const scenario = z.looseObject({
   description: z.string(),
   protocols: z.array(protocol).min(1),
   repetitions: z.number().int().min(1),
+  adaptive: z
+    .looseObject({
+      min: z.number().int().min(1),
+      max: z.number().int().min(1),
+      targetPct: z.number(),
+      budgetMs: z.number().nullable(),
+    })
+    .optional(),
   seed: z.number().int(),
   network: z.looseObject({
     backend: z.string(),
@@ -364,15 +373,51 @@ const partial = z.looseObject({
   runsDone: z.number().int().min(0),
 });
 
-/** Schema 5 (current): schema 4 with `method` and `pairs` on every contrast. */
+/** Schema 5: schema 4 with `method` and `pairs` on every contrast. */
 export const resultSchemaV5 = z.looseObject({
   schemaVersion: z.literal(5),
   ...common,
   summary: summaryV5,
   partial: partial.optional(),
 });
+
+/** Schema 6: rounds run and why the run stopped, with the headline contrasts at the end. */
+const stopping = z.looseObject({
+  reason: z.enum(STOP_REASONS),
+  rounds: z.number().int().min(0),
+  rule: z.enum(['bonferroni-looks', 'none']),
+  looks: z.number().int().min(1),
+  confidence: z.number().gt(0).lt(1),
+  min: z.number().int().optional(),
+  max: z.number().int().optional(),
+  targetPct: z.number().optional(),
+  budgetMs: z.number().nullable().optional(),
+  contrasts: z.array(
+    z.looseObject({
+      a: z.string(),
+      b: z.string(),
+      metric: z.string(),
+      sweepIndex: z.number().int().optional(),
+      kind: z.enum(['ratio', 'difference']),
+      decides: z.boolean(),
+      pairs: z.number().int().min(0),
+      value: nnum,
+      ci: z.tuple([z.number(), z.number()]).nullable(),
+      minDetectableEffect: nnum,
+    }),
+  ),
+});
+
+/** Schema 6 (current): schema 5 plus the optional `stopping`. */
+export const resultSchemaV6 = z.looseObject({
+  schemaVersion: z.literal(6),
+  ...common,
+  summary: summaryV5,
+  partial: partial.optional(),
+  stopping: stopping.optional(),
+});
 /** The schema this build writes (RESULT_SCHEMA_VERSION): what checkpoints and new files hold. */
-export const currentResultSchema = resultSchemaV5;
+export const currentResultSchema = resultSchemaV6;
 /** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({
   schemaVersion: z.literal(4),
@@ -404,7 +449,8 @@ export function resultSchemaFor(
   | typeof resultSchemaV2
   | typeof resultSchemaV3
   | typeof resultSchemaV4
-  | typeof resultSchemaV5 {
+  | typeof resultSchemaV5
+  | typeof resultSchemaV6 {
   switch (version) {
     case 1:
       return resultSchemaV1;
@@ -414,7 +460,9 @@ export function resultSchemaFor(
       return resultSchemaV3;
     case 4:
       return resultSchemaV4;
-    default:
+    case 5:
       return resultSchemaV5;
+    default:
+      return resultSchemaV6;
   }
 }

@@ -36,8 +36,19 @@ import {
   type PlannedRun,
   type ResultFile,
   type RunRecord,
+  type StopReason,
+  type StoppingRecord,
 } from '../model/result.js';
-import { summarize } from '../measure/result-summary.js';
+import { runInput, summarize } from '../measure/result-summary.js';
+import { analyzeRun } from '../measure/analysis.js';
+import {
+  lookConfidence,
+  lookCount,
+  stopDecision,
+  stoppingContrasts,
+  targetReached,
+} from '../measure/stopping.js';
+import type { RunMetrics } from '../model/metrics.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
@@ -346,6 +357,36 @@ async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: stri
   }
 }
 
+/**
+ * How many rounds ran and why, with the headline contrasts at the end (schema 6): for adaptive
+ * repetitions at the confidence the stopping rule used (Bonferroni over its looks), for a fixed count
+ * at the nominal 95%.
+ */
+export function stoppingRecord(
+  s: Scenario,
+  points: readonly Scenario[],
+  runs: readonly RunRecord[],
+  rounds: number,
+  reason: StopReason,
+): StoppingRecord {
+  const a = s.adaptive;
+  const confidence = a ? lookConfidence(a) : 0.95;
+  const sweepPoints = s.sweep ? points.length : 0;
+  const metrics = runs.map((r) => analyzeRun(runInput(r, points[r.sweepIndex ?? 0] ?? s)).metrics);
+  const contrasts = stoppingContrasts(metrics, s.protocols, sweepPoints, confidence).map(
+    ({ halfWidth, ...c }) => ({ ...c, minDetectableEffect: halfWidth }),
+  );
+  return {
+    reason: a ? reason : 'fixed',
+    rounds,
+    rule: a ? 'bonferroni-looks' : 'none',
+    looks: a ? lookCount(a) : 1,
+    confidence,
+    ...(a ? { min: a.min, max: a.max, targetPct: a.targetPct, budgetMs: a.budgetMs } : {}),
+    contrasts,
+  };
+}
+
 export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Promise<RunOutcome> {
   const s = loaded.scenario;
   const linkUp = opts.linkUp ?? realLinkUp;
@@ -362,7 +403,10 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
     environment.tlsCertificateSha256 = tls.fingerprint256;
-    const plan = planRuns(s.protocols, s.repetitions, s.seed, s.sweep ? loaded.points.length : 0);
+    // An adaptive run plans its max rounds (`s.repetitions` = `adaptive.max`): rounds are the plan's
+    // repetitions in order, so the rounds it runs are those (seeds, order) of a fixed run of as many.
+    const sweepPoints = s.sweep ? loaded.points.length : 0;
+    const plan = planRuns(s.protocols, s.repetitions, s.seed, sweepPoints);
     const header: ResultHeader = {
       runId,
       createdAt: started.toISOString(),
@@ -385,8 +429,12 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     let partial: PartialRun | undefined;
     let abortedBy: Error | undefined;
     const infraFailures: RunRecord[] = [];
+    // Per-run metrics of the runs so far, for the stopping rule of adaptive repetitions.
+    const metrics: RunMetrics[] = [];
+    let stopReason: StopReason = 'fixed';
+    let rounds = 0;
     try {
-      for (const planned of plan) {
+      for (const [i, planned] of plan.entries()) {
         opts.signal?.throwIfAborted();
         opts.onProgress?.({
           run: planned,
@@ -406,6 +454,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           opts.signal,
         );
         runs.push(record);
+        if (s.adaptive) metrics.push(analyzeRun(runInput(record, point)).metrics);
         try {
           await appendRunRecord(tmp, record, appendFailed);
         } catch (err) {
@@ -420,6 +469,22 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           elapsedMs: performance.now() - t0,
           record,
         });
+        const roundDone = plan[i + 1]?.repetition !== planned.repetition;
+        if (roundDone) rounds = planned.repetition + 1;
+        if (roundDone && s.adaptive) {
+          const a = s.adaptive;
+          const narrow =
+            rounds >= a.min &&
+            targetReached(
+              stoppingContrasts(metrics, s.protocols, sweepPoints, lookConfidence(a)),
+              a.targetPct,
+            );
+          const reason = stopDecision(a, { rounds, elapsedMs: performance.now() - t0, narrow });
+          if (reason !== null) {
+            stopReason = reason;
+            break;
+          }
+        }
         if (!infrastructureFailure) {
           infraFailures.length = 0;
           continue;
@@ -450,7 +515,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
       ...header,
       runs,
       summary: summarize(s.protocols, runs, s),
-      ...(partial ? { partial } : {}),
+      ...(partial ? { partial } : { stopping: stoppingRecord(s, loaded.points, runs, rounds, stopReason) }),
     };
     if (partial) {
       // Should this process die while publishing, the salvage of the checkpoint gives this reason.

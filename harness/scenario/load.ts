@@ -7,12 +7,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z as zod, type z } from 'zod';
-import { H3BenchError, ScenarioError } from '../../core/errors.js';
+import { H3BenchError, ScenarioError, UsageError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { networkInputSchema } from '../../core/network.js';
 import {
+  MIN_ADAPTIVE_REPETITIONS,
   RENAMED_KEYS,
   resolveScenario,
+  type AdaptiveRepetitions,
   scenarioInputSchema,
   type Scenario,
   type SweepSpec,
@@ -394,12 +396,50 @@ function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): 
   cur[keys.at(-1) ?? ''] = value;
 }
 
+/** Adaptive keys given on the command line (undefined: not given). */
+export type AdaptiveOverrides = { [K in keyof AdaptiveRepetitions]?: AdaptiveRepetitions[K] | undefined };
+
 export interface ScenarioOverrides {
+  /** A fixed count: replaces the scenario's repetitions, adaptive ones included. */
   repetitions?: number | undefined;
+  /**
+   * Adaptive repetitions (--min-repetitions, --max-repetitions, --target, --budget): each given key
+   * replaces the scenario's; a scenario with a fixed count becomes adaptive with
+   * ADAPTIVE_OVERRIDE_DEFAULTS for the keys not given.
+   */
+  adaptive?: AdaptiveOverrides | undefined;
   protocols?: Scenario['protocols'] | undefined;
   seed?: number | undefined;
   /** Replace the scenario's link with this network profile (scenarios/profiles/NAME.yaml). */
   profile?: string | undefined;
+}
+
+/** Adaptive keys a fixed-count scenario gets when only some adaptive flags are given. */
+export const ADAPTIVE_OVERRIDE_DEFAULTS: AdaptiveRepetitions = {
+  min: MIN_ADAPTIVE_REPETITIONS,
+  max: 30,
+  targetPct: 10,
+  budgetMs: null,
+};
+
+/** The scenario's adaptive repetitions with the overrides applied; undefined when neither has any. */
+function withAdaptiveOverrides(
+  current: AdaptiveRepetitions | undefined,
+  over: AdaptiveOverrides | undefined,
+): AdaptiveRepetitions | undefined {
+  const given: Partial<AdaptiveRepetitions> = {};
+  if (over?.min !== undefined) given.min = over.min;
+  if (over?.max !== undefined) given.max = over.max;
+  if (over?.targetPct !== undefined) given.targetPct = over.targetPct;
+  if (over?.budgetMs !== undefined) given.budgetMs = over.budgetMs;
+  if (Object.keys(given).length === 0) return current;
+  const a: AdaptiveRepetitions = { ...(current ?? ADAPTIVE_OVERRIDE_DEFAULTS), ...given };
+  if (a.max < a.min) {
+    throw new UsageError(
+      `--max-repetitions: value error: must not be less than the minimum repetitions (${a.min}): current value is ${a.max}`,
+    );
+  }
+  return a;
 }
 
 /** Load a scenario by name or path, apply CLI overrides, and hash the result. */
@@ -418,7 +458,15 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
   }
   const { scenario, points } = parseScenarioPoints(text, file, { profile: overrides.profile });
   for (const s of new Set([scenario, ...points])) {
-    if (overrides.repetitions !== undefined) s.repetitions = overrides.repetitions;
+    if (overrides.repetitions !== undefined) {
+      s.repetitions = overrides.repetitions;
+      delete s.adaptive;
+    }
+    const adaptive = withAdaptiveOverrides(s.adaptive, overrides.adaptive);
+    if (adaptive) {
+      s.adaptive = adaptive;
+      s.repetitions = adaptive.max;
+    }
     if (overrides.protocols !== undefined) s.protocols = overrides.protocols;
     if (overrides.seed !== undefined) s.seed = overrides.seed;
   }

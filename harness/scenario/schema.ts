@@ -3,7 +3,7 @@
  * `scenarios/README.md` documents every key below; keep them in step.
  */
 import { z } from 'zod';
-import { count } from '../../core/fields.js';
+import { count, durationMs, percent } from '../../core/fields.js';
 import { TRANSPORT_DEFAULTS, transportSchema, type Transport } from '../../core/transport.js';
 import { workloadSchema, type Workload } from './workload.js';
 import { networkInputSchema, resolveNetwork, type Network } from '../../core/network.js';
@@ -58,6 +58,73 @@ export const reportSchema = z
   })
   .strict();
 
+/** Rounds an adaptive run always runs: a paired contrast needs 5 complete pairs for a verdict. */
+export const MIN_ADAPTIVE_REPETITIONS = 5;
+/** Most rounds of any run. */
+export const MAX_REPETITIONS = 1000;
+
+/**
+ * `repetitions: {min, max, target, budget}`: run rounds until every headline h3 contrast's paired
+ * interval is narrower than ±target, or max rounds, or the time budget; at least min
+ * (harness/measure/stopping.ts, docs/metrics.md § "Adaptive repetitions").
+ */
+export interface AdaptiveRepetitions {
+  /** Rounds always run (>= MIN_ADAPTIVE_REPETITIONS). */
+  min: number;
+  /** Rounds never exceeded: the plan (`Scenario.repetitions` is set to it). */
+  max: number;
+  /** Target relative half-width, percent (10 = ±10%). */
+  targetPct: number;
+  /** Wall-time budget, ms, or null: no round is started that would (at the mean round time) end after it. */
+  budgetMs: number | null;
+}
+
+export const adaptiveRepetitionsSchema = z
+  .object({
+    min: count(MIN_ADAPTIVE_REPETITIONS).max(MAX_REPETITIONS).default(MIN_ADAPTIVE_REPETITIONS),
+    max: count(MIN_ADAPTIVE_REPETITIONS).max(MAX_REPETITIONS),
+    target: percent().pipe(z.number().positive()),
+    budget: durationMs().pipe(z.number().positive()).optional(),
+  })
+  .strict()
+  .refine((a) => a.max >= a.min, { message: 'must not be less than repetitions.min', path: ['max'] });
+
+const REPETITIONS_FORM = `an integer in 1..${MAX_REPETITIONS} or a mapping {min, max, target} (e.g. {min: 5, max: 30, target: 10%, budget: 30min})`;
+
+/**
+ * `repetitions`: a count (fixed) or {min, max, target, budget} (adaptive). Each form reports its own
+ * issues at its own key path (repetitions.target...); anything else says which forms are accepted.
+ */
+const repetitionsSchema = z.unknown().transform((value, ctx): number | AdaptiveRepetitions => {
+  const isMapping = value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (!isMapping && typeof value !== 'number') {
+    ctx.addIssue({ code: 'custom', message: `must be ${REPETITIONS_FORM}`, input: value });
+    return z.NEVER;
+  }
+  const r = isMapping
+    ? adaptiveRepetitionsSchema.safeParse(value)
+    : count(1).max(MAX_REPETITIONS).safeParse(value);
+  if (!r.success) {
+    for (const issue of r.error.issues) {
+      ctx.addIssue({ ...issue, input: valueAtPath(value, issue.path) } as z.core.$ZodRawIssue);
+    }
+    return z.NEVER;
+  }
+  const d = r.data;
+  return typeof d === 'number'
+    ? d
+    : { min: d.min, max: d.max, targetPct: d.target, budgetMs: d.budget ?? null };
+});
+
+function valueAtPath(root: unknown, keyPath: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const k of keyPath) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export const scenarioInputSchema = z
@@ -69,7 +136,7 @@ export const scenarioInputSchema = z
       .min(1)
       .refine((p) => new Set(p).size === p.length, 'must not repeat a protocol')
       .default([...D.protocols]),
-    repetitions: count(1).max(1000).default(D.repetitions),
+    repetitions: repetitionsSchema.default(D.repetitions),
     seed: z
       .number()
       .int()
@@ -87,7 +154,10 @@ export interface Scenario {
   name: string;
   description: string;
   protocols: Protocol[];
+  /** Repetitions planned: the fixed count, or `adaptive.max`. */
   repetitions: number;
+  /** Set when `repetitions` was {min, max, target}: rounds stop when the contrasts are narrow. */
+  adaptive?: AdaptiveRepetitions;
   seed: number;
   network: Network;
   /** The parameter sweep this scenario belongs to, if any (see SweepSpec). */
@@ -131,7 +201,9 @@ export function resolveScenario(input: ScenarioInput, networkProfile: string | n
     name: input.name,
     description: input.description,
     protocols: input.protocols,
-    repetitions: input.repetitions,
+    ...(typeof input.repetitions === 'number'
+      ? { repetitions: input.repetitions }
+      : { repetitions: input.repetitions.max, adaptive: input.repetitions }),
     seed: input.seed,
     network: resolveNetwork(input.network, input.seed),
     networkProfile,

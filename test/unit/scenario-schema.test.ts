@@ -119,7 +119,7 @@ workload: { type: multiplex }
 
   it('rejects a wrong type and an unknown enum value', () => {
     expect(errorOf(`${base}repetitions: three\n`).message).toContain(
-      'repetitions must be number: current value is "three"',
+      'repetitions must be an integer in 1..1000 or a mapping {min, max, target} (e.g. {min: 5, max: 30, target: 10%, budget: 30min}): current value is "three"',
     );
     expect(errorOf(`${base}protocols: [h1, h4]\n`).message).toContain(
       'protocols.1 must be one of "h1", "h2", "h3"',
