@@ -1,11 +1,13 @@
 /** `h3bench run <scenario>`: run a scenario, print the comparison table, write results. */
 import path from 'node:path';
-import { ExitCode, H3BenchError } from '../../core/errors.js';
+import { ExitCode, H3BenchError, UsageError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { resummarize } from '../measure/result-summary.js';
 import { headlineBlock, resultTextTable } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
-import { estimate, formatDuration, quickScenario } from '../runner/budget.js';
+import { estimate, estimateAdaptive, formatDuration, quickScenario } from '../runner/budget.js';
+import { MAX_REPETITIONS, MIN_ADAPTIVE_REPETITIONS } from '../scenario/schema.js';
+import { DURATION_FORM, PERCENT_FORM, UnitError, parseDurationMs, parsePercent } from '../../core/units.js';
 import { MAX_CONSECUTIVE_INFRA_FAILURES, runScenario, type ProgressEvent } from '../runner/run.js';
 import { intFlag, onePositional, parse, protocolsFlag } from './args.js';
 
@@ -16,7 +18,13 @@ comparison table and writes <out>/<run-id>/ (result.json, report.md).
 
 Options:
   --out DIR            directory for results (default: results/ in the project)
-  --repetitions N      override the scenario's repetitions (1..1000)
+  --repetitions N      override the scenario's repetitions with a fixed count (1..1000)
+  --min-repetitions N  adaptive repetitions: rounds always run (5..1000, default 5)
+  --max-repetitions N  adaptive repetitions: rounds never exceeded (5..1000, default 30)
+  --target PCT         adaptive repetitions: stop once every headline h3 contrast's interval is
+                       within ±PCT, e.g. 10% (default 10%)
+  --budget DURATION    adaptive repetitions: start no round that would end after DURATION, e.g. 30min
+                       (any of these four makes the run adaptive; docs/metrics.md § Adaptive repetitions)
   --protocols LIST     override the protocols, e.g. h1,h2
   --seed N             override the scenario's seed (run order, emulator randomness)
   --quick              one repetition and a smaller workload (same network): a CI smoke check
@@ -33,6 +41,27 @@ crash), the next run into <out> or "h3bench cleanup --out <out>" makes those a p
 Exit codes: 0 ok, 1 run failed (a process crashed or requests failed beyond the allowance, or the
 scenario stopped early on infrastructure failures), 2 bad input (nothing is run or written),
 3 missing privilege/tool, 127 unsupported, 130 interrupted (the finished runs are kept).`;
+
+/** A flag with a unit (--target 10%, --budget 30min): its canonical value, or a usage error. */
+function unitFlag(
+  flag: string,
+  value: string | undefined,
+  parseValue: (v: unknown) => number,
+  form: string,
+  ok: (v: number) => boolean,
+): number | undefined {
+  if (value === undefined) return undefined;
+  let v: number;
+  try {
+    v = parseValue(value);
+  } catch (err) {
+    if (!(err instanceof UnitError)) throw err;
+    v = NaN;
+  }
+  if (!ok(v))
+    throw new UsageError(`--${flag}: value error: must be ${form} (> 0): current value is "${value}"`);
+  return v;
+}
 
 function progressPrinter(stream: NodeJS.WriteStream): (ev: ProgressEvent) => void {
   const tty = stream.isTTY;
@@ -56,6 +85,10 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const { values, positionals } = parse('run', argv, {
     out: { type: 'string' },
     repetitions: { type: 'string' },
+    'min-repetitions': { type: 'string' },
+    'max-repetitions': { type: 'string' },
+    target: { type: 'string' },
+    budget: { type: 'string' },
     protocols: { type: 'string' },
     seed: { type: 'string' },
     profile: { type: 'string' },
@@ -66,8 +99,21 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     return ExitCode.Ok;
   }
   const name = onePositional('run', positionals, 'scenario');
+  const adaptive = {
+    min: intFlag('min-repetitions', values['min-repetitions'], MIN_ADAPTIVE_REPETITIONS, MAX_REPETITIONS),
+    max: intFlag('max-repetitions', values['max-repetitions'], MIN_ADAPTIVE_REPETITIONS, MAX_REPETITIONS),
+    targetPct: unitFlag('target', values.target, parsePercent, PERCENT_FORM, (v) => v > 0 && v <= 100),
+    budgetMs: unitFlag('budget', values.budget, parseDurationMs, DURATION_FORM, (v) => v > 0),
+  };
+  const adaptiveGiven = Object.values(adaptive).some((v) => v !== undefined);
+  if (adaptiveGiven && values.repetitions !== undefined) {
+    throw new UsageError(
+      '--repetitions: value error: a fixed count cannot be combined with --min-repetitions, --max-repetitions, --target or --budget',
+    );
+  }
   let loaded = loadScenario(name, {
-    repetitions: intFlag('repetitions', values.repetitions, 1, 1000),
+    repetitions: intFlag('repetitions', values.repetitions, 1, MAX_REPETITIONS),
+    adaptive,
     protocols: protocolsFlag(values.protocols),
     seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
     profile: values.profile,
@@ -79,9 +125,18 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const s = loaded.scenario;
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
   const est = estimate(loaded.points);
+  const range = estimateAdaptive(loaded.points);
   const sweep = s.sweep ? ` × ${s.sweep.values.length} values of ${s.sweep.key}` : '';
+  const a = s.adaptive;
+  const reps = a
+    ? `${a.min}..${a.max} rounds (adaptive: until every headline h3 contrast is within ±${a.targetPct}%${a.budgetMs === null ? '' : `, budget ${formatDuration(a.budgetMs)}`})`
+    : `${s.repetitions} repetition(s)`;
+  const runs = range ? `${range.min.runs}..${range.max.runs} runs` : `${est.runs} runs`;
+  const time = range
+    ? `${formatDuration(range.min.ms)} to ${formatDuration(range.max.ms)}`
+    : formatDuration(est.ms);
   console.error(
-    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${s.repetitions} repetition(s)${sweep} = ${est.runs} runs over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}); estimated ${formatDuration(est.ms)}`,
+    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${reps}${sweep} = ${runs} over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}); estimated ${time}`,
   );
   const outcome = await runScenario(loaded, {
     outRoot,
@@ -116,6 +171,15 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
       (e.exitCode === ExitCode.Environment || e.exitCode === ExitCode.Unsupported)
       ? e.exitCode
       : ExitCode.RunFailed;
+  }
+  const st = result.stopping;
+  if (st && st.rule !== 'none') {
+    const mde = st.contrasts
+      .filter((c) => c.decides && c.minDetectableEffect !== null)
+      .map((c) => c.minDetectableEffect ?? 0);
+    console.log(
+      `adaptive repetitions: stopped after ${st.rounds} round(s): ${st.reason}; stopping intervals at ${(st.confidence * 100).toFixed(2)}% (Bonferroni over ${st.looks} looks)${mde.length ? `, widest ±${(Math.max(...mde) * 100).toFixed(1)}%` : ''}`,
+    );
   }
   if (!result.summary.ok) {
     const failed = result.runs.filter((r) => !r.ok);

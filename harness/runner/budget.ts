@@ -50,7 +50,10 @@ export interface RunEstimate {
   ms: number;
 }
 
-/** Runs and estimated wall time of a whole scenario (all sweep points). */
+/**
+ * Runs and estimated wall time of a whole scenario (all sweep points). For adaptive repetitions
+ * this is the max plan (`repetitions` = `adaptive.max`); `estimateAdaptive` gives the range.
+ */
 export function estimate(points: readonly Scenario[]): RunEstimate {
   let runs = 0;
   let ms = 0;
@@ -60,6 +63,17 @@ export function estimate(points: readonly Scenario[]): RunEstimate {
     ms += n * estimateRunMs(s);
   }
   return { runs, ms };
+}
+
+/** Adaptive repetitions: runs and time of the min rounds and of the max (capped by the budget). */
+export function estimateAdaptive(points: readonly Scenario[]): { min: RunEstimate; max: RunEstimate } | null {
+  const a = points[0]?.adaptive;
+  if (!a) return null;
+  const at = (rounds: number) => estimate(points.map((p) => ({ ...p, repetitions: rounds })));
+  const min = at(a.min);
+  const max = at(a.max);
+  if (a.budgetMs !== null && max.ms > a.budgetMs) max.ms = Math.max(min.ms, a.budgetMs);
+  return { min, max };
 }
 
 /**
@@ -86,7 +100,8 @@ export function quickScenario(s: Scenario): Scenario {
       workload = { ...w, durationMs: Math.min(w.durationMs, 2000) };
       break;
   }
-  return { ...s, repetitions: 1, workload };
+  const { adaptive: _adaptive, ...fixed } = s;
+  return { ...fixed, repetitions: 1, workload };
 }
 
 export function formatDuration(ms: number): string {
