@@ -325,9 +325,10 @@ export function contrastMetric(
   let kind: MetricContrast['kind'];
   let c: Contrast;
   if (method === 'paired') {
-    const ratio = def.compareBy === 'ratio' ? pairedRatioCI(pairs) : null;
+    const level = opts.confidence === undefined ? {} : { confidence: opts.confidence };
+    const ratio = def.compareBy === 'ratio' ? pairedRatioCI(pairs, level) : null;
     kind = ratio ? 'ratio' : 'difference';
-    const p = ratio ?? pairedDifferenceCI(pairs);
+    const p = ratio ?? pairedDifferenceCI(pairs, level);
     c = { value: p.value, ci95: p.ci95, nA: fa.length, nB: fb.length };
   } else {
     // A ratio against a zero median is undefined: fall back to the difference.

@@ -27,6 +27,7 @@ import {
   usableRuns,
 } from './summary.js';
 import type { RunMetrics } from '../model/metrics.js';
+import { lookConfidence } from './stopping.js';
 
 /** Configured RTT and loss of the run's path: from its probe, else from the scenario's profile. */
 function pathOf(
@@ -202,9 +203,12 @@ export function summarize(
   out.runs = runs.map((r) => metricsByIndex.get(r.index)).filter((m): m is RunMetrics => m !== undefined);
   out.flags.sort((x, y) => x.run - y.run);
   const seed = scenario?.seed ?? 0;
+  // An adaptive run looked at its intervals after every round and stopped when they were narrow:
+  // its verdicts use the per-look level that keeps the coverage of the one it stopped at.
+  const confidence = scenario?.adaptive ? lookConfidence(scenario.adaptive) : undefined;
   const contrasted = [...HEADLINE_METRICS, ...workloadMetricNames(out.runs)];
   if (!sweep) {
-    out.comparisons = protocolContrasts(byProtocol, seed, contrasted);
+    out.comparisons = protocolContrasts(byProtocol, seed, contrasted, confidence);
   } else {
     // Contrasts per point only: pooling the points would compare a mixture of conditions.
     out.sweep = sweep.values.map((value, i) => {
@@ -212,7 +216,7 @@ export function summarize(
       const point: SweepPointSummary = {
         value,
         protocols: {},
-        comparisons: protocolContrasts(here, `${seed}@${i}`, contrasted),
+        comparisons: protocolContrasts(here, `${seed}@${i}`, contrasted, confidence),
         counts: {},
       };
       for (const p of protocols) {

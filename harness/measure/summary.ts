@@ -123,6 +123,8 @@ export function protocolContrasts(
   byProtocol: ReadonlyMap<string, readonly RunMetrics[]>,
   seedBase: string | number,
   metrics: readonly string[] = HEADLINE_METRICS,
+  /** Coverage of every interval (default 0.95; an adaptive run's is its per-look level). */
+  confidence?: number,
 ): ProtocolContrast[] {
   const points = new Set([...byProtocol.values()].flatMap((rs) => rs.map((r) => r.sweepIndex)));
   if (points.size > 1) {
@@ -144,7 +146,12 @@ export function protocolContrasts(
         metricValues(ra, m),
         metricValues(rb, m),
         { a, b },
-        { seed: seedOf(seedBase, a, b, m), failedRuns, pairs: repetitionPairs(ra, rb, m) },
+        {
+          seed: seedOf(seedBase, a, b, m),
+          failedRuns,
+          pairs: repetitionPairs(ra, rb, m),
+          ...(confidence === undefined ? {} : { confidence }),
+        },
       );
       out.push({ a, b, ...c });
     }

@@ -12,6 +12,7 @@ import type { Protocol } from '../scenario/schema.js';
 import { describeNetwork, sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import type { MetricName, ProtocolContrast } from '../model/metrics.js';
+import { lookConfidence, lookCount } from '../measure/stopping.js';
 
 const fmtNum = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
@@ -298,6 +299,14 @@ export const HEADLINE_MAX_SIGNIFICANT = 8;
  * contrasts that fell back to unpaired intervals. The full list is in report.md (`verdictLines`).
  * Empty when there is nothing to compare (one protocol).
  */
+/** How the verdicts' intervals were made: "95% intervals", or an adaptive run's per-look level. */
+export function intervalLabel(result: ResultFile): string {
+  const a = result.scenario.adaptive;
+  if (!a) return '95% intervals';
+  const pct = (lookConfidence(a) * 100).toFixed(2).replace(/\.?0+$/, '');
+  return `${pct}% intervals: adaptive repetitions, ${lookCount(a)} looks`;
+}
+
 export function headlineBlock(result: ResultFile, maxSignificant = HEADLINE_MAX_SIGNIFICANT): string[] {
   const { significant, notSignificant, noVerdict, unpaired } = contrastGroups(result);
   const total = significant.length + notSignificant.length + noVerdict.length;
@@ -306,8 +315,8 @@ export function headlineBlock(result: ResultFile, maxSignificant = HEADLINE_MAX_
   const more = significant.slice(maxSignificant);
   const lines = [
     significant.length
-      ? `${plural(significant.length, 'significant difference')} of ${plural(total, 'contrast')} (95% intervals):`
-      : `No significant difference found in ${plural(total, 'contrast')} (95% intervals).`,
+      ? `${plural(significant.length, 'significant difference')} of ${plural(total, 'contrast')} (${intervalLabel(result)}):`
+      : `No significant difference found in ${plural(total, 'contrast')} (${intervalLabel(result)}).`,
     ...shown.map((x) => `  ${x.point ? `${x.point}: ` : ''}${x.c.verdict}`),
   ];
   if (more.length) lines.push(`  and ${more.length} more: ${byMetric(more)}`);
@@ -366,7 +375,7 @@ export function openingParagraph(result: ResultFile): string {
       .map((x) => `${x.point ? `at ${x.point}, ` : ''}${x.c.verdict}`);
     const more = significant.length - shown.length;
     sentences.push(
-      `Significant (95% intervals): ${shown.join('; ')}${more > 0 ? `; and ${more} more listed below` : ''}.`,
+      `Significant (${intervalLabel(result)}): ${shown.join('; ')}${more > 0 ? `; and ${more} more listed below` : ''}.`,
     );
   } else {
     sentences.push('No contrast showed a significant difference.');

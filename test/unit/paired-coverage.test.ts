@@ -15,7 +15,9 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../../core/prng.js';
 import { pairedDifferenceCI, pairedRatioCI, studentTQuantile, trimmedMeanCI } from '../../core/paired.js';
 import { METRICS, contrastMetric, type MetricPair } from '../../harness/measure/metrics.js';
-import { verdictLines } from '../../harness/report/table.js';
+import { intervalLabel, verdictLines } from '../../harness/report/table.js';
+import { resummarize } from '../../harness/measure/result-summary.js';
+import { lookConfidence } from '../../harness/measure/stopping.js';
 import type { MetricContrast, ProtocolContrast } from '../../harness/model/metrics.js';
 import { result, runRecord, client } from '../fixtures/synthetic.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
@@ -216,6 +218,23 @@ describe('protocolContrasts pairs the runs of one repetition', () => {
     const shuffled = [h3[3], h3[0], h3[5], h3[1], h3[4], h3[2]] as number[];
     const s = result([...runs('h2', h2, 0), ...runs('h3', shuffled, 6)], { protocols: ['h2', 'h3'] });
     expect(workload(s.summary.comparisons)?.direction).not.toBe('better');
+  });
+
+  it('an adaptive run reports its verdicts at the per-look level of its stopping rule', () => {
+    const all = [...runs('h2', h2, 0), ...runs('h3', h3, 6)];
+    const fixed = workload(result(all, { protocols: ['h2', 'h3'] }).summary.comparisons);
+    const r = result(all, { protocols: ['h2', 'h3'] });
+    const adaptive = { min: 5, max: 20, targetPct: 10, budgetMs: null };
+    const a = workload(resummarize({ ...r, scenario: { ...r.scenario, adaptive } }).summary.comparisons);
+    const width = (c: ProtocolContrast | undefined) => Math.log((c?.ci95?.[1] ?? 1) / (c?.ci95?.[0] ?? 1));
+    // 16 looks: each at 1 - 0.05/16, so the interval is wider than the plain 95% one.
+    expect(lookConfidence(adaptive)).toBeCloseTo(1 - 0.05 / 16, 12);
+    expect(width(a)).toBeGreaterThan(1.5 * width(fixed));
+    expect(a?.value).toBeCloseTo(fixed?.value ?? NaN, 12);
+    expect(intervalLabel(r)).toBe('95% intervals');
+    expect(intervalLabel({ ...r, scenario: { ...r.scenario, adaptive } })).toBe(
+      '99.69% intervals: adaptive repetitions, 16 looks',
+    );
   });
 
   it('breaks a pair when either run failed, and falls back to unpaired below 5 pairs', () => {
