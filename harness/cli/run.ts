@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode, H3BenchError, UsageError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
 import { resummarize } from '../measure/result-summary.js';
-import { headlineBlock, resultTextTable } from '../report/table.js';
+import { headlineBlock, resultTextTable, verdictLines } from '../report/table.js';
 import { loadScenario, scenarioHash } from '../scenario/load.js';
 import { estimate, estimateAdaptive, formatDuration, quickScenario } from '../runner/budget.js';
 import { MAX_REPETITIONS, MIN_ADAPTIVE_REPETITIONS } from '../scenario/schema.js';
@@ -28,6 +28,7 @@ Options:
   --protocols LIST     override the protocols, e.g. h1,h2
   --seed N             override the scenario's seed (run order, emulator randomness)
   --quick              one repetition and a smaller workload (same network): a CI smoke check
+  --verbose            print every verdict after the table, not only the headline block
   --profile NAME       run over network profile NAME (scenarios/profiles/NAME.yaml) instead of the
                        scenario's own link (backend auto when the scenario had none)
   -h, --help           show this help
@@ -93,6 +94,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     seed: { type: 'string' },
     profile: { type: 'string' },
     quick: { type: 'boolean' },
+    verbose: { type: 'boolean' },
   });
   if (values.help) {
     console.log(RUN_HELP);
@@ -152,7 +154,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const shown = resummarize(result);
   console.log(`\n${resultTextTable(shown)}\n`);
   // The significant verdicts and counts of the rest (≤ 12 lines); every verdict is in report.md.
-  for (const v of headlineBlock(shown)) console.log(v);
+  for (const v of values.verbose === true ? verdictLines(shown) : headlineBlock(shown)) console.log(v);
   for (const f of shown.summary.flags) console.log(`flag: ${f.message}`);
   console.log(`medians over runs [95% bootstrap CI], times in ms; results: ${shownDir}`);
   if (outcome.reportError) {
