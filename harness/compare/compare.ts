@@ -283,12 +283,14 @@ export function compareScenario(
     );
   }
   const notes: string[] = [];
-  if (baseline.scenarioHash !== current.scenarioHash) {
+  const serverCpuDiffers = serverCpuOf(baseline) !== serverCpuOf(current);
+  // A serverCpu difference changes the hash too: its own note says what differs.
+  if (baseline.scenarioHash !== current.scenarioHash && !serverCpuDiffers) {
     notes.push(
       `scenario "${name}": files differ (sha256 ${baseline.scenarioHash.slice(0, 12)} vs ${current.scenarioHash.slice(0, 12)}) outside network, transport and workload (repetitions, seed, protocols, description, or a build that hashed them differently): compared anyway`,
     );
   }
-  if (serverCpuOf(baseline) !== serverCpuOf(current)) {
+  if (serverCpuDiffers) {
     notes.push(
       `scenario "${name}": workload.serverCpu differs (${serverCpuOf(baseline)} ms vs ${serverCpuOf(current)} ms of server CPU per request): the server's work changed, compared anyway`,
     );

@@ -306,7 +306,7 @@ const complete = (p: MetricPair): p is readonly [number, number] =>
  * `pairs` (protocol contrasts): the values of a and b per repetition, when both runs are ok. With
  * at least MIN_RUNS_FOR_VERDICT complete pairs the interval is paired (core/paired.ts; a ratio
  * needs every paired value positive, else the paired difference); with fewer, or without `pairs`
- * (compare: baseline and current are not paired), each side is bootstrapped on its own. `method` and
+ * (compare of results whose seeds differ), each side is bootstrapped on its own. `method` and
  * `pairs` on the result say which.
  */
 export function contrastMetric(

@@ -177,8 +177,8 @@ export interface MetricContrast extends Contrast {
    * shared their seeds (core/paired.ts: trimmed mean of the pairs' log-ratios or differences, Yuen's
    * interval); `value` is then that paired estimate, not the ratio or difference of medianA and
    * medianB. 'unpaired': each side bootstrapped on its own (core/bootstrap.ts), as before schema 5;
-   * used with fewer than MIN_RUNS_FOR_VERDICT complete pairs, and by `compare` (baseline vs current
-   * are not paired).
+   * used with fewer than MIN_RUNS_FOR_VERDICT complete pairs, and by `compare` when the baseline's
+   * and the current result's seeds differ.
    */
   method: 'paired' | 'unpaired';
   /**
