@@ -28,7 +28,7 @@
  */
 import { pairedDifferenceCI, pairedRatioCI, ratioDefined } from '../../core/paired.js';
 import type { RunMetrics } from '../model/metrics.js';
-import { STOP_REASONS, type StopReason } from '../model/result.js';
+import { STOP_REASONS, type StopReason, type StoppingContrastRecord } from '../model/result.js';
 import type { AdaptiveRepetitions } from '../scenario/schema.js';
 import { HEADLINE_METRICS, MIN_RUNS_FOR_VERDICT, metricDef } from './metrics.js';
 import { PROTOCOL_PAIRS, repetitionPairs, runsAtPoint } from './summary.js';
@@ -50,27 +50,8 @@ export function lookConfidence(a: Pick<AdaptiveRepetitions, 'min' | 'max'>): num
   return 1 - ADAPTIVE_ALPHA / lookCount(a);
 }
 
-/** One contrast as the stopping rule sees it. */
-export interface StoppingContrast {
-  a: string;
-  b: string;
-  metric: string;
-  /** Sweep point index, for a sweep. */
-  sweepIndex?: number;
-  kind: 'ratio' | 'difference';
-  /** Whether the contrast decides when to stop (a headline ratio that is defined). */
-  decides: boolean;
-  pairs: number;
-  value: number | null;
-  /** The interval at `confidence`; null with too few pairs. */
-  ci: [number, number] | null;
-  /**
-   * Relative half-width (the minimum detectable effect): for a ratio max(hi / v, v / lo) - 1; for a
-   * difference max(hi - v, v - lo) / |median of side b|. Null when undefined (too few pairs, a
-   * zero scale).
-   */
-  halfWidth: number | null;
-}
+/** One contrast as the stopping rule sees it: what the result records (`minDetectableEffect` is the relative half-width). */
+export type StoppingContrast = StoppingContrastRecord;
 
 /** Relative half-width of a ratio interval: max(hi / v, v / lo) - 1 (null when undefined). */
 export function ratioHalfWidth(value: number | null, ci: readonly [number, number] | null): number | null {
@@ -113,17 +94,17 @@ export function stoppingContrast(
       decides: true,
       value,
       ci,
-      halfWidth: ratioHalfWidth(value, ci),
+      minDetectableEffect: ratioHalfWidth(value, ci),
     };
   }
   const d = pairedDifferenceCI(pairs, { confidence });
   const ci = enough ? d.ci95 : null;
   const scale = medianOf(pairs.map((p) => p[1]));
-  const halfWidth =
+  const minDetectableEffect =
     ci === null || d.value === null || scale === null || scale === 0
       ? null
       : Math.max(ci[1] - d.value, d.value - ci[0]) / Math.abs(scale);
-  return { ...base, ...where, kind: 'difference', decides: false, value: d.value, ci, halfWidth };
+  return { ...base, ...where, kind: 'difference', decides: false, value: d.value, ci, minDetectableEffect };
 }
 
 /**
@@ -166,7 +147,10 @@ export function stoppingContrasts(
 /** True when every deciding contrast is narrower than ±target (and there is at least one). */
 export function targetReached(contrasts: readonly StoppingContrast[], targetPct: number): boolean {
   const deciding = contrasts.filter((c) => c.decides);
-  return deciding.length > 0 && deciding.every((c) => c.halfWidth !== null && c.halfWidth <= targetPct / 100);
+  return (
+    deciding.length > 0 &&
+    deciding.every((c) => c.minDetectableEffect !== null && c.minDetectableEffect <= targetPct / 100)
+  );
 }
 
 export interface StopState {

@@ -373,9 +373,7 @@ export function stoppingRecord(
   const confidence = a ? lookConfidence(a) : 0.95;
   const sweepPoints = s.sweep ? points.length : 0;
   const metrics = runs.map((r) => analyzeRun(runInput(r, points[r.sweepIndex ?? 0] ?? s)).metrics);
-  const contrasts = stoppingContrasts(metrics, s.protocols, sweepPoints, confidence).map(
-    ({ halfWidth, ...c }) => ({ ...c, minDetectableEffect: halfWidth }),
-  );
+  const contrasts = stoppingContrasts(metrics, s.protocols, sweepPoints, confidence);
   return {
     reason: a ? reason : 'fixed',
     rounds,

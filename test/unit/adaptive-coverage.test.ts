@@ -194,11 +194,11 @@ describe('stoppingContrasts', () => {
     expect(c?.b).toBe('h2');
     expect(c?.decides).toBe(true);
     expect(c?.pairs).toBe(6);
-    expect(c?.halfWidth).not.toBeNull();
+    expect(c?.minDetectableEffect).not.toBeNull();
     expect(targetReached(cs, 10)).toBe(true);
     // Fewer than 5 pairs: not narrow.
     const few = stoppingContrasts(runs.slice(0, 8), ['h2', 'h3'], 0, 0.95, ['workloadMs']);
-    expect(few[0]?.halfWidth).toBeNull();
+    expect(few[0]?.minDetectableEffect).toBeNull();
     expect(targetReached(few, 10)).toBe(false);
     // Nothing deciding: never narrow.
     expect(targetReached([], 10)).toBe(false);
