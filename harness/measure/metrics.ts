@@ -295,7 +295,8 @@ const finiteOf = (v: readonly (number | null)[]): number[] =>
 /** The values of one metric in the two runs of a repetition (side a, side b); null when undefined. */
 export type MetricPair = readonly [number | null, number | null];
 
-const complete = (p: MetricPair): p is readonly [number, number] =>
+/** A pair with a finite value on both sides. */
+export const completePair = (p: MetricPair): p is readonly [number, number] =>
   p[0] !== null && p[1] !== null && Number.isFinite(p[0]) && Number.isFinite(p[1]);
 
 /**
@@ -320,7 +321,7 @@ export function contrastMetric(
   const fb = finiteOf(b);
   const medianA = fa.length ? median(fa) : null;
   const medianB = fb.length ? median(fb) : null;
-  const pairs = (opts.pairs ?? []).filter(complete);
+  const pairs = (opts.pairs ?? []).filter(completePair);
   const method = pairs.length >= MIN_RUNS_FOR_VERDICT ? 'paired' : 'unpaired';
   let kind: MetricContrast['kind'];
   let c: Contrast;

@@ -30,7 +30,8 @@ import { pairedDifferenceCI, pairedRatioCI, ratioDefined } from '../../core/pair
 import type { RunMetrics } from '../model/metrics.js';
 import { STOP_REASONS, type StopReason, type StoppingContrastRecord } from '../model/result.js';
 import type { AdaptiveRepetitions } from '../scenario/schema.js';
-import { HEADLINE_METRICS, MIN_RUNS_FOR_VERDICT, metricDef } from './metrics.js';
+import { HEADLINE_METRICS, MIN_RUNS_FOR_VERDICT, completePair, metricDef } from './metrics.js';
+import { median } from '../../core/stats.js';
 import { PROTOCOL_PAIRS, repetitionPairs, runsAtPoint } from './summary.js';
 
 /** Family-wise error rate spent over all the looks of an adaptive run. */
@@ -60,13 +61,6 @@ export function ratioHalfWidth(value: number | null, ci: readonly [number, numbe
   return Number.isFinite(w) ? w : null;
 }
 
-function medianOf(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((x, y) => x - y);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? null) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
-
 /** The contrast of one metric from the runs of side a and side b, at `confidence`. */
 export function stoppingContrast(
   ra: readonly RunMetrics[],
@@ -76,10 +70,7 @@ export function stoppingContrast(
   confidence: number,
 ): StoppingContrast {
   const def = metricDef(metric);
-  const pairs = repetitionPairs(ra, rb, metric).filter(
-    (p): p is readonly [number, number] =>
-      p[0] !== null && p[1] !== null && Number.isFinite(p[0]) && Number.isFinite(p[1]),
-  );
+  const pairs = repetitionPairs(ra, rb, metric).filter(completePair);
   const enough = pairs.length >= MIN_RUNS_FOR_VERDICT;
   const base = { a: names.a, b: names.b, metric, pairs: pairs.length };
   const where = names.sweepIndex === undefined ? {} : { sweepIndex: names.sweepIndex };
@@ -99,7 +90,7 @@ export function stoppingContrast(
   }
   const d = pairedDifferenceCI(pairs, { confidence });
   const ci = enough ? d.ci95 : null;
-  const scale = medianOf(pairs.map((p) => p[1]));
+  const scale = pairs.length === 0 ? null : median(pairs.map((p) => p[1]));
   const minDetectableEffect =
     ci === null || d.value === null || scale === null || scale === 0
       ? null

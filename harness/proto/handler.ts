@@ -13,8 +13,6 @@
 
 import { MAX_SERVER_CPU_MS } from '../scenario/workload.js';
 
-export { MAX_SERVER_CPU_MS };
-
 /** Largest body the handler serves (10 GB): guards against absurd sizes. */
 export const MAX_BODY_BYTES = 10_000_000_000;
 /** Body chunk size handed to the transport. */
@@ -80,7 +78,9 @@ const CPU_RE = /^\d{1,4}(?:\.\d{1,6})?$/;
  * without it; an error text for a bad or repeated value.
  */
 export function serverCpuParam(query: string | undefined): number | string {
-  const values = new URLSearchParams(query ?? '').getAll('cpu');
+  // Most requests carry no query: nothing to parse on the measured path.
+  if (query === undefined || query === '') return 0;
+  const values = new URLSearchParams(query).getAll('cpu');
   if (values.length === 0) return 0;
   const raw = values[0] ?? '';
   if (values.length > 1) return `bad cpu: given ${values.length} times`;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   BODY_CHUNK_BYTES,
-  MAX_SERVER_CPU_MS,
   bodySlice,
   handle,
   serverCpuParam,
   verifyBody,
 } from '../../harness/proto/handler.js';
+import { MAX_SERVER_CPU_MS } from '../../harness/scenario/workload.js';
 
 function body(res: ReturnType<typeof handle>): Buffer {
   const parts: Buffer[] = [];
