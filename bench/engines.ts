@@ -150,6 +150,8 @@ async function runOne(
     certPem: tls.certPem,
     keyPem: tls.keyPem,
     transport: s.transport,
+    scheduling: s.server.scheduling ?? 'sequential',
+    qlogDir: null,
   };
   const tag = `${protocol}-${c.name.replace(/\W+/g, '_')}-${rep}`;
   const serverFile = path.join(dir, `server-${tag}.json`);
@@ -170,6 +172,7 @@ async function runOne(
       transport: s.transport,
       workload: s.workload,
       seed: 1,
+      qlogDir: null,
       reportFile,
     };
     const clientFile = path.join(dir, `client-${tag}.json`);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ClientReport, ServerReport } from './records.js';
-import type { Protocol, Transport, Workload } from '../scenario/schema.js';
+import type { Protocol, SchedulingPolicy, Transport, Workload } from '../scenario/schema.js';
 import { clientReportSchema, serverReportSchema } from './schema.js';
 
 export interface ServerConfig {
@@ -17,6 +17,10 @@ export interface ServerConfig {
   certPem: string;
   keyPem: string;
   transport: Transport;
+  /** `server.scheduling` of the scenario. */
+  scheduling: SchedulingPolicy;
+  /** Directory for QUIC qlogs (`report.qlog: true`), null for none. */
+  qlogDir: string | null;
 }
 
 export interface ClientConfig {
@@ -31,6 +35,8 @@ export interface ClientConfig {
   seed: number;
   /** Where the client writes its ClientReport JSON. */
   reportFile: string;
+  /** Directory for QUIC qlogs (`report.qlog: true`), null for none. */
+  qlogDir: string | null;
 }
 
 export type ServerEvent =

@@ -7,6 +7,7 @@
  */
 import type { Protocol } from '../scenario/schema.js';
 import type { JsonObject } from '../../core/json.js';
+import type { TelemetrySeries } from './telemetry.js';
 
 /**
  * Stack settings an engine applied (TLS, ALPN, windows, congestion control, pacing, QUIC transport
@@ -33,6 +34,16 @@ export interface ConnectionRecord {
   error: string | null;
   /** Transport statistics at close (QUIC from quiche; TCP from the kernel when available). */
   transport: TransportStats | null;
+  /**
+   * The client started closing the connection, ms since t0; null if it never did (absent in files
+   * before schema 7). Closing is off every workload's critical path: the next request does not wait.
+   */
+  tCloseStart?: number | null;
+  /**
+   * The connection was fully closed (TCP: socket closed; QUIC: the closing period over), ms since t0;
+   * null if not seen before the client ended. tClosed - tCloseStart is the teardown time.
+   */
+  tClosed?: number | null;
 }
 
 /** Per-connection transport statistics; any field may be missing for a given stack. */
@@ -118,6 +129,8 @@ export interface ClientReport {
   metrics: Record<string, number>;
   /** Protocol/stack settings actually applied by the client (windows, CC, pacing...). */
   settings: EngineSettings;
+  /** The client's sending state over time, one series per connection (absent before schema 7). */
+  telemetry?: TelemetrySeries[];
 }
 
 /** What a server process reports when told to stop. */
@@ -127,4 +140,6 @@ export interface ServerReport {
   /** Requests served. */
   requests: number;
   settings: EngineSettings;
+  /** The server's sending state over time (it sends the responses), one series per connection. */
+  telemetry?: TelemetrySeries[];
 }

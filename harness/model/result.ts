@@ -25,17 +25,23 @@
  * `target-reached`, `max-repetitions` or `budget` — with the rule, the confidence of its intervals
  * and each headline contrast's interval and minimum detectable effect at the end. Absent from
  * partial results. Run records and summary unchanged.
+ * 7 = optional sender telemetry per connection (`runs[i].server.telemetry`, `runs[i].client.telemetry`,
+ * model/telemetry.ts), connection teardown times (`tCloseStart`, `tClosed`), attribution control runs
+ * (`runs[i].control`, never pooled with the workload's runs), `summary.protocols.<p>.transport` (loss
+ * response) and `summary.attribution`; the scenario records `server.scheduling` and `attribution`
+ * (files before 7 read with `server.scheduling: null`: their h2 and h3 servers scheduled differently).
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
 import type { LinkRecord } from '../../link/record.js';
 import type { Protocol, Scenario } from '../scenario/schema.js';
 import type { ClientReport, ServerReport } from './records.js';
+import type { AttributionEntry, TransportSummary } from './telemetry.js';
 import type { LatencyHistogram, MetricName, ProtocolContrast, RunFlag, RunMetrics } from './metrics.js';
 
-export const RESULT_SCHEMA_VERSION = 6;
+export const RESULT_SCHEMA_VERSION = 7;
 /** Versions this build reads (every file gets its summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
 
 /** The machine and software a result was measured on (harness/measure/env.ts fills it). */
 export interface Environment {
@@ -65,6 +71,11 @@ export interface PlannedRun {
   protocol: Protocol;
   /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measures). */
   sweepIndex?: number;
+  /**
+   * An attribution control run (`attribution: true`): one stream carrying the workload's total bytes
+   * over the same link and seed. Never pooled with the workload's runs.
+   */
+  control?: boolean;
 }
 
 export interface RunRecord extends PlannedRun {
@@ -156,6 +167,11 @@ export interface ProtocolSummary {
   };
   /** Schema 2: flags of this protocol's runs (subset of summary.flags). */
   flags: RunFlag[];
+  /**
+   * Schema 7: the loss response of the sender (the server), from its telemetry joined to the
+   * emulator's drop log; absent when no run of this protocol recorded telemetry.
+   */
+  transport?: TransportSummary;
 }
 
 /** Runs and requests of one protocol at one sweep point. */
@@ -194,6 +210,11 @@ export interface ResultSummary {
   flags: RunFlag[];
   /** Schema 2: estimates per sweep point (scenario.sweep.values order), when the scenario is a sweep. */
   sweep?: SweepPointSummary[];
+  /**
+   * Schema 7: each contrast of workload completion decomposed into setup × single-stream transport ×
+   * multiplexing, from the control runs (`attribution: true`); absent without control runs.
+   */
+  attribution?: AttributionEntry[];
 }
 
 export interface ResultFile {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PROTOCOLS } from '../scenario/schema.js';
 import { METRIC_NAMES, RUN_FLAG_KINDS } from './metrics.js';
 import { STOP_REASONS } from './result.js';
+import { ATTRIBUTION_FACTORS } from './telemetry.js';
 
 /** A number written by JSON.stringify: null stands for NaN/±Infinity. */
 const num = z
@@ -29,6 +30,40 @@ const transportStats = z.looseObject({
   cwndBytes: z.number().optional(),
 });
 
+/** `TelemetrySeries` (model/telemetry.ts): columns are optional, each as long as `t`. */
+export const telemetrySeriesSchema = z
+  .looseObject({
+    side: z.enum(['server', 'client']),
+    transport: z.enum(['tcp', 'quic']),
+    connection: z.string(),
+    source: z.string(),
+    intervalMs: z.number().positive(),
+    t: z.array(z.number()),
+    cwndBytes: z.array(z.number()).optional(),
+    bytesInFlight: z.array(z.number()).optional(),
+    ssthreshBytes: z.array(z.number()).optional(),
+    srttMs: z.array(z.number()).optional(),
+    minRttMs: z.array(z.number()).optional(),
+    deliveryRateMbit: z.array(z.number()).optional(),
+    packetsSent: z.array(z.number()).optional(),
+    packetsLost: z.array(z.number()).optional(),
+    packetsRetransmitted: z.array(z.number()).optional(),
+    timeouts: z.array(z.number()).optional(),
+    timeoutsSource: z.string().optional(),
+    recoveryState: z.array(z.number()).optional(),
+  })
+  .superRefine((s, ctx) => {
+    for (const [k, v] of Object.entries(s)) {
+      if (k !== 't' && Array.isArray(v) && v.length !== s.t.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `must have one value per sample (${s.t.length})`,
+        });
+      }
+    }
+  });
+
 const connectionRecord = z.looseObject({
   id: z.number().int(),
   tStart: z.number(),
@@ -38,6 +73,8 @@ const connectionRecord = z.looseObject({
   tlsVersion: z.string().nullable(),
   error: z.string().nullable(),
   transport: transportStats.nullable(),
+  tCloseStart: nnum.optional(),
+  tClosed: nnum.optional(),
 });
 
 const requestRecord = z.looseObject({
@@ -69,6 +106,7 @@ export const clientReportSchema = z.looseObject({
   /** Workload-level metrics (added with the workload types; absent in older files). */
   metrics: z.record(z.string(), z.number()).default({}),
   settings: z.record(z.string(), z.json()),
+  telemetry: z.array(telemetrySeriesSchema).optional(),
 });
 
 /** A server's report (`ServerReport`): in result.json, and in the server's "stopped" event. */
@@ -77,6 +115,7 @@ export const serverReportSchema = z.looseObject({
   cpu,
   requests: z.number(),
   settings: z.record(z.string(), z.json()),
+  telemetry: z.array(telemetrySeriesSchema).optional(),
 });
 
 const probe = z.looseObject({
@@ -140,6 +179,7 @@ const runRecord = z.looseObject({
     lossTimesMs: z.array(z.number()).optional(),
   }),
   sweepIndex: z.number().int().min(0).optional(),
+  control: z.boolean().optional(),
 });
 
 const lossModel = z.looseObject({ model: z.string() });
@@ -313,6 +353,41 @@ const protocolSummary = z.looseObject({
     workloadMs: histogram,
   }),
   flags: z.array(flag),
+  /** Schema 7: the sender's loss response (model/telemetry.ts `TransportSummary`). */
+  transport: z
+    .looseObject({
+      runsWithTelemetry: z.number().int().min(0),
+      congestionEventsPer100Losses: estimate,
+      congestionEvents: estimate,
+      reductionFactor: estimate,
+      undoneShare: estimate,
+      timeInRecoveryMs: estimate,
+      timeouts: estimate,
+      meanCwndBytes: estimate,
+      srttMs: estimate,
+      downlinkDrops: estimate,
+      packetsLost: estimate,
+    })
+    .optional(),
+});
+
+const attributionFactor = z.looseObject({ value: nnum, ci95: z.tuple([z.number(), z.number()]).nullable() });
+const attributionFactorName = z.enum(ATTRIBUTION_FACTORS);
+/** Schema 7: `AttributionEntry` (model/telemetry.ts). */
+const attributionEntry = z.looseObject({
+  pair: z.string(),
+  a: z.string(),
+  b: z.string(),
+  metric: z.string(),
+  sweepIndex: z.number().int().optional(),
+  pairs: z.number().int().min(0),
+  total: attributionFactor,
+  setup: attributionFactor,
+  transport: attributionFactor,
+  multiplexing: attributionFactor,
+  shares: z.looseObject({ setup: nnum, transport: nnum, multiplexing: nnum }),
+  dominant: attributionFactorName.nullable(),
+  sentence: z.string(),
 });
 
 /** The summary with contrasts of one shape (schemas 3 and 4: `contrast`; 5: `contrastV5`). */
@@ -341,6 +416,7 @@ const summaryWith = <C extends z.ZodType>(c: C) =>
         }),
       )
       .optional(),
+    attribution: z.array(attributionEntry).optional(),
   });
 const summary = summaryWith(contrast);
 const summaryV5 = summaryWith(contrastV5);
@@ -408,7 +484,7 @@ const stopping = z.looseObject({
   ),
 });
 
-/** Schema 6 (current): schema 5 plus the optional `stopping`. */
+/** Schema 6: schema 5 plus the optional `stopping`. */
 export const resultSchemaV6 = z.looseObject({
   schemaVersion: z.literal(6),
   ...common,
@@ -416,8 +492,13 @@ export const resultSchemaV6 = z.looseObject({
   partial: partial.optional(),
   stopping: stopping.optional(),
 });
+/**
+ * Schema 7 (current): schema 6 whose records may carry telemetry, teardown times and control runs,
+ * and whose summary may carry `transport` and `attribution` (all optional keys, validated above).
+ */
+export const resultSchemaV7 = resultSchemaV6.extend({ schemaVersion: z.literal(7) });
 /** The schema this build writes (RESULT_SCHEMA_VERSION): what checkpoints and new files hold. */
-export const currentResultSchema = resultSchemaV6;
+export const currentResultSchema = resultSchemaV7;
 /** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({
   schemaVersion: z.literal(4),
@@ -450,7 +531,8 @@ export function resultSchemaFor(
   | typeof resultSchemaV3
   | typeof resultSchemaV4
   | typeof resultSchemaV5
-  | typeof resultSchemaV6 {
+  | typeof resultSchemaV6
+  | typeof resultSchemaV7 {
   switch (version) {
     case 1:
       return resultSchemaV1;
@@ -462,7 +544,9 @@ export function resultSchemaFor(
       return resultSchemaV4;
     case 5:
       return resultSchemaV5;
-    default:
+    case 6:
       return resultSchemaV6;
+    default:
+      return resultSchemaV7;
   }
 }

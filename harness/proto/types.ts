@@ -3,7 +3,8 @@
  * every engine pins alike. The engine for a protocol is chosen in `session.ts` and nowhere else.
  */
 import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/records.js';
-import type { Protocol, Transport } from '../scenario/schema.js';
+import type { Protocol, SchedulingPolicy, Transport } from '../scenario/schema.js';
+import type { TelemetrySeries } from '../model/telemetry.js';
 
 /** Settings every TCP+TLS engine pins the same way (and records). */
 export const TLS_SETTINGS = {
@@ -29,6 +30,10 @@ export interface ServerOptions {
   altSvcH3Port?: number | undefined;
   /** h2 only: also answer HTTP/1.1 on the same port, chosen by ALPN (`h3bench serve`). */
   allowHttp1?: boolean | undefined;
+  /** Order of the responses ready at once (`server.scheduling`); default 'sequential'. */
+  scheduling?: SchedulingPolicy | undefined;
+  /** QUIC only: write one qlog (JSON-SEQ) per connection into this directory (`report.qlog`). */
+  qlogDir?: string | undefined;
 }
 
 export interface ProtocolServer {
@@ -41,6 +46,12 @@ export interface ProtocolServer {
   requestsServed(): number;
   /** Stack settings applied (recorded in the result). */
   settings(): EngineSettings;
+  /**
+   * Sending state over time of every connection so far, closed ones included (engines that sample
+   * it themselves: QUIC; TCP is sampled from outside the process). Times are CLOCK_MONOTONIC ms
+   * (`process.hrtime`); the orchestrator moves them onto the run's t0.
+   */
+  telemetry?(): TelemetrySeries[];
 }
 
 export interface ClientOptions {
@@ -57,6 +68,8 @@ export interface ClientOptions {
   connections: number;
   /** Monotonic clock in ms since the run's t0. */
   now: () => number;
+  /** QUIC only: write one qlog (JSON-SEQ) per connection into this directory (`report.qlog`). */
+  qlogDir?: string | undefined;
 }
 
 /** Response headers as received (lower-case names). */
@@ -76,6 +89,8 @@ export interface ProtocolClient {
   close(): Promise<void>;
   /** Stack settings applied (recorded in the result). */
   settings(): EngineSettings;
+  /** As ProtocolServer.telemetry: every connection's sending state, CLOCK_MONOTONIC ms. */
+  telemetry?(): TelemetrySeries[];
 }
 
 /** ALPN identifier of each protocol. */

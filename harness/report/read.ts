@@ -56,7 +56,14 @@ export function parseResult(json: unknown, source: string): ResultFile {
   const { scenario, summary: _summary, ...rest } = parsed.data;
   const checked: Omit<ResultFile, 'scenario' | 'summary'> = rest;
   // The resolved scenario as its writer stored it; checked for the keys the analysis reads only.
-  const resolved = scenario as unknown as Scenario;
+  const stored = scenario as unknown as Omit<Scenario, 'server' | 'attribution'> &
+    Partial<Pick<Scenario, 'server' | 'attribution'>>;
+  // Files before schema 7 recorded neither key: their servers scheduled differently (null).
+  const resolved: Scenario = {
+    ...stored,
+    server: stored.server ?? { scheduling: null },
+    attribution: stored.attribution ?? false,
+  };
   return {
     ...checked,
     schemaVersion: RESULT_SCHEMA_VERSION,

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createClient, loadEngine } from '../proto/session.js';
 import type { ClientReport } from '../model/records.js';
+import type { ProtocolClient } from '../proto/types.js';
 import { h1Connections } from '../scenario/workload.js';
 import { runWorkload } from '../workload/index.js';
 import { cpuSince } from './cpu.js';
@@ -24,9 +25,11 @@ async function main(): Promise<void> {
   const t0MonotonicNs = process.hrtime.bigint().toString();
   const now = () => performance.now() - t0;
   const cpu0 = process.cpuUsage();
+  // Every client the workload opens, for the telemetry of their connections (closed ones included).
+  const clients: ProtocolClient[] = [];
   const outcome = await runWorkload(cfg.workload, {
-    newClient: () =>
-      createClient(cfg.protocol, {
+    newClient: async () => {
+      const client = await createClient(cfg.protocol, {
         host: cfg.host,
         port: cfg.port,
         serverName: cfg.serverName,
@@ -34,10 +37,15 @@ async function main(): Promise<void> {
         transport: cfg.transport,
         connections: h1Connections(cfg.workload),
         now,
-      }),
+        qlogDir: cfg.qlogDir ?? undefined,
+      });
+      clients.push(client);
+      return client;
+    },
     now,
     seed: cfg.seed,
   });
+  const telemetry = clients.flatMap((c) => c.telemetry?.() ?? []);
   const report: ClientReport = {
     protocol: cfg.protocol,
     t0EpochMs,
@@ -48,6 +56,7 @@ async function main(): Promise<void> {
     cpu: cpuSince(cpu0, t0),
     metrics: outcome.metrics,
     settings: outcome.clientSettings,
+    ...(telemetry.length > 0 ? { telemetry } : {}),
   };
   writeFileSync(cfg.reportFile, JSON.stringify(report));
 }

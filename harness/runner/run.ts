@@ -50,7 +50,7 @@ import {
 } from '../measure/stopping.js';
 import type { RunMetrics } from '../model/metrics.js';
 import type { LoadedScenario } from '../scenario/load.js';
-import type { Scenario } from '../scenario/schema.js';
+import { SCENARIO_DEFAULTS, type Scenario } from '../scenario/schema.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
 import { deadOwners } from '../../link/state.js';
 import { sweepStaleOnce } from '../../link/topology.js';
@@ -242,6 +242,8 @@ async function runOne(
       certPem: tls.certPem,
       keyPem: tls.keyPem,
       transport: s.transport,
+      scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
+      qlogDir: null,
     };
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
@@ -267,6 +269,7 @@ async function runOne(
       workload: s.workload,
       seed: workloadSeed,
       reportFile,
+      qlogDir: null,
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));

@@ -24,6 +24,8 @@ async function main(): Promise<void> {
     certPem: cfg.certPem,
     keyPem: cfg.keyPem,
     transport: cfg.transport,
+    scheduling: cfg.scheduling,
+    qlogDir: cfg.qlogDir ?? undefined,
   });
   const port = await server.listen();
   const cpu0 = process.cpuUsage();
@@ -35,9 +37,16 @@ async function main(): Promise<void> {
     stopping = true;
     const cpu = cpuSince(cpu0, wall0);
     await server.close();
+    const telemetry = server.telemetry?.();
     emit({
       event: 'stopped',
-      report: { protocol: cfg.protocol, cpu, requests: server.requestsServed(), settings: server.settings() },
+      report: {
+        protocol: cfg.protocol,
+        cpu,
+        requests: server.requestsServed(),
+        settings: server.settings(),
+        ...(telemetry === undefined ? {} : { telemetry }),
+      },
     });
     process.exit(0);
   };

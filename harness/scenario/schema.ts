@@ -27,6 +27,17 @@ export {
 export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
+/**
+ * Values of `server.scheduling`: the order in which every server (h1 has one response at a time per
+ * connection; h2 and h3 many) sends the responses that are ready at once (harness/proto/schedule.ts):
+ * - `sequential`: each response's HEADERS and DATA in turn, in request order (RFC 9218's default:
+ *   urgency 3, not incremental);
+ * - `headers-first`: every response's HEADERS as soon as it is ready, then the bodies in request order;
+ * - `round-robin`: HEADERS as soon as ready, bodies interleaved chunk by chunk (RFC 9218 incremental).
+ */
+export const SCHEDULING_POLICIES = ['sequential', 'headers-first', 'round-robin'] as const;
+export type SchedulingPolicy = (typeof SCHEDULING_POLICIES)[number];
+
 /** Defaults of every optional key, in canonical units. */
 export const SCENARIO_DEFAULTS = {
   description: '',
@@ -34,7 +45,9 @@ export const SCENARIO_DEFAULTS = {
   repetitions: 3,
   seed: 1,
   transport: TRANSPORT_DEFAULTS,
-  report: { formats: REPORT_FORMATS },
+  report: { formats: REPORT_FORMATS, qlog: false },
+  server: { scheduling: 'sequential' },
+  attribution: false,
 } as const satisfies {
   description: string;
   protocols: readonly Protocol[];
@@ -42,6 +55,8 @@ export const SCENARIO_DEFAULTS = {
   seed: number;
   transport: Record<string, unknown>;
   report: Record<string, unknown>;
+  server: { scheduling: SchedulingPolicy };
+  attribution: boolean;
 };
 
 const D = SCENARIO_DEFAULTS;
@@ -55,6 +70,14 @@ export const reportSchema = z
       .min(1)
       .refine((f) => new Set(f).size === f.length, 'must not repeat a format')
       .default([...D.report.formats]),
+    /** Write a qlog (JSON-SEQ) of every QUIC connection, both endpoints, next to result.json. */
+    qlog: z.boolean().default(D.report.qlog),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    scheduling: z.enum(SCHEDULING_POLICIES).default(D.server.scheduling),
   })
   .strict();
 
@@ -147,6 +170,8 @@ export const scenarioInputSchema = z
     transport: transportSchema.prefault({}),
     workload: workloadSchema,
     report: reportSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    attribution: z.boolean().default(D.attribution),
   })
   .strict();
 
@@ -166,7 +191,17 @@ export interface Scenario {
   networkProfile: string | null;
   transport: Transport;
   workload: Workload;
-  report: { formats: ReportFormat[] };
+  report: { formats: ReportFormat[]; qlog: boolean };
+  /**
+   * How servers order the responses ready at once (the same policy for every protocol); null in
+   * files before schema 7, whose servers differed (h2: nghttp2's default, h3: sequential).
+   */
+  server: { scheduling: SchedulingPolicy | null };
+  /**
+   * Adds a control run per protocol per repetition: one stream carrying the workload's total bytes
+   * over the same link and seed, from which `summary.attribution` decomposes each contrast.
+   */
+  attribution: boolean;
 }
 
 /**
@@ -211,5 +246,7 @@ export function resolveScenario(input: ScenarioInput, networkProfile: string | n
     transport: input.transport,
     workload: input.workload,
     report: input.report,
+    server: input.server,
+    attribution: input.attribution,
   };
 }
