@@ -436,7 +436,7 @@ async function linkemUp(
     for (const ns of names) qdiscs[ns] = await qdiscDump(ns).catch((e: unknown) => toError(e).message);
     try {
       const stats = await lk.stop();
-      const { dropTimesMonotonicMs, ...drops } = await emulatorDrops(logFile);
+      const { dropTimesMonotonicMs, downDropTimesMonotonicMs, ...drops } = await emulatorDrops(logFile);
       return {
         counters: {
           qdiscsAfter: qdiscs,
@@ -445,6 +445,7 @@ async function linkemUp(
           ...drops,
         },
         dropTimesMonotonicMs,
+        ...(downDropTimesMonotonicMs === undefined ? {} : { downDropTimesMonotonicMs }),
       };
     } catch (err) {
       return {
@@ -460,6 +461,7 @@ async function linkemUp(
 /** What linkem's packet log gave: the drop times (null when unreadable) and drops per reason. */
 interface EmulatorDrops {
   dropTimesMonotonicMs: number[] | null;
+  downDropTimesMonotonicMs?: number[];
   dropReasons?: Record<string, number>;
   dropTimesError?: string;
 }
@@ -472,8 +474,8 @@ interface EmulatorDrops {
  */
 async function emulatorDrops(logFile: string): Promise<EmulatorDrops> {
   try {
-    const { dropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
-    return { dropTimesMonotonicMs, dropReasons };
+    const { dropTimesMonotonicMs, downDropTimesMonotonicMs, dropReasons } = await readLinkemDrops(logFile);
+    return { dropTimesMonotonicMs, downDropTimesMonotonicMs, dropReasons };
   } catch (err) {
     return { dropTimesMonotonicMs: null, dropTimesError: toError(err).message };
   }
@@ -516,6 +518,7 @@ function handle(
       downing ??= (async () => {
         let counters: LinkCounters = {};
         let dropTimesMonotonicMs: number[] | null = null;
+        let downDropTimesMonotonicMs: number[] | undefined;
         try {
           const sockets = {
             client: await namespaceCounters(clientNs),
@@ -524,13 +527,18 @@ function handle(
           const stopped = await stopBackend();
           counters = { sockets, ...stopped.counters };
           dropTimesMonotonicMs = stopped.dropTimesMonotonicMs;
+          downDropTimesMonotonicMs = stopped.downDropTimesMonotonicMs;
         } catch (err) {
           counters.error = toError(err).message;
         }
         const t = await teardown(c.namespaces);
         if (t.errors.length > 0) counters.teardownErrors = t.errors;
         if (t.restored.length > 0) counters.hostSysctlsRestored = t.restored;
-        return { counters, dropTimesMonotonicMs };
+        return {
+          counters,
+          dropTimesMonotonicMs,
+          ...(downDropTimesMonotonicMs === undefined ? {} : { downDropTimesMonotonicMs }),
+        };
       })();
       return downing;
     },

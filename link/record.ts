@@ -112,6 +112,8 @@ export interface LinkTeardown {
    * times in ms; null when the backend keeps no packet log or it could not be read.
    */
   dropTimesMonotonicMs: number[] | null;
+  /** The subset dropped in the down direction (server → client); absent with dropTimesMonotonicMs null. */
+  downDropTimesMonotonicMs?: number[];
 }
 
 /** A link's record in a run (`RunRecord.link`). */
@@ -126,4 +128,6 @@ export interface LinkRecord {
    * the path is lossless).
    */
   lossTimesMs?: number[];
+  /** The subset of lossTimesMs dropped server → client (the direction the responses take). */
+  downlinkLossTimesMs?: number[];
 }

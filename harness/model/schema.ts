@@ -177,6 +177,7 @@ const runRecord = z.looseObject({
     probe: probe.nullable(),
     counters: linkCounters,
     lossTimesMs: z.array(z.number()).optional(),
+    downlinkLossTimesMs: z.array(z.number()).optional(),
   }),
   sweepIndex: z.number().int().min(0).optional(),
   control: z.boolean().optional(),

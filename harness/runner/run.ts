@@ -323,6 +323,8 @@ async function runOne(
       record.link.counters = down.counters;
       const loss = lossTimes(down.dropTimesMonotonicMs, record.client);
       if (loss !== undefined) record.link.lossTimesMs = loss;
+      const downLoss = lossTimes(down.downDropTimesMonotonicMs ?? null, record.client);
+      if (downLoss !== undefined) record.link.downlinkLossTimesMs = downLoss;
     }
   }
   return cause ? { record, infrastructureFailure, cause } : { record, infrastructureFailure };

@@ -143,6 +143,8 @@ export async function readLinkemLog(file: string): Promise<LinkemLog> {
 export interface LinkemDrops {
   /** CLOCK_MONOTONIC time of each drop, ms (3 decimals), in log order. */
   dropTimesMonotonicMs: number[];
+  /** The subset dropped in the down direction (server → client, the responses' way), same unit. */
+  downDropTimesMonotonicMs: number[];
   /** Drops per "<dir> <reason>", e.g. "up loss": 12. */
   dropReasons: Record<string, number>;
 }
@@ -173,7 +175,7 @@ export async function readLinkemDrops(file: string, chunkBytes = 1 << 20): Promi
     const header = parseLinkemLogHeader(head.subarray(0, got));
     const rec = header.recordBytes;
     const base = Number(header.baseMonotonicNs / 1000n) / 1000;
-    const out: LinkemDrops = { dropTimesMonotonicMs: [], dropReasons: {} };
+    const out: LinkemDrops = { dropTimesMonotonicMs: [], downDropTimesMonotonicMs: [], dropReasons: {} };
     const chunk = Buffer.allocUnsafe(Math.max(rec, chunkBytes - (chunkBytes % rec)));
     for (let pos = header.headerBytes; ;) {
       const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
@@ -182,12 +184,15 @@ export async function readLinkemDrops(file: string, chunkBytes = 1 << 20): Promi
       for (let at = 0; at < whole; at += rec) {
         const code = chunk[at + 27] ?? 0;
         if (code < FIRST_DROP_CODE) continue;
-        const key = DROP_KEYS[chunk[at + 26] === 0 ? 0 : 1]?.[code];
+        const down = chunk[at + 26] !== 0;
+        const key = DROP_KEYS[down ? 1 : 0]?.[code];
         if (key === undefined || key === '') {
           throw new LinkemError(`Cannot read linkem log: unknown event ${code} at byte ${pos + at}`);
         }
         const tNs = chunk.readUInt32LE(at) + chunk.readUInt32LE(at + 4) * 0x1_0000_0000;
-        out.dropTimesMonotonicMs.push(Math.round((base + tNs / 1e6) * 1000) / 1000);
+        const tMs = Math.round((base + tNs / 1e6) * 1000) / 1000;
+        out.dropTimesMonotonicMs.push(tMs);
+        if (down) out.downDropTimesMonotonicMs.push(tMs);
         out.dropReasons[key] = (out.dropReasons[key] ?? 0) + 1;
       }
       pos += whole;

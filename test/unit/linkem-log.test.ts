@@ -23,10 +23,12 @@ afterAll(() => {
 function dropsOf(buf: Buffer): LinkemDrops {
   const log = parseLinkemLog(buf);
   const base = Number(log.header.baseMonotonicNs / 1000n) / 1000;
-  const out: LinkemDrops = { dropTimesMonotonicMs: [], dropReasons: {} };
+  const out: LinkemDrops = { dropTimesMonotonicMs: [], downDropTimesMonotonicMs: [], dropReasons: {} };
   for (const r of log.records) {
     if (r.event !== 'drop') continue;
-    out.dropTimesMonotonicMs.push(Math.round((base + r.tNs / 1e6) * 1000) / 1000);
+    const t = Math.round((base + r.tNs / 1e6) * 1000) / 1000;
+    out.dropTimesMonotonicMs.push(t);
+    if (r.dir === 'down') out.downDropTimesMonotonicMs.push(t);
     const key = `${r.dir} ${r.reason ?? 'unknown'}`;
     out.dropReasons[key] = (out.dropReasons[key] ?? 0) + 1;
   }
@@ -199,6 +201,7 @@ describe('readLinkemDrops', () => {
     expect(await readLinkemDrops(fileOf('cut.log', cut), 64)).toEqual(dropsOf(cut));
     expect(await readLinkemDrops(fileOf('empty.log', makeLog([])))).toEqual({
       dropTimesMonotonicMs: [],
+      downDropTimesMonotonicMs: [],
       dropReasons: {},
     });
   });
