@@ -69,7 +69,8 @@ function progressPrinter(stream: NodeJS.WriteStream): (ev: ProgressEvent) => voi
   return (ev) => {
     const k = ev.run.index + 1;
     const secs = (ev.elapsedMs / 1000).toFixed(1);
-    const head = `[${k}/${ev.total}] ${ev.run.protocol} repetition ${ev.run.repetition + 1}`;
+    const what = ev.run.control === true ? `${ev.run.protocol} control (one stream)` : ev.run.protocol;
+    const head = `[${k}/${ev.total}] ${what} repetition ${ev.run.repetition + 1}`;
     if (ev.phase === 'start') {
       if (tty) stream.write(`\r\x1b[2K${head} running... (${secs}s elapsed)`);
       return;
@@ -128,7 +129,9 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const outRoot = path.resolve(values.out ?? path.join(projectRoot(), 'results'));
   const est = estimate(loaded.points);
   const range = estimateAdaptive(loaded.points);
-  const sweep = s.sweep ? ` × ${s.sweep.values.length} values of ${s.sweep.key}` : '';
+  const sweep =
+    (s.sweep ? ` × ${s.sweep.values.length} values of ${s.sweep.key}` : '') +
+    (s.attribution ? ' (+ one single-stream control run each, attribution)' : '');
   const a = s.adaptive;
   const reps = a
     ? `${a.min}..${a.max} rounds (adaptive: until every headline h3 contrast is within ±${a.targetPct}%${a.budgetMs === null ? '' : `, budget ${formatDuration(a.budgetMs)}`})`

@@ -5,6 +5,7 @@
  */
 import type { Scenario } from '../scenario/schema.js';
 import type { Workload } from '../scenario/workload.js';
+import { controlWorkload, workloadBytes } from './plan.js';
 
 /** Starting a server and a client process and reading their reports, ms (measured here: ~0.5 s). */
 const PROCESS_OVERHEAD_MS = 800;
@@ -13,19 +14,17 @@ const LINK_OVERHEAD_MS = 2500;
 /** Throughput assumed when the link has no rate limit, kbit/s (~100 MB/s). */
 const UNLIMITED_KBIT = 800_000;
 
-function workloadBytes(w: Workload): { bytes: number; rounds: number } {
+/** Bytes to move (rpc: none, it is paced by its schedule) and the round trips the workload waits. */
+function workloadShape(w: Workload): { bytes: number; rounds: number } {
   switch (w.type) {
     case 'multiplex':
-      return { bytes: w.requests * w.sizeBytes, rounds: Math.ceil(w.requests / w.concurrency) };
+      return { bytes: workloadBytes(w), rounds: Math.ceil(w.requests / w.concurrency) };
     case 'page-load':
-      return {
-        bytes: w.documentBytes + w.waves.reduce((a, x) => a + x.count * x.sizeBytes, 0),
-        rounds: 1 + w.waves.length,
-      };
+      return { bytes: workloadBytes(w), rounds: 1 + w.waves.length };
     case 'bulk':
-      return { bytes: w.sizeBytes, rounds: 1 };
+      return { bytes: workloadBytes(w), rounds: 1 };
     case 'cold':
-      return { bytes: w.requests * w.sizeBytes, rounds: 3 * Math.ceil(w.requests / w.concurrency) };
+      return { bytes: workloadBytes(w), rounds: 3 * Math.ceil(w.requests / w.concurrency) };
     case 'rpc':
       return { bytes: 0, rounds: 0 };
   }
@@ -36,7 +35,7 @@ export function estimateRunMs(s: Scenario): number {
   const p = s.network.profile;
   const rtt = s.network.backend === 'none' ? 0.1 : p.down.delayMs + p.up.delayMs;
   const rateKbit = s.network.backend === 'none' ? UNLIMITED_KBIT : (p.down.rateKbit ?? UNLIMITED_KBIT);
-  const { bytes, rounds } = workloadBytes(s.workload);
+  const { bytes, rounds } = workloadShape(s.workload);
   // Handshake (2 RTT for TCP+TLS), then the rounds, then the bytes at the bottleneck (slow start and
   // loss make real transfers slower; this is a floor, rounded up by 50%).
   let workMs = (2 + rounds) * rtt + (bytes * 8) / rateKbit;
@@ -61,6 +60,11 @@ export function estimate(points: readonly Scenario[]): RunEstimate {
     const n = s.protocols.length * s.repetitions;
     runs += n;
     ms += n * estimateRunMs(s);
+    if (s.attribution) {
+      // One control run per protocol and repetition (runner/plan.ts).
+      runs += n;
+      ms += n * estimateRunMs({ ...s, workload: controlWorkload(s.workload) });
+    }
   }
   return { runs, ms };
 }

@@ -57,7 +57,7 @@ import { sweepStaleOnce } from '../../link/topology.js';
 import { launch } from './launcher.js';
 import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
-import { planRuns, repetitionSeeds, withRepetitionSeed } from './plan.js';
+import { planRuns, repetitionSeeds, scenarioOfRun, withRepetitionSeed } from './plan.js';
 import { createRunTemp } from './workdir.js';
 import { appendRunRecord, writeCheckpoint, type CheckpointHeader, type ResultHeader } from './checkpoint.js';
 import { PARTIAL_SUFFIX, UnpublishableResultError, WORK_DIR, publishResult } from './publish.js';
@@ -409,7 +409,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     // An adaptive run plans its max rounds (`s.repetitions` = `adaptive.max`): rounds are the plan's
     // repetitions in order, so the rounds it runs are those (seeds, order) of a fixed run of as many.
     const sweepPoints = s.sweep ? loaded.points.length : 0;
-    const plan = planRuns(s.protocols, s.repetitions, s.seed, sweepPoints);
+    const plan = planRuns(s.protocols, s.repetitions, s.seed, sweepPoints, s.attribution);
     const header: ResultHeader = {
       runId,
       createdAt: started.toISOString(),
@@ -448,7 +448,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         const point = loaded.points[planned.sweepIndex ?? 0] ?? s;
         const seeds = repetitionSeeds(point, planned.repetition);
         const { record, infrastructureFailure, cause } = await runOne(
-          withRepetitionSeed(point, planned.repetition),
+          scenarioOfRun(withRepetitionSeed(point, planned.repetition), planned),
           planned,
           seeds.workload,
           tls,
@@ -457,7 +457,8 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           opts.signal,
         );
         runs.push(record);
-        if (s.adaptive) metrics.push(analyzeRun(runInput(record, point)).metrics);
+        // Control runs never count as the workload's (docs/metrics.md § "Attribution").
+        if (s.adaptive && planned.control !== true) metrics.push(analyzeRun(runInput(record, point)).metrics);
         try {
           await appendRunRecord(tmp, record, appendFailed);
         } catch (err) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../core/prng.js';
-import { planRuns } from '../../harness/runner/plan.js';
+import { controlWorkload, planRuns, scenarioOfRun, workloadBytes } from '../../harness/runner/plan.js';
+import { estimate } from '../../harness/runner/budget.js';
+import { parseScenario } from '../../harness/scenario/load.js';
 import { launchArgv } from '../../harness/runner/launcher.js';
 
 describe('planRuns', () => {
@@ -61,6 +63,49 @@ describe('planRuns with a sweep', () => {
 
   it('leaves sweepIndex out when there is no sweep', () => {
     expect(planRuns(['h1'], 2, 1).every((p) => !('sweepIndex' in p))).toBe(true);
+  });
+});
+
+describe('planRuns with attribution control runs', () => {
+  it('adds one control run per protocol per repetition, shuffled in, and leaves other plans alone', () => {
+    const plan = planRuns(['h1', 'h2', 'h3'], 3, 9, 0, true);
+    expect(plan).toHaveLength(18);
+    for (let r = 0; r < 3; r++) {
+      const rep = plan.filter((p) => p.repetition === r);
+      expect(rep.map((p) => `${p.protocol}${p.control === true ? 'c' : ''}`).sort()).toEqual([
+        'h1',
+        'h1c',
+        'h2',
+        'h2c',
+        'h3',
+        'h3c',
+      ]);
+    }
+    // Controls are not always last: they are shuffled with the workload runs.
+    expect(new Set(plan.filter((p) => p.control === true).map((p) => p.index % 6)).size).toBeGreaterThan(1);
+    expect(planRuns(['h1', 'h2'], 4, 3, 0, false)).toEqual(planRuns(['h1', 'h2'], 4, 3));
+    expect(planRuns(['h1', 'h2'], 4, 3).some((p) => 'control' in p)).toBe(false);
+  });
+
+  it("gives a control run one stream of the workload's total bytes", () => {
+    const s = parseScenario(
+      'name: t\nattribution: true\nworkload: {type: page-load, document: 10kB, waves: [{count: 2, size: 5kB}]}\n',
+      't.yaml',
+    );
+    expect(workloadBytes(s.workload)).toBe(20_000);
+    expect(controlWorkload(s.workload)).toMatchObject({
+      type: 'bulk',
+      sizeBytes: 20_000,
+      allowedFailures: 0,
+    });
+    expect(scenarioOfRun(s, { index: 0, repetition: 0, protocol: 'h2', control: true }).workload.type).toBe(
+      'bulk',
+    );
+    expect(scenarioOfRun(s, { index: 0, repetition: 0, protocol: 'h2' }).workload.type).toBe('page-load');
+    const withControls = estimate([s]);
+    const without = estimate([{ ...s, attribution: false }]);
+    expect(withControls.runs).toBe(2 * without.runs);
+    expect(withControls.ms).toBeGreaterThan(without.ms);
   });
 });
 
