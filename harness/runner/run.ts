@@ -26,10 +26,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { RunError, toError } from '../../core/errors.js';
 import type { ClientReport } from '../model/records.js';
+import type { TelemetrySeries } from '../model/telemetry.js';
 import { captureEnvironment } from '../measure/env.js';
 import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../../core/paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
+import { TRANSPORT_OF } from '../proto/types.js';
 import {
   RESULT_SCHEMA_VERSION,
   type PartialRun,
@@ -143,6 +145,23 @@ export function lossTimes(
   return dropTimesMonotonicMs.map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
 }
 
+/**
+ * Telemetry series as the samplers wrote them (CLOCK_MONOTONIC ms: both namespaces share the clock)
+ * moved onto the run's timeline (ms since the client's t0, 3 decimals). Without the client's t0 the
+ * series cannot be placed and are dropped.
+ */
+export function onRunTimeline(
+  series: readonly TelemetrySeries[],
+  client: ClientReport | null,
+): TelemetrySeries[] | undefined {
+  if (client?.t0MonotonicNs === undefined) return undefined;
+  const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
+  return series.map((s) => ({ ...s, t: s.t.map((t) => Math.round((t - t0) * 1000) / 1000) }));
+}
+
+/** Directory of a result holding the QUIC qlogs (`report.qlog: true`): qlog/run-<index>-<protocol>/. */
+export const QLOG_DIR = 'qlog';
+
 /** Upper bound on a client's run time, from its workload. */
 export function clientDeadlineMs(s: Scenario): number {
   const w = s.workload;
@@ -225,8 +244,14 @@ async function runOne(
     client?.kill('SIGKILL');
   };
   signal?.addEventListener('abort', onAbort);
+  // qlogs live beside result.json (the work directory is removed on publication).
+  const qlogDir =
+    s.report.qlog && TRANSPORT_OF[planned.protocol] === 'udp'
+      ? path.join(path.dirname(workDir), QLOG_DIR, `run-${planned.index}-${planned.protocol}`)
+      : null;
   try {
     await mkdir(dir, { recursive: true });
+    if (qlogDir !== null) await mkdir(qlogDir, { recursive: true });
     phase = 'link';
     link = await linkUp(s.network, s.transport, { workDir: dir, signal });
     record.link.provenance = link.provenance();
@@ -243,7 +268,7 @@ async function runOne(
       keyPem: tls.keyPem,
       transport: s.transport,
       scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
-      qlogDir: null,
+      qlogDir,
     };
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
@@ -269,7 +294,7 @@ async function runOne(
       workload: s.workload,
       seed: workloadSeed,
       reportFile,
-      qlogDir: null,
+      qlogDir,
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));
@@ -325,6 +350,12 @@ async function runOne(
       if (loss !== undefined) record.link.lossTimesMs = loss;
       const downLoss = lossTimes(down.downDropTimesMonotonicMs ?? null, record.client);
       if (downLoss !== undefined) record.link.downlinkLossTimesMs = downLoss;
+    }
+    for (const side of [record.client, record.server]) {
+      if (side?.telemetry === undefined) continue;
+      const placed = onRunTimeline(side.telemetry, record.client);
+      if (placed === undefined) delete side.telemetry;
+      else side.telemetry = placed;
     }
   }
   return cause ? { record, infrastructureFailure, cause } : { record, infrastructureFailure };
