@@ -733,6 +733,11 @@ export class QuicConnection {
     return this.c.sourceId();
   }
 
+  /** quiche's trace id of this connection (our source connection ID in hex). */
+  traceId(): string {
+    return this.c.traceId();
+  }
+
   /** Largest UDP payload quiche will send on this connection. */
   maxSendUdpPayloadSize(): number {
     return this.c.maxSendUdpPayloadSize();

@@ -48,7 +48,14 @@ export class QuicClient extends Endpoint {
       remote,
       this.config,
     );
-    const conn = new QuicConn(this, quic, true, local, remote);
+    const conn = new QuicConn(
+      this,
+      quic,
+      true,
+      local,
+      remote,
+      this.newTelemetry('client', local, remote, quic.traceId()),
+    );
     conn.setHandler(handler);
     this.conn = conn;
     this.markDirty(conn);
@@ -59,6 +66,7 @@ export class QuicClient extends Endpoint {
   async close(code: number, reason = ''): Promise<void> {
     if (this.conn !== null) await this.conn.close(code, reason);
     await this.closeSocket();
+    await this.qlogsFlushed();
   }
 
   forget(conn: QuicConn): void {

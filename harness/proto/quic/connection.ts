@@ -23,9 +23,11 @@ import {
   type HostPort,
   type QuicCloseInfo,
   type QuicConnection,
+  type QuicStats,
   type RecvInfo,
 } from './binding.js';
 import { Pacer, type PacingMode } from './pacer.js';
+import type { ConnTelemetry } from './telemetry.js';
 
 /** A stream's JS write queue reports "full" (write returns false) at this many bytes. */
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
@@ -158,11 +160,22 @@ export class QuicConn {
   /** Null when pacing is off. */
   private readonly pacer: Pacer | null;
   private paceTimer: NodeJS.Timeout | null = null;
+  /** Sampling, PTO inference and qlog (telemetry.ts); null when neither telemetry nor qlog is on. */
+  readonly telemetry: ConnTelemetry | null;
 
   /** @internal (created by endpoints) */
-  constructor(ep: ConnEndpoint, quic: QuicConnection, isClient: boolean, local: HostPort, peer: HostPort) {
+  constructor(
+    ep: ConnEndpoint,
+    quic: QuicConnection,
+    isClient: boolean,
+    local: HostPort,
+    peer: HostPort,
+    telemetry: ConnTelemetry | null = null,
+  ) {
     this.ep = ep;
     this.quic = quic;
+    this.telemetry = telemetry;
+    telemetry?.attach(quic);
     this.isClient = isClient;
     this.peer = { host: peer.host, port: peer.port };
     this.recvInfo = { from: this.peer, to: { host: local.host, port: local.port } };
@@ -327,18 +340,7 @@ export class QuicConn {
   /** Transport counters now, or as they were at close. */
   stats(): TransportStats {
     if (this.finalStats !== null) return this.finalStats;
-    const s = this.quic.stats();
-    const t: TransportStats = {
-      packetsSent: s.sent,
-      packetsReceived: s.recv,
-      packetsLost: s.lost,
-      packetsRetransmitted: s.retrans,
-      bytesSent: s.sentBytes,
-      bytesReceived: s.recvBytes,
-    };
-    if (s.srttMs !== null) t.srttMs = s.srttMs;
-    if (s.cwndBytes !== null) t.cwndBytes = s.cwndBytes;
-    return t;
+    return transportStats(this.quic.stats());
   }
 
   // ---- driven by the endpoint ----------------------------------------------------------------
@@ -350,6 +352,7 @@ export class QuicConn {
       this.recvInfo = { from: { host: from.address, port: from.port }, to: this.recvInfo.to };
     }
     this.ack.onDatagram();
+    if (this.telemetry !== null) this.telemetry.onDatagramIn(msg.length);
     try {
       this.quic.recv(msg, this.recvInfo);
     } catch {
@@ -378,6 +381,8 @@ export class QuicConn {
     }
     if (this.delayAck()) {
       this.armTimer();
+      // ACKs received in this flush may have changed the RTT and window.
+      if (this.telemetry !== null) this.telemetry.afterFlush();
       return;
     }
     this.ack.onSent();
@@ -398,6 +403,7 @@ export class QuicConn {
       return;
     }
     this.armTimer();
+    if (this.telemetry !== null) this.telemetry.afterFlush();
   }
 
   /**
@@ -551,6 +557,7 @@ export class QuicConn {
       }
       if (n === 0) break;
       ep.transmit(out, n, this.peer);
+      if (this.telemetry !== null) this.telemetry.onDatagramOut(n);
       const closingStop =
         this.closingPackets >= 0 && (++this.closingPackets > CLOSING_MAX_PACKETS || --closingLeft === 0);
       if (pacer !== null && !pacer.spend(n) && !this.outOfTokens(pacer)) break;
@@ -601,7 +608,10 @@ export class QuicConn {
       this.armTimer();
       return;
     }
+    const tel = this.telemetry;
+    if (tel !== null) tel.timeoutStart();
     this.quic.onTimeout();
+    if (tel !== null) tel.timeoutEnd();
     this.mustSend = true;
     this.ep.markDirty(this);
   };
@@ -615,8 +625,9 @@ export class QuicConn {
   /** @internal The connection is over: report once, release everything. */
   finish(forced: boolean): void {
     if (this.closeEvent !== null) return;
-    this.finalStats = this.stats();
     const q = this.quic;
+    const final = q.stats();
+    this.finalStats = transportStats(final);
     this.closeEvent = {
       local: q.localError(),
       peer: q.peerError(),
@@ -627,6 +638,9 @@ export class QuicConn {
       this.closeEvent.local = { isApp: false, code: TRANSPORT_INTERNAL_ERROR, reason: this.abortReason };
     } else if (forced && this.closeEvent.local === null && this.closeEvent.peer === null) {
       this.closeEvent.local = { isApp: false, code: 0, reason: 'closed without draining' };
+    }
+    if (this.telemetry !== null) {
+      void this.telemetry.close(final, this.closeEvent.local, this.closeEvent.peer, this.closeEvent.timedOut);
     }
     this.clearTimer();
     if (this.paceTimer !== null) clearTimeout(this.paceTimer);
@@ -643,4 +657,19 @@ export class QuicConn {
       for (const w of this.closeWaiters.splice(0)) w();
     }
   }
+}
+
+/** The counters a ConnectionRecord keeps, from quiche's stats. */
+function transportStats(s: QuicStats): TransportStats {
+  const t: TransportStats = {
+    packetsSent: s.sent,
+    packetsReceived: s.recv,
+    packetsLost: s.lost,
+    packetsRetransmitted: s.retrans,
+    bytesSent: s.sentBytes,
+    bytesReceived: s.recvBytes,
+  };
+  if (s.srttMs !== null) t.srttMs = s.srttMs;
+  if (s.cwndBytes !== null) t.cwndBytes = s.cwndBytes;
+  return t;
 }

@@ -9,14 +9,19 @@
  */
 import dgram from 'node:dgram';
 import dns from 'node:dns';
+import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
+import path from 'node:path';
 import type { Transport } from '../../scenario/schema.js';
 import { BINDING_INFO, QuicConfig, type HostPort } from './binding.js';
 import { ACK_POLICY_DESCRIPTION } from './ack-delay.js';
 import type { ConnEndpoint, QuicConn } from './connection.js';
 import { pacingSettings, type PacingMode } from './pacer.js';
 import { readSysctl, readUdpCounters, type UdpCounters } from './udp.js';
+import { QlogWriter } from './qlog.js';
+import { ConnTelemetry, TIMEOUTS_SOURCE } from './telemetry.js';
 import type { EngineSettings } from '../../model/records.js';
+import type { TelemetrySeries } from '../../model/telemetry.js';
 
 /** Largest UDP payload on a 1500-byte MTU path (1500 − 20 IPv4 − 8 UDP). */
 export const DEFAULT_MAX_UDP_PAYLOAD_BYTES = 1472;
@@ -41,6 +46,13 @@ export interface QuicEndpointOptions {
   maxStreamsUni?: number;
   /** Bidirectional streams the peer may open. */
   maxStreamsBidi: number;
+  /**
+   * Sample every connection's sender state (telemetry.ts) and keep the series, closed connections
+   * included, for `telemetry()`. Default off.
+   */
+  telemetry?: boolean | undefined;
+  /** Write one qlog file per connection into this directory (created if missing): `<side>-<trace id>.sqlog`. */
+  qlogDir?: string | undefined;
 }
 
 function socketBufferBytes(o: QuicEndpointOptions): number {
@@ -107,6 +119,8 @@ export abstract class Endpoint implements ConnEndpoint {
   private udpEnd: UdpCounters | null = null;
   protected socketClosed = false;
   private readonly requestedBufferBytes: number;
+  /** Every connection's telemetry, closed ones included. */
+  private readonly tels: ConnTelemetry[] = [];
 
   protected constructor(opts: QuicEndpointOptions, config: QuicConfig, family: 'udp4' | 'udp6') {
     this.opts = opts;
@@ -134,6 +148,59 @@ export abstract class Endpoint implements ConnEndpoint {
       this.socketErrors++;
       this.onSocketError(err);
     });
+  }
+
+  /**
+   * The telemetry of a new connection (null when neither `telemetry` nor `qlogDir` is set); the
+   * endpoint keeps it after the connection closed.
+   */
+  protected newTelemetry(
+    side: 'server' | 'client',
+    local: HostPort,
+    peer: HostPort,
+    traceId: string,
+  ): ConnTelemetry | null {
+    const o = this.opts;
+    if (o.telemetry !== true && o.qlogDir === undefined) return null;
+    let qlog: QlogWriter | null = null;
+    if (o.qlogDir !== undefined) {
+      mkdirSync(o.qlogDir, { recursive: true });
+      qlog = new QlogWriter(path.join(o.qlogDir, `${side}-${traceId}.sqlog`), {
+        vantagePoint: side,
+        title: `h3bench ${side} ${local.host}:${local.port} ${peer.host}:${peer.port}`,
+        description: `quiche ${BINDING_INFO.quiche} via ${BINDING_INFO.package} ${BINDING_INFO.version}, driven by h3bench; events observed by the driver only (no packet events)`,
+        referenceTimeMs: Date.now(),
+        commonFields: { group_id: traceId },
+      });
+    }
+    const tel = new ConnTelemetry({ side, local, peer, series: o.telemetry === true, qlog });
+    this.tels.push(tel);
+    return tel;
+  }
+
+  /**
+   * Sender state over time of every connection so far, closed ones included (empty unless
+   * constructed with `telemetry: true`). Times are CLOCK_MONOTONIC ms.
+   */
+  telemetry(): TelemetrySeries[] {
+    return this.tels.flatMap((t) => t.series() ?? []);
+  }
+
+  /** Timer expiries of every connection so far as the driver classified them (telemetry.ts). */
+  timerCounts(): { pto: number; lossTime: number; closed: number; quiet: number; source: string } {
+    const sum = { pto: 0, lossTime: 0, closed: 0, quiet: 0, source: TIMEOUTS_SOURCE };
+    for (const t of this.tels) {
+      sum.pto += t.timers.pto;
+      sum.lossTime += t.timers.lossTime;
+      sum.closed += t.timers.closed;
+      sum.quiet += t.timers.quiet;
+    }
+    return sum;
+  }
+
+  /** Resolves once the qlog files of the closed connections are written. */
+  protected async qlogsFlushed(): Promise<void> {
+    await Promise.all(this.tels.map((t) => t.flushed()));
   }
 
   /** A socket error (e.g. ICMP port unreachable on a connected socket); ignored by default. */

@@ -77,6 +77,7 @@ export class QuicServer extends Endpoint {
     this.closing = true;
     await Promise.all(this.connections().map((c) => c.close(code, reason)));
     await this.closeSocket();
+    await this.qlogsFlushed();
   }
 
   forget(conn: QuicConn): void {
@@ -160,7 +161,14 @@ export class QuicServer extends Endpoint {
       this.badDatagrams++;
       return undefined;
     }
-    const conn = new QuicConn(this, quic, false, this.local, from);
+    const conn = new QuicConn(
+      this,
+      quic,
+      false,
+      this.local,
+      from,
+      this.newTelemetry('server', this.local, from, quic.traceId()),
+    );
     const keys = [cidKey(scid)];
     const clientDcid = cidKey(hdr.dcid);
     if (clientDcid !== keys[0]) keys.push(clientDcid);
