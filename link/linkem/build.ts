@@ -19,6 +19,11 @@ export function linkemBinary(): string {
   return path.join(linkemSourceDir(), 'build', 'linkem');
 }
 
+/** The tcp_info sampler (src/tcpstat.c; driven by harness/runner/tcp-telemetry.ts). */
+export function tcpstatBinary(): string {
+  return path.join(linkemSourceDir(), 'build', 'tcpstat');
+}
+
 /** The measuring tool (UDP echo, RTT, blast, sink) used by the probes below. */
 export function linkemProbeBinary(): string {
   return path.join(linkemSourceDir(), 'build', 'linkem-probe');
@@ -45,6 +50,41 @@ async function isStale(binary: string): Promise<boolean> {
   return false;
 }
 
+/** Throws an EnvironmentError naming what to install when there is no `make` or no C compiler. */
+async function requireToolchain(what: string): Promise<void> {
+  for (const [tool, pkg] of [
+    ['make', 'make'],
+    ['cc', 'a C compiler (gcc or clang)'],
+  ] as const) {
+    try {
+      await run([tool, '--version'], { timeoutMs: 10_000 });
+    } catch (err) {
+      throw new EnvironmentError(
+        `Cannot build ${what}: \`${tool}\` is not available; install ${pkg} (Debian/Ubuntu: apt-get install build-essential)`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+/**
+ * Build tcpstat alone (`make -C link/linkem build/tcpstat`) when it is missing or older than its
+ * sources; `make -C link/linkem` (set-up, buildLinkemIfNeeded) builds it with the rest.
+ */
+export async function buildTcpstatIfNeeded(): Promise<{ binary: string; built: boolean }> {
+  const binary = tcpstatBinary();
+  if (!(await isStale(binary))) return { binary, built: false };
+  await requireToolchain('tcpstat');
+  try {
+    await run(['make', '-C', linkemSourceDir(), 'build/tcpstat'], { timeoutMs: 120_000 });
+  } catch (err) {
+    throw new LinkemError(`Cannot build tcpstat with make -C ${linkemSourceDir()} build/tcpstat`, {
+      cause: err,
+    });
+  }
+  return { binary, built: true };
+}
+
 /**
  * Build linkem and linkem-probe with the system C compiler (`make -C link/linkem`) when a binary is
  * missing or older than its sources. Throws an EnvironmentError naming what to install when there is
@@ -54,19 +94,7 @@ export async function buildLinkemIfNeeded(): Promise<{ binary: string; probe: st
   const binary = linkemBinary();
   const probe = linkemProbeBinary();
   if (!(await isStale(binary)) && !(await isStale(probe))) return { binary, probe, built: false };
-  for (const [tool, pkg] of [
-    ['make', 'make'],
-    ['cc', 'a C compiler (gcc or clang)'],
-  ] as const) {
-    try {
-      await run([tool, '--version'], { timeoutMs: 10_000 });
-    } catch (err) {
-      throw new EnvironmentError(
-        `Cannot build linkem: \`${tool}\` is not available; install ${pkg} (Debian/Ubuntu: apt-get install build-essential)`,
-        { cause: err },
-      );
-    }
-  }
+  await requireToolchain('linkem');
   try {
     await run(['make', '-C', linkemSourceDir()], { timeoutMs: 120_000 });
   } catch (err) {
