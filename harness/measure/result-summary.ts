@@ -28,6 +28,17 @@ import {
 } from './summary.js';
 import type { RunMetrics } from '../model/metrics.js';
 import { lookConfidence } from './stopping.js';
+import { runTransport, transportSummary } from './telemetry.js';
+import { attribution } from './attribution.js';
+
+/**
+ * The runs the protocol summaries, contrasts, per-run rows and HOL metrics are made of: every run
+ * but the attribution controls (`control: true`), which carry one stream instead of the workload
+ * and are used only by the attribution (measure/attribution.ts).
+ */
+export function workloadRuns<T extends { control?: boolean }>(runs: readonly T[]): T[] {
+  return runs.filter((r) => r.control !== true);
+}
 
 /** Configured RTT and loss of the run's path: from its probe, else from the scenario's profile. */
 function pathOf(
@@ -74,7 +85,10 @@ function lossLogOf(runs: readonly RunRecord[], inputs: readonly RunInput[]): Hol
   return inputs.length > 0 && inputs.every((i) => i.lossTimesMs !== null) ? 'lossless-path' : 'absent';
 }
 
-/** Summary of one protocol's runs. `metrics` are their per-run metrics (same order). */
+/**
+ * Summary of one protocol's workload runs. `metrics` are their per-run metrics (same order). Control
+ * runs must not be given (summarize leaves them out).
+ */
 export function summarizeProtocol(
   runs: readonly RunRecord[],
   scenario?: Scenario,
@@ -123,6 +137,11 @@ export function summarizeProtocol(
     .map((m) => m.hol?.thresholdMs)
     .filter((v): v is number => v !== undefined && Number.isFinite(v));
   const flags = a.metrics.flatMap((m, i) => runFlags(m, runs[i]?.error ?? null));
+  const transport = transportSummary(
+    runs.map((r) => runTransport(r, pathOf(r, scenario).rttMs)),
+    seedBase,
+    protocol,
+  );
   return {
     runs: runs.length,
     runsFailed: runs.filter((r) => !r.ok).length,
@@ -153,6 +172,7 @@ export function summarizeProtocol(
       workloadMs: latencyHistogram(usableRuns(a.metrics).map((m) => m.workloadMs ?? NaN)),
     },
     flags,
+    ...(transport ? { transport } : {}),
   };
 }
 
@@ -178,12 +198,13 @@ function analyseRuns(runs: readonly RunRecord[], scenario: Scenario | undefined)
  */
 export function summarize(
   protocols: readonly Protocol[],
-  runs: readonly RunRecord[],
+  all: readonly RunRecord[],
   scenario?: Scenario,
 ): ResultSummary {
   const sweep = scenario?.sweep ?? null;
+  const runs = workloadRuns(all);
   const out: ResultSummary = {
-    ok: runs.every((r) => r.ok),
+    ok: all.every((r) => r.ok),
     protocols: {},
     runs: [],
     comparisons: [],
@@ -233,6 +254,8 @@ export function summarize(
       return point;
     });
   }
+  const attributed = attribution(all, protocols, scenario);
+  if (attributed) out.attribution = attributed;
   return out;
 }
 

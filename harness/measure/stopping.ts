@@ -100,15 +100,19 @@ export function stoppingContrast(
 
 /**
  * The contrasts an adaptive run watches: headline metrics of h3 against each other protocol present
- * (h2/h1 without h3), per sweep point (`sweepPoints` > 0), at `confidence`.
+ * (h2/h1 without h3), per sweep point (`sweepPoints` > 0), at `confidence`. Workload runs only: runs
+ * marked `control: true` are left out.
  */
 export function stoppingContrasts(
-  runs: readonly RunMetrics[],
+  all: readonly (RunMetrics & { control?: boolean })[],
   protocols: readonly string[],
   sweepPoints: number,
   confidence: number,
   metrics: readonly string[] = HEADLINE_METRICS,
 ): StoppingContrast[] {
+  // An attribution control run (one stream, not the workload) never decides: RunMetrics carry no
+  // control mark, so callers leave control runs out or pass them marked (`control: true`).
+  const runs = all.filter((r) => r.control !== true);
   const present = PROTOCOL_PAIRS.filter(([a, b]) => protocols.includes(a) && protocols.includes(b));
   const withH3 = present.filter(([a]) => a === 'h3');
   const pairs = withH3.length > 0 ? withH3 : present;

@@ -64,8 +64,9 @@ export interface TelemetrySeries {
 }
 
 /**
- * One window reduction (congestion event) found in a series: the window fell by more than
- * `CONGESTION_EVENT_MIN_DROP` and further reductions within one smoothed RTT belong to the same event.
+ * One window reduction (congestion event) found in a series (harness/measure/telemetry.ts): the
+ * window fell by more than `CONGESTION_EVENT_MIN_DROP` (5%) below the last sample before the fall,
+ * counting every further fall within one smoothed RTT of the start (and while it keeps falling).
  */
 export interface CongestionEvent {
   /** When the window started to fall, ms since t0. */
@@ -99,14 +100,16 @@ export interface TransportSummary {
   timeInRecoveryMs: Estimate;
   /** RTO (TCP) / PTO (QUIC) count per run. */
   timeouts: Estimate;
-  /** Time-weighted mean congestion window per run, bytes. */
+  /** Time-weighted mean congestion window of a connection per run, bytes (not summed over connections). */
   meanCwndBytes: Estimate;
   /** Median smoothed RTT per run, ms. */
   srttMs: Estimate;
   /** Packets the emulator dropped in the server→client direction per run. */
   downlinkDrops: Estimate;
-  /** Packets the sender declared lost per run. */
+  /** Packets the sender declared lost per run (QUIC; TCP's tcp_info has no cumulative count). */
   packetsLost: Estimate;
+  /** Packets retransmitted per run (optional: absent from summaries written before it was added). */
+  packetsRetransmitted?: Estimate;
 }
 
 /** A factor of an attribution: a ratio with its 95% interval. */
