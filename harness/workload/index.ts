@@ -10,21 +10,34 @@ import { runCold } from './cold.js';
 import { runMultiplex } from './multiplex.js';
 import { runPageLoad } from './page-load.js';
 import { runRpc } from './rpc.js';
+import { teardownMetrics } from './teardown.js';
 import type { WorkloadContext, WorkloadOutcome } from './types.js';
 
-/** Runs `fn` with one client, closing it afterwards. */
+/**
+ * Runs `fn` with one client. Workload completion is taken when `fn` is done (its last request
+ * ended), before the client is closed: the close is awaited but not measured (teardown.ts).
+ */
 async function withClient(
   ctx: WorkloadContext,
   fn: (client: ProtocolClient) => Promise<{ requests: RequestRecord[]; metrics: Record<string, number> }>,
 ): Promise<WorkloadOutcome> {
   const client = await ctx.newClient();
+  let r: { requests: RequestRecord[]; metrics: Record<string, number> };
+  let durationMs: number;
   try {
-    const r = await fn(client);
-    const durationMs = ctx.now();
-    return { ...r, durationMs, connections: client.connections(), clientSettings: client.settings() };
+    r = await fn(client);
+    durationMs = ctx.now();
   } finally {
     await client.close();
   }
+  const connections = client.connections();
+  return {
+    ...r,
+    metrics: { ...r.metrics, ...teardownMetrics(connections) },
+    durationMs,
+    connections,
+    clientSettings: client.settings(),
+  };
 }
 
 export function runWorkload(w: Workload, ctx: WorkloadContext): Promise<WorkloadOutcome> {

@@ -44,7 +44,39 @@ export function trackConnection(sock: TLSSocket, id: number, now: () => number):
   };
   sock.once('secureConnect', secured);
   sock.once('error', (err: Error) => (rec.error = err.message));
+  rec.tCloseStart = null;
+  rec.tClosed = null;
+  sock.once('close', () => (rec.tClosed = now()));
   return rec;
+}
+
+/** A graceful close that has not ended by then is cut short (the socket destroyed), ms. */
+export const TCP_CLOSE_WAIT_MS = 2_000;
+
+/**
+ * Close a client TLS socket gracefully (close_notify and FIN via `end()`, unless `started` already
+ * began the close, e.g. an HTTP/2 GOAWAY), recording `tCloseStart`; resolves on the socket's
+ * 'close' (trackConnection records `tClosed`), or after TCP_CLOSE_WAIT_MS with the socket destroyed.
+ */
+export function closeTracked(
+  sock: TLSSocket,
+  rec: ConnectionRecord,
+  now: () => number,
+  started?: () => void,
+): Promise<void> {
+  if (sock.closed) return Promise.resolve();
+  rec.tCloseStart ??= now();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+    }, TCP_CLOSE_WAIT_MS);
+    sock.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (started !== undefined) started();
+    else sock.end();
+  });
 }
 
 /** The TLS SNI to send: a name, never an IP literal (RFC 6066). */

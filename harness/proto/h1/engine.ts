@@ -18,7 +18,7 @@ import {
   type ResponseHeaders,
   type ServerOptions,
 } from '../types.js';
-import { listenTcp, closeTcp, sniName, trackConnection } from '../common/tcp.js';
+import { closeTracked, listenTcp, closeTcp, sniName, trackConnection } from '../common/tcp.js';
 
 /** The HTTP/1.1 request listener (also used by the h2 server when it answers HTTP/1.1 too). */
 export function http1Listener(
@@ -71,6 +71,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
   });
   const conns: ConnectionRecord[] = [];
   const ids = new WeakMap<TLSSocket, number>();
+  const sockets: TLSSocket[] = [];
 
   const get = (path: string, rec: RequestRecord, signal: AbortSignal): Promise<ResponseHeaders> =>
     new Promise((resolve, reject) => {
@@ -93,6 +94,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
         if (id === undefined) {
           const c = trackConnection(sock, conns.length, opts.now);
           conns.push(c);
+          sockets.push(sock);
           id = c.id;
           ids.set(sock, id);
         }
@@ -122,9 +124,16 @@ export function createClient(opts: ClientOptions): ProtocolClient {
     protocol: 'h1',
     get,
     connections: () => conns,
-    close: () => {
+    // Every keep-alive socket closed gracefully (close_notify, FIN, the server's FIN back), as the
+    // HTTP/2 session is: the teardown times (tCloseStart, tClosed) compare like with like.
+    close: async () => {
+      await Promise.all(
+        sockets.map((sock, i) => {
+          const rec = conns[i];
+          return rec === undefined ? Promise.resolve() : closeTracked(sock, rec, opts.now);
+        }),
+      );
       agent.destroy();
-      return Promise.resolve();
     },
     settings: () => ({
       tls: TLS_SETTINGS,
