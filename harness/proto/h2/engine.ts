@@ -7,10 +7,10 @@ import http2 from 'node:http2';
 import tls from 'node:tls';
 import type { ConnectionRecord, EngineSettings, RequestRecord } from '../../model/records.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { writeBody } from '../common/body.js';
 import { http1Listener } from '../h1/engine.js';
-import { closeTcp, listenTcp, sniName, trackConnection } from '../common/tcp.js';
-import { handleHttp } from '../handler.js';
+import { closeTcp, closeTracked, listenTcp, sniName, trackConnection } from '../common/tcp.js';
+import { handleHttp, type AppResponse } from '../handler.js';
+import { DEFAULT_SCHEDULING, ResponseScheduler, schedulingSettings } from '../schedule.js';
 import {
   ALPN,
   MAX_CONCURRENT_STREAMS,
@@ -21,7 +21,7 @@ import {
   type ResponseHeaders,
   type ServerOptions,
 } from '../types.js';
-import type { Transport } from '../../scenario/schema.js';
+import type { SchedulingPolicy, Transport } from '../../scenario/schema.js';
 
 function h2Settings(t: Transport) {
   return {
@@ -42,6 +42,38 @@ function recordedSettings(t: Transport): EngineSettings {
     connectionWindowBytes: t.connectionWindowBytes,
     noDelay: true,
   };
+}
+
+/**
+ * How the policy is enforced on HTTP/2: nghttp2 sends a HEADERS frame ahead of queued DATA and
+ * interleaves the DATA of every stream that has some, so the scheduler alone decides: it calls
+ * `respond()` when a response's HEADERS are due and gives nghttp2 only the body chunks it picked.
+ */
+const H2_ENFORCEMENT =
+  'respond() when the HEADERS are due; a body chunk is written only while fewer than maxChunksAhead ' +
+  'are waiting for their write callback (nghttp2 framed them and the TLS socket took them)';
+
+interface H2Response {
+  stream: http2.ServerHttp2Stream;
+  app: AppResponse;
+}
+
+/** The scheduler of a session's responses, writing to Node's http2 streams. */
+function h2Scheduler(policy: SchedulingPolicy): ResponseScheduler<H2Response> {
+  return new ResponseScheduler<H2Response>(policy, {
+    headers: ({ stream, app }, fin) => {
+      if (stream.destroyed || stream.closed) throw new Error('stream gone');
+      stream.respond({ ':status': app.status, ...app.headers }, { endStream: fin });
+    },
+    chunk: ({ stream, app }, offset, length, fin, accepted) => {
+      if (stream.destroyed || stream.closed) throw new Error('stream gone');
+      // The callback also runs (with an error) if the stream is destroyed first.
+      stream.write(app.chunk(offset, length), () => {
+        accepted();
+      });
+      if (fin) stream.end();
+    },
+  });
 }
 
 export function createServer(opts: ServerOptions): ProtocolServer {
@@ -65,9 +97,16 @@ export function createServer(opts: ServerOptions): ProtocolServer {
   server.on('secureConnection', (sock: tls.TLSSocket) => sock.setNoDelay(true));
   // Sessions are destroyed on close(): server.close() alone waits for every client to go away.
   const sessions = new Set<http2.ServerHttp2Session>();
+  const policy = opts.scheduling ?? DEFAULT_SCHEDULING;
+  const schedulers = new WeakMap<http2.ServerHttp2Session, ResponseScheduler<H2Response>>();
   server.on('session', (session) => {
     sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+    const scheduler = h2Scheduler(policy);
+    schedulers.set(session, scheduler);
+    session.once('close', () => {
+      sessions.delete(session);
+      scheduler.clear();
+    });
     session.setLocalWindowSize(opts.transport.connectionWindowBytes);
     session.on('error', () => {
       session.destroy();
@@ -76,9 +115,17 @@ export function createServer(opts: ServerOptions): ProtocolServer {
   server.on('stream', (stream, headers) => {
     const app = handleHttp(headers[':method'], headers[':path'], headers['x-request-id'], opts.altSvcH3Port);
     stream.on('error', () => stream.destroy());
-    stream.respond({ ':status': app.status, ...app.headers }, { endStream: app.bodyBytes === 0 });
     served++;
-    if (app.bodyBytes > 0) writeBody(app, stream).catch(() => stream.destroy());
+    const scheduler = schedulers.get(stream.session as http2.ServerHttp2Session);
+    const id = stream.id;
+    if (scheduler === undefined || id === undefined) {
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    stream.once('close', () => {
+      scheduler.cancel(id);
+    });
+    scheduler.add(id, { stream, app }, app.bodyBytes);
   });
   return {
     protocol: 'h2',
@@ -89,12 +136,17 @@ export function createServer(opts: ServerOptions): ProtocolServer {
       return closed;
     },
     requestsServed: () => served,
-    settings: () => recordedSettings(opts.transport),
+    settings: () => ({
+      ...recordedSettings(opts.transport),
+      scheduling: schedulingSettings(policy, H2_ENFORCEMENT),
+    }),
   };
 }
 
 export function createClient(opts: ClientOptions): ProtocolClient {
   const conns: ConnectionRecord[] = [];
+  /** The TLS socket of each connection (conns[i]). */
+  const sockets: tls.TLSSocket[] = [];
   let session: http2.ClientHttp2Session | undefined;
   /** Requests in flight: failed together if the session dies before their streams do. */
   const pending = new Set<(err: Error) => void>();
@@ -115,6 +167,7 @@ export function createClient(opts: ClientOptions): ProtocolClient {
           ...TLS_SETTINGS,
         });
         conns.push(trackConnection(sock, conns.length, opts.now));
+        sockets.push(sock);
         return sock;
       },
     });
@@ -185,16 +238,17 @@ export function createClient(opts: ClientOptions): ProtocolClient {
     protocol: 'h2',
     get,
     connections: () => conns,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (session === undefined || session.closed || session.destroyed) {
-          resolve();
-          return;
-        }
-        session.close(() => {
-          resolve();
-        });
-      }),
+    // GOAWAY, then Node ends the socket (close_notify, FIN); closed when the server's FIN is back.
+    close: async () => {
+      const s = session;
+      const sock = sockets[sockets.length - 1];
+      const rec = conns[conns.length - 1];
+      if (s === undefined || sock === undefined || rec === undefined) return;
+      await closeTracked(sock, rec, opts.now, () => {
+        if (!s.closed && !s.destroyed) s.close();
+        else sock.end();
+      });
+    },
     settings: () => recordedSettings(opts.transport),
   };
 }

@@ -3,8 +3,8 @@
  * (`../quic/`), behind the same ProtocolServer/ProtocolClient interface as h1 and h2.
  *
  * Server: serves `handle()`; a body goes out as 64 KiB DATA frames whose payloads are views of the
- * shared pattern buffer (`bodySlice`), one chunk ahead of what quiche accepts (backpressure from
- * stream capacity). Client: one connection, opened lazily on the first `get()` (as h2), one
+ * shared pattern buffer (`bodySlice`), in the order `server.scheduling` asks (../schedule.ts, the
+ * same scheduler as the HTTP/2 server's), at most MAX_CHUNKS_AHEAD chunks ahead of what quiche takes. Client: one connection, opened lazily on the first `get()` (as h2), one
  * bidirectional stream per request, a delivery timeline entry per body piece as read from quiche.
  *
  * Peer input never throws out of here: the core turns malformed input into stream or connection
@@ -15,7 +15,7 @@ import { H3ErrorCode, h3ErrorName } from './errors.js';
 import type { H3Event } from './events.js';
 import { H3Connection, type QuicStreamSink } from './connection.js';
 import type { Header } from './qpack/qpack.js';
-import { BODY_CHUNK_BYTES, handle, type AppResponse } from '../handler.js';
+import { handle, type AppResponse } from '../handler.js';
 import {
   ALPN,
   MAX_CONCURRENT_STREAMS,
@@ -26,7 +26,8 @@ import {
   type ResponseHeaders,
   type ServerOptions,
 } from '../types.js';
-import type { Transport } from '../../scenario/schema.js';
+import type { SchedulingPolicy, Transport } from '../../scenario/schema.js';
+import { DEFAULT_SCHEDULING, ResponseScheduler, schedulingSettings } from '../schedule.js';
 import { QuicClient } from '../quic/client.js';
 import type { QuicCloseEvent, QuicConn } from '../quic/connection.js';
 import { QuicServer } from '../quic/server.js';
@@ -39,12 +40,27 @@ const H3_SETTINGS = {
 } as const;
 
 /**
- * Response scheduling: RFC 9218's default priority (urgency 3, not incremental), so responses go
- * out one after another in stream order, as Node's HTTP/2 server effectively sends them. quiche's
- * own default (incremental round robin over every stream) would interleave all responses and finish
- * them all at the end, a server scheduling difference that would show up as HTTP/3 "stalls".
+ * quiche stream priorities (RFC 9218 §4 semantics: lower urgency first; non-incremental streams of
+ * one urgency one after another by stream id, incremental ones round robin) that back up the
+ * application scheduler (../schedule.ts): a body is sent at urgency 3 (RFC 9218's default),
+ * incremental only under `round-robin`; a stream whose HEADERS go out before its body's turn
+ * (`headers-first`, `round-robin`) is at urgency 2 until its body starts, so quiche does not hold
+ * those HEADERS behind the earlier bodies it already has.
  */
-const RESPONSE_PRIORITY = { urgency: 3, incremental: false } as const;
+const BODY_URGENCY = 3;
+const HEADERS_AHEAD_URGENCY = 2;
+
+const H3_ENFORCEMENT =
+  'HEADERS written to quiche when due; a body chunk is written only while fewer than maxChunksAhead ' +
+  'are waiting to be taken by quiche (which takes no more than flow control and the congestion window ' +
+  'allow), plus quiche stream priorities (responsePriority)';
+
+function responsePriority(policy: SchedulingPolicy) {
+  return {
+    body: { urgency: BODY_URGENCY, incremental: policy === 'round-robin' },
+    headersAhead: policy === 'sequential' ? null : { urgency: HEADERS_AHEAD_URGENCY, incremental: false },
+  };
+}
 
 function recordedSettings(t: Transport, endpoint: EngineSettings | null): EngineSettings {
   return {
@@ -57,7 +73,6 @@ function recordedSettings(t: Transport, endpoint: EngineSettings | null): Engine
     congestion: t.congestion,
     hystart: t.hystart,
     pacing: t.pacing,
-    responsePriority: RESPONSE_PRIORITY,
     quic: endpoint,
   };
 }
@@ -95,9 +110,10 @@ function closeError(ev: QuicCloseEvent): string | null {
 // ---- server ------------------------------------------------------------------------------------
 
 interface Response {
+  id: number;
   app: AppResponse;
-  /** Body bytes handed to the transport so far. */
-  offset: number;
+  /** Body chunks written and not yet taken by quiche, in order. */
+  waiting: (() => void)[];
 }
 
 function headerValue(headers: readonly Header[], name: string): string | undefined {
@@ -108,6 +124,8 @@ function headerValue(headers: readonly Header[], name: string): string | undefin
 export function createServer(opts: ServerOptions): ProtocolServer {
   let served = 0;
   let endpoint: QuicServer | null = null;
+  const policy = opts.scheduling ?? DEFAULT_SCHEDULING;
+  const priority = responsePriority(policy);
 
   const onConnection = (conn: QuicConn): void => {
     const h3 = new H3Connection(sinkFor(conn), {
@@ -116,27 +134,32 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     });
     const responses = new Map<number, Response>();
 
-    const pump = (id: number): void => {
-      const r = responses.get(id);
-      if (r === undefined) return;
-      const total = r.app.bodyBytes;
-      while (r.offset < total) {
-        if (conn.buffered(id) > 0) {
-          conn.wantWritable(id);
-          return;
+    const scheduler = new ResponseScheduler<Response>(policy, {
+      headers: (r, fin) => {
+        const fields: Header[] = [[':status', String(r.app.status)], ...Object.entries(r.app.headers)];
+        if (!fin && priority.headersAhead !== null) {
+          conn.setPriority(r.id, priority.headersAhead.urgency, priority.headersAhead.incremental);
         }
-        const n = Math.min(BODY_CHUNK_BYTES, total - r.offset);
-        const chunk = r.app.chunk(r.offset, n);
-        r.offset += n;
-        try {
-          h3.sendData(id, chunk, r.offset === total);
-        } catch {
-          // The stream was reset or the connection closed under us: nothing more to send.
-          responses.delete(id);
-          return;
+        h3.sendHeaders(r.id, fields, fin);
+      },
+      chunk: (r, offset, length, fin, accepted) => {
+        if (offset === 0) conn.setPriority(r.id, priority.body.urgency, priority.body.incremental);
+        h3.sendData(r.id, r.app.chunk(offset, length), fin);
+        if (conn.buffered(r.id) === 0) {
+          accepted();
+        } else {
+          r.waiting.push(accepted);
+          conn.wantWritable(r.id);
         }
-      }
+      },
+      finished: (r) => {
+        responses.delete(r.id);
+      },
+    });
+
+    const forget = (id: number): void => {
       responses.delete(id);
+      scheduler.cancel(id);
     };
 
     const respond = (id: number, headers: readonly Header[]): void => {
@@ -145,24 +168,16 @@ export function createServer(opts: ServerOptions): ProtocolServer {
         path: headerValue(headers, ':path') ?? '/',
         requestId: headerValue(headers, 'x-request-id'),
       });
-      const fields: Header[] = [[':status', String(app.status)], ...Object.entries(app.headers)];
-      try {
-        h3.sendHeaders(id, fields, app.bodyBytes === 0);
-      } catch {
-        return;
-      }
       served++;
-      if (app.bodyBytes > 0) {
-        conn.setPriority(id, RESPONSE_PRIORITY.urgency, RESPONSE_PRIORITY.incremental);
-        responses.set(id, { app, offset: 0 });
-        pump(id);
-      }
+      const r: Response = { id, app, waiting: [] };
+      responses.set(id, r);
+      scheduler.add(id, r, app.bodyBytes);
     };
 
     const dispatch = (events: H3Event[]): void => {
       for (const ev of events) {
         if (ev.type === 'HeadersReceived' && !ev.trailers && !ev.interim) respond(ev.streamId, ev.headers);
-        else if (ev.type === 'StreamReset') responses.delete(ev.streamId);
+        else if (ev.type === 'StreamReset') forget(ev.streamId);
       }
     };
 
@@ -177,12 +192,18 @@ export function createServer(opts: ServerOptions): ProtocolServer {
         dispatch(h3.handleStreamReset(id, code));
       },
       onStreamStopped: (id, code) => {
-        responses.delete(id);
+        forget(id);
         h3.cancelStream(id, code);
       },
-      onStreamWritable: pump,
+      // The stream's write queue is empty: quiche took every chunk written so far.
+      onStreamWritable: (id) => {
+        const r = responses.get(id);
+        if (r === undefined) return;
+        for (const accepted of r.waiting.splice(0)) accepted();
+      },
       onClose: () => {
         responses.clear();
+        scheduler.clear();
       },
     });
   };
@@ -207,7 +228,11 @@ export function createServer(opts: ServerOptions): ProtocolServer {
       await endpoint?.close(H3ErrorCode.H3_NO_ERROR);
     },
     requestsServed: () => served,
-    settings: () => recordedSettings(opts.transport, endpoint?.settings() ?? null),
+    settings: () => ({
+      ...recordedSettings(opts.transport, endpoint?.settings() ?? null),
+      scheduling: schedulingSettings(policy, H3_ENFORCEMENT),
+      responsePriority: priority,
+    }),
   };
 }
 
@@ -249,7 +274,7 @@ class ClientConnection {
   constructor(opts: ClientOptions, id: number, hooks: ClientHooks) {
     this.opts = opts;
     this.hooks = hooks;
-    this.rec = newConnectionRecord(id, opts.now());
+    this.rec = { ...newConnectionRecord(id, opts.now()), tCloseStart: null, tClosed: null };
     this.endpoint = new QuicClient({
       host: opts.host,
       port: opts.port,
@@ -443,7 +468,9 @@ class ClientConnection {
     p.resolve(p.headers);
   }
 
+  /** The driver has released the connection: its closing or draining period is over (RFC 9000 §10.2). */
   private onClose(ev: QuicCloseEvent): void {
+    this.rec.tClosed = this.opts.now();
     this.closed = true;
     this.rec.error ??= closeError(ev);
     if (this.conn !== null) this.rec.transport = this.conn.stats();
@@ -461,7 +488,13 @@ class ClientConnection {
     if (!this.closed && this.conn !== null) this.rec.transport = this.conn.stats();
   }
 
+  /**
+   * CONNECTION_CLOSE, then the closing period (three PTOs, RFC 9000 §10.2) before the driver
+   * releases the connection and the socket; resolves then. Every client connection has its own
+   * endpoint and UDP socket, so a connection closing holds up nothing else.
+   */
   async close(): Promise<void> {
+    if (!this.closed) this.rec.tCloseStart ??= this.opts.now();
     if (this.h3 !== null && !this.closed) this.h3.close(H3ErrorCode.H3_NO_ERROR);
     await this.endpoint.close(H3ErrorCode.H3_NO_ERROR);
   }
