@@ -88,6 +88,8 @@ export interface TcpstatEnd {
 export interface TcpTelemetry {
   /** The command line, binary first (after `ip netns exec NS` when in a namespace). */
   readonly argv: readonly string[];
+  /** The helper's pid (`ip netns exec` execs it, so the same process), null when none was started. */
+  readonly pid: number | null;
   /** Resolves once the helper has printed its header (sampling has begun). Rejects if it failed. */
   ready(timeoutMs?: number): Promise<TcpstatHeader>;
   /**
@@ -500,6 +502,7 @@ process.once('exit', () => {
 function failedHandle(argv: string[], err: TcpTelemetryError): TcpTelemetry {
   return {
     argv,
+    pid: null,
     ready: () => Promise.reject(err),
     stop: () => Promise.reject(err),
     end: null,
@@ -621,6 +624,7 @@ export function startTcpTelemetry(o: TcpTelemetryOptions): TcpTelemetry {
   let end: TcpstatEnd | null = null;
   return {
     argv,
+    pid: child.pid ?? null,
     ready,
     get end() {
       return end;
