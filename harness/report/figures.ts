@@ -13,6 +13,7 @@ import { sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import { runInput } from '../measure/result-summary.js';
 import type { MetricName } from '../model/metrics.js';
+import { dropTimes, senderSeries } from '../measure/telemetry.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const PROTOCOL_SCALE = { domain: ['h1', 'h2', 'h3'], range: ['#7f7f7f', '#1f77b4', '#d62728'] };
@@ -33,6 +34,9 @@ export const FIGURES = {
   'hol-ci': 'Head-of-line blocking per protocol: medians over runs with 95% bootstrap intervals',
   swimlanes: 'Per-stream delivery timelines of a representative run per protocol (stalls red, losses orange)',
   sweep: 'Metrics against the swept parameter (medians with 95% intervals)',
+  cwnd: 'Congestion window (and bytes in flight) of the sender (server) over time in a representative run per protocol, one line per connection; ticks: packets the emulator dropped',
+  'congestion-events':
+    'Congestion events per 100 packets dropped server → client per protocol: medians over runs with 95% bootstrap intervals',
 } as const;
 export type FigureName = keyof typeof FIGURES;
 
@@ -347,6 +351,111 @@ function sweepFigure(result: ResultFile): TopLevelSpec | null {
   };
 }
 
+const WINDOW_SCALE = { domain: ['congestion window', 'bytes in flight'], range: ['#1f77b4', '#ff7f0e'] };
+
+/**
+ * One panel per protocol: the sender's (server's) congestion window, and bytes in flight where the
+ * stack reports it, of the representative run (workload completion closest to the median: the run
+ * the swimlanes draw), step lines because samples are stored on change; the emulator's drops as ticks
+ * along the bottom (server → client when recorded, else both directions).
+ */
+function cwndFigure(result: ResultFile): TopLevelSpec | null {
+  const panels: TopLevelSpec[] = [];
+  for (const p of protocolsOf(result)) {
+    const rep = representativeRun(result.summary.runs.filter((r) => r.protocol === p));
+    const run = rep ? result.runs.find((r) => r.index === rep.index) : undefined;
+    if (!rep || !run) continue;
+    const series = senderSeries(run).filter((x) => x.cwndBytes?.length);
+    if (series.length === 0) continue;
+    const rows: { t: number; kB: number; column: string; connection: string }[] = [];
+    series.forEach((x, c) => {
+      const name = series.length > 1 ? `connection ${c + 1}` : 'connection';
+      x.t.forEach((t, i) => {
+        const w = x.cwndBytes?.[i];
+        if (w !== undefined) rows.push({ t, kB: w / 1000, column: 'congestion window', connection: name });
+        const f = x.bytesInFlight?.[i];
+        if (f !== undefined) rows.push({ t, kB: f / 1000, column: 'bytes in flight', connection: name });
+      });
+    });
+    const drops = dropTimes(run.link);
+    const layers: object[] = [
+      {
+        data: { values: rows },
+        mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.2 },
+        encoding: {
+          x: { field: 't', type: 'quantitative', title: 'ms since t0' },
+          y: { field: 'kB', type: 'quantitative', title: 'kB' },
+          color: { field: 'column', type: 'nominal', scale: WINDOW_SCALE, title: null },
+          detail: { field: 'connection', type: 'nominal' },
+          opacity: { value: 0.85 },
+        },
+      },
+    ];
+    if (drops && drops.times.length) {
+      layers.push({
+        data: { values: drops.times.map((t) => ({ t })) },
+        mark: { type: 'tick', orient: 'vertical', color: '#d62728', size: 10, thickness: 1 },
+        encoding: { x: { field: 't', type: 'quantitative' }, y: { datum: 0 } },
+      });
+    }
+    const at = rep.sweepIndex === undefined ? '' : `, ${sweepPointLabel(result, rep.sweepIndex)}`;
+    const dropWords = !drops
+      ? 'no drop log'
+      : `${drops.times.length} drops${drops.direction === 'down' ? ' server → client' : ' (both directions)'} (red ticks)`;
+    panels.push({
+      title: {
+        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}${at}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
+        subtitle: `${series.length} server connection${series.length === 1 ? '' : 's'}, ${series[0]?.source ?? ''}; ${dropWords}`,
+      },
+      width: 720,
+      height: 180,
+      layer: layers,
+    } as unknown as TopLevelSpec);
+  }
+  if (panels.length === 0) return null;
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    vconcat: panels,
+    resolve: { scale: { color: 'shared' } },
+  } as unknown as TopLevelSpec;
+}
+
+/** Bars: congestion events per 100 downlink drops per protocol (median over runs) with interval whiskers. */
+function congestionEventsFigure(result: ResultFile): TopLevelSpec | null {
+  const rows: { protocol: string; median: number; lo: number | null; hi: number | null; n: number }[] = [];
+  for (const p of protocolsOf(result)) {
+    const e = result.summary.protocols[p]?.transport?.congestionEventsPer100Losses;
+    if (!e || e.median === null) continue;
+    rows.push({ protocol: p, median: e.median, lo: e.ci95?.[0] ?? null, hi: e.ci95?.[1] ?? null, n: e.n });
+  }
+  if (rows.length === 0) return null;
+  const x = { field: 'protocol', type: 'nominal' as const, sort: ['h1', 'h2', 'h3'], title: null };
+  return {
+    $schema: SCHEMA,
+    title: 'Congestion events per 100 packets dropped server → client (medians over runs, 95% CIs)',
+    config: CONFIG,
+    data: { values: rows },
+    width: 240,
+    height: 220,
+    layer: [
+      {
+        mark: { type: 'bar', opacity: 0.8 },
+        encoding: {
+          x,
+          y: { field: 'median', type: 'quantitative', title: 'events per 100 drops', scale: { zero: true } },
+          color: { field: 'protocol', type: 'nominal', scale: PROTOCOL_SCALE, legend: null },
+        },
+      },
+      {
+        transform: [{ filter: 'datum.lo != null && datum.hi != null' }],
+        mark: { type: 'rule', strokeWidth: 2, color: '#222' },
+        encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+      },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
 /** The figures of a result that have data, by name. */
 export function figureSpecs(result: ResultFile): Partial<Record<FigureName, TopLevelSpec>> {
   const out: Partial<Record<FigureName, TopLevelSpec>> = {};
@@ -372,5 +481,7 @@ export function figureSpecs(result: ResultFile): Partial<Record<FigureName, TopL
   );
   add('swimlanes', swimlaneFigure(result));
   add('sweep', sweepFigure(result));
+  add('cwnd', cwndFigure(result));
+  add('congestion-events', congestionEventsFigure(result));
   return out;
 }

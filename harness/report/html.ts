@@ -21,6 +21,13 @@ import {
   tableRows,
   verdictLines,
   PAIRING_NOTE,
+  ATTRIBUTION_HEADER,
+  ATTRIBUTION_NOTE,
+  attributionRows,
+  attributionSentences,
+  LOSS_HEADER,
+  LOSS_NOTE,
+  lossRows,
 } from './table.js';
 
 const esc = (s: string): string =>
@@ -89,6 +96,21 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     '<h2>Head-of-line blocking</h2>',
     table(HOL_HEADER, holRows(result)),
   ];
+  const loss = lossRows(result);
+  if (loss.length) {
+    parts.push('<h2>Loss response</h2>', table(LOSS_HEADER, loss), `<p class="small">${esc(LOSS_NOTE)}</p>`);
+  }
+  const attr = attributionRows(result);
+  if (attr.length) {
+    parts.push(
+      '<h2>Attribution</h2>',
+      table(ATTRIBUTION_HEADER, attr),
+      `<ul>${attributionSentences(result)
+        .map((x) => `<li>${esc(x)}</li>`)
+        .join('\n')}</ul>`,
+      `<p class="small">${esc(ATTRIBUTION_NOTE)}</p>`,
+    );
+  }
   if (result.summary.flags.length) {
     parts.push(
       '<h2>Flags</h2>',

@@ -1,4 +1,7 @@
-/** report.md: a paragraph in words, setup, verdicts, the comparison tables with CIs, variance over repetitions, HOL, figures, flags, environment. */
+/**
+ * report.md: a paragraph in words, setup, verdicts, the comparison tables with CIs, variance over
+ * repetitions, HOL, loss response and attribution (when measured), figures, flags, environment.
+ */
 import { type ResultFile } from '../model/result.js';
 import { DEFINITIONS, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
@@ -20,6 +23,13 @@ import {
   tableRows,
   verdictLines,
   PAIRING_NOTE,
+  ATTRIBUTION_HEADER,
+  ATTRIBUTION_NOTE,
+  attributionRows,
+  attributionSentences,
+  LOSS_HEADER,
+  LOSS_NOTE,
+  lossRows,
 } from './table.js';
 
 export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
@@ -75,6 +85,21 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
   if (absent.length) {
     lines.push(
       `No emulator loss log for ${absent.join(', ')}: collateral stall time and stalls after/without loss are not available.`,
+      '',
+    );
+  }
+  const loss = lossRows(result);
+  if (loss.length) lines.push('## Loss response', '', markdownTable(LOSS_HEADER, loss), '', LOSS_NOTE, '');
+  const attr = attributionRows(result);
+  if (attr.length) {
+    lines.push(
+      '## Attribution',
+      '',
+      markdownTable(ATTRIBUTION_HEADER, attr),
+      '',
+      ...attributionSentences(result).map((x) => `- ${x}`),
+      '',
+      ATTRIBUTION_NOTE,
       '',
     );
   }

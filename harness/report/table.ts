@@ -13,6 +13,10 @@ import { describeNetwork, sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import type { MetricName, ProtocolContrast } from '../model/metrics.js';
 import { lookConfidence, lookCount } from '../measure/stopping.js';
+import type { AttributionEntry, AttributionFactor } from '../model/telemetry.js';
+
+/** Complete repetitions an attribution needs before its interval is trusted (as many as a paired verdict). */
+const MIN_REPETITIONS_FOR_INTERVAL = MIN_RUNS_FOR_VERDICT;
 
 const fmtNum = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
@@ -387,8 +391,163 @@ export function openingParagraph(result: ResultFile): string {
     const text = rest.join('; ');
     sentences.push(`${text[0]?.toUpperCase() ?? ''}${text.slice(1)}.`);
   }
+  const why = causeSentence(result);
+  if (why) sentences.push(why);
   return sentences.join(' ');
 }
+
+/** The attribution entry the opening paragraph names: h3/h2 (first sweep point) when present, else the first. */
+export function headlineAttribution(result: ResultFile): AttributionEntry | undefined {
+  const entries = (result.summary.attribution ?? []).filter((e) => e.total.value !== null);
+  return entries.find((e) => e.pair === 'h3/h2') ?? entries[0];
+}
+
+/** How many times larger the larger of two medians is (Infinity when only the smaller is 0). */
+function foldOf(x: number, y: number): number {
+  const lo = Math.min(x, y);
+  const hi = Math.max(x, y);
+  if (hi <= 0) return 1;
+  return lo <= 0 ? Infinity : hi / lo;
+}
+
+/** Loss-response medians at least this many times apart make the opening paragraph mention them. */
+export const LOSS_RESPONSE_FOLD = 2;
+
+/**
+ * The sentence on why the protocols differ: the dominant factor of the h3/h2 attribution (else the
+ * first), from the control runs; without control runs, a loss response that differs by
+ * LOSS_RESPONSE_FOLD or more (congestion events per 100 downlink drops, or timeouts) is pointed at,
+ * never claimed as the cause. Null when there is neither.
+ */
+export function causeSentence(result: ResultFile): string | null {
+  const e = headlineAttribution(result);
+  if (e) {
+    const at = e.sweepIndex === undefined ? '' : ` (at ${sweepPointLabel(result, e.sweepIndex)})`;
+    const few = e.pairs < MIN_REPETITIONS_FOR_INTERVAL ? `, only ${plural(e.pairs, 'repetition')}` : '';
+    return `Attribution from the control runs${at}${few}: ${e.sentence} See the Attribution table.`;
+  }
+  type Row = { p: string; per100: number | null; timeouts: number | null };
+  const rows: Row[] = result.scenario.protocols.flatMap((p) => {
+    const t = result.summary.protocols[p]?.transport;
+    return t ? [{ p, per100: t.congestionEventsPer100Losses.median, timeouts: t.timeouts.median }] : [];
+  });
+  const differing = (k: 'per100' | 'timeouts', minGap: number): [Row, Row] | null => {
+    const have = rows.filter((r) => r[k] !== null);
+    let best: [Row, Row] | null = null;
+    let bestFold = 1;
+    for (const x of have) {
+      for (const y of have) {
+        const vx = x[k] ?? 0;
+        const vy = y[k] ?? 0;
+        const f = foldOf(vx, vy);
+        if (vx > vy && vx - vy >= minGap && f >= LOSS_RESPONSE_FOLD && f > bestFold) {
+          best = [x, y];
+          bestFold = f;
+        }
+      }
+    }
+    return best;
+  };
+  const ev = differing('per100', 1);
+  const to = differing('timeouts', 1);
+  if (!ev && !to) return null;
+  const parts: string[] = [];
+  if (ev)
+    parts.push(
+      `${ev[0].p} has ${fmtNum(ev[0].per100 ?? NaN, 1)} congestion events per 100 downlink drops against ${fmtNum(ev[1].per100 ?? NaN, 1)} for ${ev[1].p}`,
+    );
+  if (to)
+    parts.push(
+      `${to[0].p} has ${fmtNum(to[0].timeouts ?? NaN, 1)} timeouts per run against ${fmtNum(to[1].timeouts ?? NaN, 1)} for ${to[1].p}`,
+    );
+  return `The protocols' loss responses differ (medians over runs): ${parts.join('; ')} (see the Loss response table). Without control runs (scenario \`attribution: true\`) this run does not say how much of the differences above that explains.`;
+}
+
+/** Loss response of the sender (server) per protocol: medians over runs [95% CI]. */
+export const LOSS_HEADER: readonly string[] = [
+  'protocol',
+  'runs with telemetry',
+  'events per 100 drops',
+  'events',
+  'β seen (after/before)',
+  'undone %',
+  'time in recovery ms',
+  'timeouts (RTO for TCP, PTO for QUIC)',
+  'mean cwnd kB',
+  'srtt ms',
+  'downlink drops',
+  'lost / retransmitted',
+];
+
+/** Rows of the loss response table; empty when no protocol has sender telemetry. */
+export function lossRows(result: ResultFile): string[][] {
+  const rows: string[][] = [];
+  for (const p of result.scenario.protocols) {
+    const t = result.summary.protocols[p]?.transport;
+    if (!t) continue;
+    rows.push([
+      p,
+      String(t.runsWithTelemetry),
+      fmtEstimate(t.congestionEventsPer100Losses, 1),
+      fmtEstimate(t.congestionEvents, 1),
+      fmtEstimate(t.reductionFactor, 2),
+      fmtEstimate(t.undoneShare, 0, 100),
+      fmtEstimate(t.timeInRecoveryMs, 0),
+      fmtEstimate(t.timeouts, 1),
+      fmtEstimate(t.meanCwndBytes, 1, 1 / 1000),
+      fmtEstimate(t.srttMs, 1),
+      fmtEstimate(t.downlinkDrops, 0),
+      `${fmtEstimate(t.packetsLost, 0)} / ${fmtEstimate(t.packetsRetransmitted, 0)}`,
+    ]);
+  }
+  return rows;
+}
+
+/** What the loss response table shows, printed under it. */
+export const LOSS_NOTE =
+  'Sender = server (it sends the responses), summed over its connections per run; medians over ok runs with 95% bootstrap intervals. A congestion event is a window reduction of more than 5% (falls within one smoothed RTT are one event); β seen is the lowest window over the one before; undone = back to 95% within two smoothed RTTs; time in recovery = until the window grows again; mean cwnd is per connection. Events are inferred from windows sampled every ~10 ms; BBR\'s window is not loss-driven. "-" = not measured by this stack. docs/metrics.md § "Loss response".';
+
+/** "0.31 [0.28, 0.35]" for a factor; "-" without a value. */
+export function fmtFactor(f: AttributionFactor, digits = 2): string {
+  if (f.value === null) return '-';
+  const v = fmtNum(f.value, digits);
+  return f.ci95 ? `${v} [${fmtNum(f.ci95[0], digits)}, ${fmtNum(f.ci95[1], digits)}]` : v;
+}
+
+/** Attribution table: each contrast of workload completion as setup × transport × multiplexing. */
+export const ATTRIBUTION_HEADER: readonly string[] = [
+  'pair',
+  'repetitions',
+  'total',
+  'setup',
+  'single-stream transport',
+  'multiplexing',
+  'dominant',
+];
+
+const pctShare = (x: number | null): string => (x === null ? '-' : `${Math.round(x * 100)}%`);
+
+export function attributionRows(result: ResultFile): string[][] {
+  return (result.summary.attribution ?? []).map((e) => [
+    e.sweepIndex === undefined ? e.pair : `${e.pair} @ ${sweepPointLabel(result, e.sweepIndex)}`,
+    String(e.pairs),
+    fmtFactor(e.total),
+    `${fmtFactor(e.setup)} (${pctShare(e.shares.setup)})`,
+    `${fmtFactor(e.transport)} (${pctShare(e.shares.transport)})`,
+    `${fmtFactor(e.multiplexing)} (${pctShare(e.shares.multiplexing)})`,
+    e.dominant ?? '-',
+  ]);
+}
+
+/** The sentence of every attribution entry (sweep point first for a sweep). */
+export function attributionSentences(result: ResultFile): string[] {
+  return (result.summary.attribution ?? []).map((e) =>
+    e.sweepIndex === undefined ? e.sentence : `${sweepPointLabel(result, e.sweepIndex)}: ${e.sentence}`,
+  );
+}
+
+/** What the attribution table shows, printed under it. */
+export const ATTRIBUTION_NOTE = `Workload completion a/b = setup × single-stream transport × multiplexing, per repetition from the control runs (one stream on one connection carrying the workload's bytes, same link and seed); geometric means over repetitions with a paired bootstrap 95% interval (fewer than ${MIN_REPETITIONS_FOR_INTERVAL} repetitions: the interval is too narrow). In brackets: each factor's share of log(total), negative when it pushes the other way. Multiplexing is what the single stream does not explain: head-of-line blocking, and everything else that differs between one stream and the workload (scheduling, flow control, per-request overhead). docs/metrics.md § "Attribution".`;
 
 /** Variance table: per protocol, the spread of workload completion over repetitions and drops per run. */
 export const SPREAD_HEADER: readonly string[] = [
