@@ -89,6 +89,8 @@ export interface RunRecord extends PlannedRun {
   client: ClientReport | null;
   server: ServerReport | null;
   link: LinkRecord;
+  /** Schema 7: why sender telemetry is missing or incomplete (it never fails a run). */
+  telemetryErrors?: string[];
 
   /** Index into scenario.sweep.values when the scenario is a sweep (the point this run measured). */
   sweepIndex?: number;

@@ -181,6 +181,7 @@ const runRecord = z.looseObject({
   }),
   sweepIndex: z.number().int().min(0).optional(),
   control: z.boolean().optional(),
+  telemetryErrors: z.array(z.string()).optional(),
 });
 
 const lossModel = z.looseObject({ model: z.string() });

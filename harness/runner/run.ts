@@ -32,6 +32,8 @@ import { isOk } from '../measure/outcome.js';
 import { projectRoot } from '../../core/paths.js';
 import { SERVER_NAME, generateTlsMaterial, type TlsMaterial } from '../proto/tls.js';
 import { TRANSPORT_OF } from '../proto/types.js';
+import { startTcpTelemetry, type TcpTelemetry } from './tcp-telemetry.js';
+import { buildTcpstatIfNeeded } from '../../link/linkem/build.js';
 import {
   RESULT_SCHEMA_VERSION,
   type PartialRun,
@@ -159,6 +161,20 @@ export function onRunTimeline(
   return series.map((s) => ({ ...s, t: s.t.map((t) => Math.round((t - t0) * 1000) / 1000) }));
 }
 
+/** Stops both samplers; what failed is added to `errors` (telemetry never fails a run). */
+async function stopTcpTelemetry(
+  t: { server: TcpTelemetry; client: TcpTelemetry },
+  errors: string[],
+): Promise<{ server: TelemetrySeries[]; client: TelemetrySeries[] }> {
+  const stop = (x: TcpTelemetry, side: string) =>
+    x.stop().catch((err: unknown) => {
+      errors.push(`${side}: ${toError(err).message}`);
+      return [];
+    });
+  const [server, client] = await Promise.all([stop(t.server, 'server'), stop(t.client, 'client')]);
+  return { server, client };
+}
+
 /** Directory of a result holding the QUIC qlogs (`report.qlog: true`): qlog/run-<index>-<protocol>/. */
 export const QLOG_DIR = 'qlog';
 
@@ -244,6 +260,9 @@ async function runOne(
     client?.kill('SIGKILL');
   };
   signal?.addEventListener('abort', onAbort);
+  // TCP sender telemetry (tcp_info sampled in each namespace); QUIC samples itself in the driver.
+  let tcpTelemetry: { server: TcpTelemetry; client: TcpTelemetry } | undefined;
+  const telemetryErrors: string[] = [];
   // qlogs live beside result.json (the work directory is removed on publication).
   const qlogDir =
     s.report.qlog && TRANSPORT_OF[planned.protocol] === 'udp'
@@ -282,6 +301,18 @@ async function runOne(
       throw new RunError(ready.event === 'error' ? ready.message : `unexpected event "${ready.event}"`);
     }
 
+    if (TRANSPORT_OF[planned.protocol] === 'tcp') {
+      const at = (netns: string | null, side: 'server' | 'client') =>
+        startTcpTelemetry({ netns, port: ready.port, side, family: '4' });
+      tcpTelemetry = { server: at(link.serverNetns, 'server'), client: at(link.clientNetns, 'client') };
+      // Sampling has begun before the client connects (a failure is recorded, never fatal).
+      await Promise.all(
+        [tcpTelemetry.server, tcpTelemetry.client].map((t) =>
+          t.ready().catch((err: unknown) => telemetryErrors.push(toError(err).message)),
+        ),
+      );
+    }
+
     phase = 'client';
     const reportFile = path.join(dir, 'client-report.json');
     const clientCfg: ClientConfig = {
@@ -313,11 +344,16 @@ async function runOne(
       );
     }
     record.client = await readClientReport(reportFile, `${planned.protocol} client`);
+    const tcpSeries = tcpTelemetry ? await stopTcpTelemetry(tcpTelemetry, telemetryErrors) : undefined;
 
     phase = 'server-stop';
     server.stdin?.write('stop\n');
     const stopped = await events.next(SERVER_STOP_TIMEOUT_MS);
     if (stopped.event === 'stopped') record.server = stopped.report;
+    if (tcpSeries !== undefined) {
+      if (tcpSeries.client.length > 0) record.client.telemetry = tcpSeries.client;
+      if (record.server !== null && tcpSeries.server.length > 0) record.server.telemetry = tcpSeries.server;
+    }
 
     const failed = record.client.requests.filter((r) => !isOk(r));
     if (failed.length > s.workload.allowedFailures) {
@@ -343,6 +379,9 @@ async function runOne(
     signal?.removeEventListener('abort', onAbort);
     await killAndWait(server);
     await killAndWait(client);
+    // Idempotent: ends the samplers of a run that failed before they were stopped.
+    if (tcpTelemetry) await stopTcpTelemetry(tcpTelemetry, []);
+    if (telemetryErrors.length > 0) record.telemetryErrors = telemetryErrors;
     if (link) {
       const down = await link.down();
       record.link.counters = down.counters;
@@ -368,6 +407,12 @@ async function runOne(
 async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
   const backends = new Set(loaded.points.map((p) => p.network.backend));
   for (const b of backends) if (b !== 'none') await checkPrivileges(b);
+  // The TCP telemetry helper (make setup builds it; the netem backend would not otherwise).
+  if (loaded.points.some((p) => p.protocols.some((x) => TRANSPORT_OF[x] === 'tcp'))) {
+    await buildTcpstatIfNeeded().catch((err: unknown) => {
+      notice(`TCP telemetry will be missing: tcpstat could not be built: ${toError(err).message}`);
+    });
+  }
   const temps = await salvageStaleRunTemps(outRoot);
   for (const line of salvagedLines(temps.salvaged)) notice(line);
   for (const t of temps.removed)
