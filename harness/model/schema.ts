@@ -369,6 +369,7 @@ const protocolSummary = z.looseObject({
       srttMs: estimate,
       downlinkDrops: estimate,
       packetsLost: estimate,
+      packetsRetransmitted: estimate.optional(),
     })
     .optional(),
 });
