@@ -43,7 +43,7 @@ import {
   type StopReason,
   type StoppingRecord,
 } from '../model/result.js';
-import { runInput, summarize } from '../measure/result-summary.js';
+import { runInput, summarize, workloadRuns } from '../measure/result-summary.js';
 import { analyzeRun } from '../measure/analysis.js';
 import {
   lookConfidence,
@@ -453,7 +453,10 @@ export function stoppingRecord(
   const a = s.adaptive;
   const confidence = a ? lookConfidence(a) : 0.95;
   const sweepPoints = s.sweep ? points.length : 0;
-  const metrics = runs.map((r) => analyzeRun(runInput(r, points[r.sweepIndex ?? 0] ?? s)).metrics);
+  // Attribution control runs are not the workload's: the rule never sees them.
+  const metrics = workloadRuns(runs).map(
+    (r) => analyzeRun(runInput(r, points[r.sweepIndex ?? 0] ?? s)).metrics,
+  );
   const contrasts = stoppingContrasts(metrics, s.protocols, sweepPoints, confidence);
   return {
     reason: a ? reason : 'fixed',
