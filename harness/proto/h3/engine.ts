@@ -11,6 +11,7 @@
  * errors, and the driver fails a connection (not the process) if a callback throws.
  */
 import type { ConnectionRecord, EngineSettings, RequestRecord } from '../../model/records.js';
+import type { TelemetrySeries } from '../../model/telemetry.js';
 import { H3ErrorCode, h3ErrorName } from './errors.js';
 import type { H3Event } from './events.js';
 import { H3Connection, type QuicStreamSink } from './connection.js';
@@ -216,6 +217,8 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     transport: opts.transport,
     alpn: [ALPN.h3],
     maxStreamsBidi: MAX_CONCURRENT_STREAMS,
+    telemetry: true,
+    qlogDir: opts.qlogDir,
   };
 
   return {
@@ -228,6 +231,7 @@ export function createServer(opts: ServerOptions): ProtocolServer {
       await endpoint?.close(H3ErrorCode.H3_NO_ERROR);
     },
     requestsServed: () => served,
+    telemetry: () => endpoint?.telemetry() ?? [],
     settings: () => ({
       ...recordedSettings(opts.transport, endpoint?.settings() ?? null),
       scheduling: schedulingSettings(policy, H3_ENFORCEMENT),
@@ -283,6 +287,8 @@ class ClientConnection {
       transport: opts.transport,
       alpn: [ALPN.h3],
       maxStreamsBidi: MAX_CONCURRENT_STREAMS,
+      telemetry: true,
+      qlogDir: opts.qlogDir,
     });
     this.ready = new Promise<void>((resolve, reject) => {
       this.endpoint
@@ -502,6 +508,11 @@ class ClientConnection {
   settings(): EngineSettings {
     return this.endpoint.settings();
   }
+
+  /** This connection's sending state over time (CLOCK_MONOTONIC ms), kept after close. */
+  telemetry(): TelemetrySeries[] {
+    return this.endpoint.telemetry();
+  }
 }
 
 export function createClient(opts: ClientOptions, hooks: ClientHooks = {}): ProtocolClient {
@@ -529,5 +540,6 @@ export function createClient(opts: ClientOptions, hooks: ClientHooks = {}): Prot
       await Promise.all(conns.map((c) => c.close()));
     },
     settings: () => recordedSettings(opts.transport, conns[conns.length - 1]?.settings() ?? null),
+    telemetry: () => conns.flatMap((c) => c.telemetry()),
   };
 }
