@@ -161,6 +161,12 @@ const FACTOR_WORDS: Record<AttributionFactorName, string> = {
 
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
+/**
+ * Smallest contrast whose factors get shares: |total − 1| of 2%. Below it, or when the total's
+ * interval contains 1, log(total) is near 0 and dividing by it turns noise into shares of ±1000%.
+ */
+export const MIN_ATTRIBUTABLE_CHANGE = 0.02;
+
 /** Shares, dominant factor and sentence of an entry from its factors. */
 export function describeFactors(
   pair: string,
@@ -168,7 +174,11 @@ export function describeFactors(
 ): Pick<AttributionEntry, 'shares' | 'dominant' | 'sentence'> {
   const total = f.total.value;
   const logTotal = total === null ? NaN : Math.log(total);
-  const defined = Number.isFinite(logTotal) && Math.abs(logTotal) > 1e-9;
+  const ci = f.total.ci95;
+  const defined =
+    Number.isFinite(logTotal) &&
+    Math.abs(logTotal) >= Math.log1p(MIN_ATTRIBUTABLE_CHANGE) &&
+    (ci === null || ci[0] > 1 || ci[1] < 1);
   const shares = {} as Record<AttributionFactorName, number | null>;
   for (const k of ATTRIBUTION_FACTORS) {
     const v = f[k].value;
@@ -177,7 +187,12 @@ export function describeFactors(
   if (total === null)
     return { shares, dominant: null, sentence: `${pair}: no complete repetition to attribute.` };
   if (!defined) {
-    return { shares, dominant: null, sentence: `${pair} = ${total.toFixed(2)}: no difference to attribute.` };
+    const interval = ci === null ? '' : ` [${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}]`;
+    return {
+      shares,
+      dominant: null,
+      sentence: `${pair} = ${total.toFixed(2)}${interval}: no difference to attribute (within ±${MIN_ATTRIBUTABLE_CHANGE * 100}% of 1, or its interval contains 1).`,
+    };
   }
   const order = [...ATTRIBUTION_FACTORS].sort((x, y) => (shares[y] ?? -Infinity) - (shares[x] ?? -Infinity));
   const dominant = order[0] ?? null;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../core/prng.js';
 import {
+  describeFactors,
   estimateFactors,
   pairFactors,
   repetitionFactors,
@@ -314,5 +315,33 @@ describe('control runs are never pooled with the workload runs', () => {
       stoppingContrasts(unmarked, ['h3', 'h2'], 0, 0.95),
     );
     expect(stoppingContrasts(metrics, ['h3', 'h2'], 0, 0.95)[0]?.pairs).toBe(5);
+  });
+});
+
+describe('describeFactors near no difference', () => {
+  const factor = (value: number, ci95: [number, number] | null = null) => ({ value, ci95 });
+  it('gives no shares when the total is within 2% of 1 or its interval contains 1', () => {
+    for (const total of [factor(1.005, [0.99, 1.02]), factor(1.01), factor(1.1, [0.95, 1.3])]) {
+      const d = describeFactors('h2/h1', {
+        total,
+        setup: factor(1),
+        transport: factor(1.02),
+        multiplexing: factor(total.value / 1.02),
+      });
+      expect(d.dominant).toBeNull();
+      expect(Object.values(d.shares).every((s) => s === null)).toBe(true);
+      expect(d.sentence).toContain('no difference to attribute');
+    }
+  });
+
+  it('still attributes a clear difference', () => {
+    const d = describeFactors('h3/h2', {
+      total: factor(0.3, [0.28, 0.33]),
+      setup: factor(0.99),
+      transport: factor(0.31),
+      multiplexing: factor(0.3 / (0.99 * 0.31)),
+    });
+    expect(d.dominant).toBe('transport');
+    expect(d.shares.transport).toBeGreaterThan(0.9);
   });
 });
