@@ -27,6 +27,7 @@ import {
   attributionSentences,
   LOSS_HEADER,
   LOSS_NOTE,
+  undoneNote,
   lossRows,
 } from './table.js';
 
@@ -99,6 +100,8 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
   const loss = lossRows(result);
   if (loss.length) {
     parts.push('<h2>Loss response</h2>', table(LOSS_HEADER, loss), `<p class="small">${esc(LOSS_NOTE)}</p>`);
+    const undone = undoneNote(result);
+    if (undone !== null) parts.push(`<p>${esc(undone)}</p>`);
   }
   const attr = attributionRows(result);
   if (attr.length) {

@@ -29,6 +29,7 @@ import {
   attributionSentences,
   LOSS_HEADER,
   LOSS_NOTE,
+  undoneNote,
   lossRows,
 } from './table.js';
 
@@ -89,7 +90,11 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     );
   }
   const loss = lossRows(result);
-  if (loss.length) lines.push('## Loss response', '', markdownTable(LOSS_HEADER, loss), '', LOSS_NOTE, '');
+  if (loss.length) {
+    lines.push('## Loss response', '', markdownTable(LOSS_HEADER, loss), '', LOSS_NOTE, '');
+    const undone = undoneNote(result);
+    if (undone !== null) lines.push(undone, '');
+  }
   const attr = attributionRows(result);
   if (attr.length) {
     lines.push(

@@ -507,6 +507,33 @@ export function lossRows(result: ResultFile): string[][] {
 export const LOSS_NOTE =
   'Sender = server (it sends the responses), summed over its connections per run; medians over ok runs with 95% bootstrap intervals. A congestion event is a window reduction of more than 5% (falls within one smoothed RTT are one event); β seen is the lowest window over the one before; undone = back to 95% within two smoothed RTTs; time in recovery = until the window grows again; mean cwnd is per connection. Events are inferred from windows sampled every ~10 ms; BBR\'s window is not loss-driven. "-" = not measured by this stack. docs/metrics.md § "Loss response".';
 
+/** A sender undoing at least this share of its congestion events, against another at most UNDONE_LOW. */
+export const UNDONE_HIGH = 0.5;
+export const UNDONE_LOW = 0.2;
+
+/**
+ * When one protocol's sender undid most of its congestion events and another's almost none, what
+ * that means, under the loss response table (null otherwise). For h3 (quiche's CUBIC) the known
+ * mechanism is named; it is a property of the congestion controllers, not of the HTTP versions.
+ */
+export function undoneNote(result: ResultFile): string | null {
+  const undone = result.scenario.protocols.flatMap((p) => {
+    const m = result.summary.protocols[p]?.transport?.undoneShare.median;
+    return m === null || m === undefined ? [] : [{ p, m }];
+  });
+  const high = undone.filter((u) => u.m >= UNDONE_HIGH);
+  const low = undone.filter((u) => u.m <= UNDONE_LOW);
+  if (high.length === 0 || low.length === 0) return null;
+  const pct = (m: number) => `${Math.round(m * 100)}%`;
+  const highText = high.map((u) => `${u.p} ${pct(u.m)}`).join(', ');
+  const lowText = low.map((u) => `${u.p} ${pct(u.m)}`).join(', ');
+  const quiche =
+    result.scenario.transport.congestion === 'cubic' && high.some((u) => u.p === 'h3')
+      ? " quiche's CUBIC (the QUIC stack of h3 here) rolls a congestion event back as spurious when its recovery episode lost fewer than 10 packets (cloudflare/quiche src/recovery/cubic.rs, RESTORE_COUNT_THRESHOLD, after draft-ietf-tcpm-rfc8312bis §4.9), so isolated random losses leave its window where it was; Linux TCP undoes a reduction only on evidence that the retransmission was unnecessary (D-SACK, RFC 2883; timestamps, RFC 3522)."
+      : '';
+  return `Undone congestion events (window back within two smoothed RTTs): ${highText} against ${lowText}.${quiche} This is the congestion controllers' loss response, not the HTTP version's; with another \`transport.congestion\` the difference can vanish or reverse (README § "Why is h3 faster (or slower) here?").`;
+}
+
 /** "0.31 [0.28, 0.35]" for a factor; "-" without a value. */
 export function fmtFactor(f: AttributionFactor, digits = 2): string {
   if (f.value === null) return '-';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { figureSpecs } from '../../harness/report/figures.js';
 import { renderAll } from '../../harness/report/index.js';
 import { renderCsv, CSV_COLUMNS, CSV_TELEMETRY_COLUMNS } from '../../harness/report/csv.js';
-import { causeSentence, openingParagraph } from '../../harness/report/table.js';
+import { causeSentence, openingParagraph, undoneNote } from '../../harness/report/table.js';
 import { resummarize } from '../../harness/measure/result-summary.js';
 import type { RunRecord } from '../../harness/model/result.js';
 import { controlRun, result, sawtooth, series, withTelemetry, workloadRun } from '../fixtures/synthetic.js';
@@ -140,5 +140,57 @@ describe('loss response and attribution in the reports', () => {
     const control = rows.find((r) => r.control === 'true');
     expect(control?.congestion_events).toBe('');
     expect(control?.workload_ms).not.toBe('');
+  });
+});
+
+describe('undoneNote', () => {
+  /** A window cut to 70% and restored one sample later, `n` times (quiche's rollback). */
+  function rollbacks(n: number): { t: number[]; cwnd: number[] } {
+    const t: number[] = [];
+    const cwnd: number[] = [];
+    for (let i = 0; i < n; i++) {
+      t.push(i * 300, i * 300 + 100, i * 300 + 110);
+      cwnd.push(100_000, 70_000, 100_000);
+    }
+    return { t, cwnd };
+  }
+
+  function withWindows(h3: { t: number[]; cwnd: number[] }): RunRecord[] {
+    const out: RunRecord[] = [];
+    let index = 0;
+    for (let r = 0; r < REPS; r++) {
+      for (const p of ['h3', 'h2'] as const) {
+        const w = p === 'h3' ? h3 : sawtooth({ peak: 80_000, beta: 0.7, cycles: 6, periodMs: 200 });
+        const run = workloadRun(index++, r, p, 1000 + 10 * r, 30);
+        out.push(
+          withTelemetry(
+            run,
+            [
+              series(w.t, {
+                transport: p === 'h3' ? 'quic' : 'tcp',
+                cwndBytes: w.cwnd,
+                srttMs: w.t.map(() => 40),
+              }),
+            ],
+            { dropReasons: { 'down loss': 10 } },
+          ),
+        );
+      }
+    }
+    return out;
+  }
+
+  it("names quiche's rollback when h3 undoes most congestion events and h2 almost none", () => {
+    const res = result(withWindows(rollbacks(6)));
+    expect(res.summary.protocols.h3?.transport?.undoneShare.median).toBeGreaterThanOrEqual(0.9);
+    expect(res.summary.protocols.h2?.transport?.undoneShare.median).toBe(0);
+    const note = undoneNote(res);
+    expect(note).toContain('h3 100% against h2 0%');
+    expect(note).toContain('RESTORE_COUNT_THRESHOLD');
+  });
+
+  it('says nothing when both keep their reductions', () => {
+    const res = result(withWindows(sawtooth({ peak: 90_000, beta: 0.7, cycles: 6, periodMs: 200 })));
+    expect(undoneNote(res)).toBeNull();
   });
 });
