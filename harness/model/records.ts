@@ -58,7 +58,12 @@ export interface TransportStats {
   packetsRetransmitted?: number;
   bytesSent?: number;
   bytesReceived?: number;
-  /** Smoothed RTT at close, ms. */
+  /**
+   * Smoothed RTT at close, ms, as this (the client's) stack last estimated it. A receiver samples the
+   * RTT only when its own ack-eliciting packets are acknowledged (QUIC: requests, flow-control
+   * updates), so on a download it lags and includes the server's queueing and processing; the
+   * sender's RTT over time is in `runs[i].server.telemetry` (docs/metrics.md § 7).
+   */
   srttMs?: number;
   /** Congestion window at close, bytes. */
   cwndBytes?: number;

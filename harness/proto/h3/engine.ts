@@ -72,11 +72,21 @@ function recordedSettings(t: Transport, endpoint: EngineSettings | null): Engine
     streamWindowBytes: t.streamWindowBytes,
     connectionWindowBytes: t.connectionWindowBytes,
     congestion: t.congestion,
+    ...(t.congestion === 'cubic' ? { congestionUndo: QUICHE_CUBIC_UNDO } : {}),
     hystart: t.hystart,
     pacing: t.pacing,
     quic: endpoint,
   };
 }
+
+/**
+ * A loss response quiche's CUBIC has and Linux's has not, recorded with the settings because no
+ * setting of this binding turns it off: the reader of a lossy result must know it.
+ */
+const QUICHE_CUBIC_UNDO =
+  'quiche CUBIC rolls a congestion event back (cwnd, ssthresh, W_max) when its recovery episode lost fewer than ' +
+  '10 packets (src/recovery/cubic.rs RESTORE_COUNT_THRESHOLD, after draft-ietf-tcpm-rfc8312bis §4.9); not ' +
+  'configurable here. Linux TCP undoes a reduction only on D-SACK or timestamp evidence (RFC 2883, RFC 3522)';
 
 function sinkFor(conn: QuicConn): QuicStreamSink {
   return {
