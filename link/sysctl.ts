@@ -11,7 +11,7 @@
  * pick an allowed one, else EPERM); net.core.rmem_max/wmem_max (global: EINVAL inside a namespace)
  * are raised to the same need when below it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import { bdpBytes, baseRttMs, type NetworkProfile } from '../core/network.js';
@@ -126,6 +126,8 @@ function procPath(name: string): string {
   return path.join('/proc/sys', ...name.split('.'));
 }
 
+const CHILD_EHASH = 'net.ipv4.tcp_child_ehash_entries';
+
 export function readHostSysctl(name: string): string {
   return norm(readFileSync(procPath(name), 'utf8'));
 }
@@ -149,11 +151,22 @@ export interface HostChange {
   value: string;
 }
 
-/** Host changes needed for a run (pure): the allowed CC list and the global buffer limits. */
+/**
+ * Buckets of the TCP hash table of each namespace created while h3bench runs
+ * (`net.ipv4.tcp_child_ehash_entries`, Linux 6.1+; 0 = share the host's table). A run's namespace
+ * holds a handful of sockets; with the host's table (here 262,144 buckets) every sock_diag dump of
+ * the TCP telemetry sampler walks all of it, about 1.5 ms of CPU per dump.
+ */
+export const CHILD_EHASH_ENTRIES = 1024;
+
+/**
+ * Host changes needed for a run (pure): the allowed CC list, the global buffer limits, and a small
+ * TCP hash table for the namespaces (when the kernel has the sysctl and it is 0, sharing the host's).
+ */
 export function hostChangesNeeded(
   congestion: string,
   needBytes: number,
-  current: { allowed: string; rmemMax: number; wmemMax: number },
+  current: { allowed: string; rmemMax: number; wmemMax: number; childEhashEntries?: number | null },
 ): { name: string; value: string }[] {
   const out: { name: string; value: string }[] = [];
   const allowed = current.allowed.split(/\s+/).filter(Boolean);
@@ -162,6 +175,9 @@ export function hostChangesNeeded(
   }
   if (current.rmemMax < needBytes) out.push({ name: 'net.core.rmem_max', value: String(needBytes) });
   if (current.wmemMax < needBytes) out.push({ name: 'net.core.wmem_max', value: String(needBytes) });
+  if (current.childEhashEntries === 0) {
+    out.push({ name: 'net.ipv4.tcp_child_ehash_entries', value: String(CHILD_EHASH_ENTRIES) });
+  }
   return out;
 }
 
@@ -182,6 +198,7 @@ export function prepareHost(congestion: string, needBytes: number): HostChange[]
       allowed: readHostSysctl('net.ipv4.tcp_allowed_congestion_control'),
       rmemMax: Number(readHostSysctl('net.core.rmem_max')),
       wmemMax: Number(readHostSysctl('net.core.wmem_max')),
+      childEhashEntries: existsSync(procPath(CHILD_EHASH)) ? Number(readHostSysctl(CHILD_EHASH)) : null,
     });
     for (const w of wanted) {
       s.host[w.name] ??= readHostSysctl(w.name);

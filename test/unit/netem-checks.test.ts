@@ -204,6 +204,13 @@ describe('sysctl planning', () => {
       { name: 'net.core.rmem_max', value: '16000000' },
     ]);
     expect(hostChangesNeeded('bbr', 1, { allowed: 'reno bbr', rmemMax: 4, wmemMax: 4 })).toEqual([]);
+    // Namespaces get their own small TCP hash table where the kernel allows it and none is set.
+    const base = { allowed: 'bbr', rmemMax: 4, wmemMax: 4 };
+    expect(hostChangesNeeded('bbr', 1, { ...base, childEhashEntries: 0 })).toEqual([
+      { name: 'net.ipv4.tcp_child_ehash_entries', value: '1024' },
+    ]);
+    expect(hostChangesNeeded('bbr', 1, { ...base, childEhashEntries: 4096 })).toEqual([]);
+    expect(hostChangesNeeded('bbr', 1, { ...base, childEhashEntries: null })).toEqual([]);
   });
 
   it('parses sysctl triples', () => {
