@@ -9,6 +9,14 @@
  * (`readable()` ~19 µs, `stats()`/`pathStats()` ~10 µs, any thrown error ~10 µs) are kept off the
  * per-packet path; `send()` (~9 µs, mostly building its SendInfo) and `recv()` (~7 µs) are the floor.
  *
+ * Write queues in priority order: what quiche cannot take at once waits in a per-stream queue here,
+ * and those queues are fed to quiche in the order quiche itself serves streams (RFC 9218 §4
+ * semantics, as quiche's `Connection::stream_priority` applies them): lower urgency first; within one
+ * urgency, non-incremental streams one after another by stream id, then incremental ones round
+ * robin. Queues are bucketed by urgency (a handful of buckets), so a drain never sorts. Without
+ * this, a stream's urgency would only count once its bytes were inside quiche, and a later stream's
+ * HEADERS (urgency 2) would wait here behind earlier streams' queued bodies (urgency 3).
+ *
  * Delayed ACK (ack-delay.ts): a flush caused by one lone datagram, with nothing of ours to send,
  * waits for a second datagram or 1 ms. Pacing (pacer.ts), when `transport.pacing` is on: packets go
  * out as a token bucket refilled at 1.25 × cwnd / srtt allows.
@@ -33,6 +41,19 @@ import type { ConnTelemetry } from './telemetry.js';
 export const STREAM_HIGH_WATER_BYTES = 64 * 1024;
 /** Above this many open receiving streams, one readable() scan is cheaper than polling each. */
 const POLL_STREAMS_MAX = 48;
+/**
+ * One turn of an incremental (round-robin) stream in a drain: its queued writes until at least this
+ * many bytes went into quiche. A body chunk (64 KiB) is one turn; a DATA frame header and the
+ * payload after it go in the same turn.
+ */
+export const ROUND_ROBIN_TURN_BYTES = 16 * 1024;
+/**
+ * quiche's priority of a stream nobody set one for (cloudflare/quiche, quiche/src/stream/mod.rs:
+ * `DEFAULT_URGENCY` = 127 and incremental by default), so that the queues here are in the same
+ * order as the data inside quiche.
+ */
+const DEFAULT_URGENCY = 127;
+const DEFAULT_INCREMENTAL = true;
 /** Waiting for a connection to drain on close before giving up, ms. */
 const CLOSE_WAIT_MS = 2_000;
 /**
@@ -48,6 +69,8 @@ const CLOSE_WAIT_MS = 2_000;
 const CLOSING_MAX_PACKETS_PER_FLUSH = 16;
 /** ...and in all: beyond this, quiche is not going to stop; the connection ends without draining. */
 const CLOSING_MAX_PACKETS = 4096;
+/** What opens a stream in quiche without writing to it. */
+const EMPTY = new Uint8Array(0);
 /** QUIC transport error INTERNAL_ERROR (RFC 9000 §20.1). */
 const TRANSPORT_INTERNAL_ERROR = 0x1;
 
@@ -115,9 +138,33 @@ interface QueuedWrite {
 }
 
 interface StreamQueue {
+  readonly id: number;
   chunks: QueuedWrite[];
   /** Bytes queued in JS (not yet accepted by quiche). */
   bytes: number;
+  urgency: number;
+  incremental: boolean;
+}
+
+/** The queues of one urgency, in the order quiche serves them (see the file comment). */
+interface UrgencyBucket {
+  readonly urgency: number;
+  /** Non-incremental queues by stream id: each goes in full before the next. */
+  readonly ordered: StreamQueue[];
+  /** Incremental queues; the Map's order is the round-robin turn (a served queue moves to the back). */
+  readonly rotating: Map<number, StreamQueue>;
+}
+
+/** What feeding one queue to quiche did. */
+const enum Fed {
+  /** The queue is gone: emptied into quiche, or dropped as the stream failed. */
+  Emptied,
+  /** Its turn is over (round robin) and it has more. */
+  TurnDone,
+  /** quiche took nothing (its capacity for this stream is 0). */
+  Blocked,
+  /** quiche took part: it has no room for more. */
+  Full,
 }
 
 /** One QUIC connection driven by an endpoint. */
@@ -138,6 +185,10 @@ export class QuicConn {
   private readonly ep: ConnEndpoint;
   private recvInfo: RecvInfo;
   private readonly queues = new Map<number, StreamQueue>();
+  /** The queues by urgency, lowest (most urgent) first; empty buckets are removed. */
+  private readonly buckets: UrgencyBucket[] = [];
+  /** Priority set by setPriority for streams still sending, as urgency * 2 + (incremental ? 1 : 0). */
+  private readonly priorities = new Map<number, number>();
   private readonly writableWaiters = new Set<number>();
   /** Streams whose receiving side is open (polled for data each flush); see readStreams. */
   private readonly recvStreams = new Set<number>();
@@ -235,17 +286,32 @@ export class QuicConn {
     this.mustSend = true;
     let q = this.queues.get(streamId);
     if (q === undefined) {
+      const prio = this.priorities.get(streamId);
+      const urgency = prio === undefined ? DEFAULT_URGENCY : prio >> 1;
+      const incremental = prio === undefined ? DEFAULT_INCREMENTAL : (prio & 1) === 1;
+      // Straight into quiche only if no queued stream comes first: queued streams are waiting for
+      // room, and one of equal or more urgency must get it before this one (the next flush drains).
+      // Queued, the stream is still opened in quiche at once, by an empty write (which takes no
+      // capacity): the peer's stream limit counts the streams quiche opened (streamsLeftBidi), and
+      // a stream over it or already stopped fails here, not in a later drain.
+      const first = this.buckets[0];
+      const direct = first === undefined || urgency < first.urgency;
       let n: number | null;
       try {
-        n = this.quic.streamSend(streamId, data, fin);
+        n = this.quic.streamSend(streamId, direct ? data : EMPTY, direct && fin);
       } catch (err) {
         this.streamSendFailed(streamId, err);
         return false;
       }
+      if (!direct) n = null;
       this.ep.markDirty(this);
-      if (n !== null && n === data.length) return true;
-      q = { chunks: [], bytes: 0 };
+      if (n !== null && n === data.length) {
+        if (fin) this.priorities.delete(streamId);
+        return true;
+      }
+      q = { id: streamId, chunks: [], bytes: 0, urgency, incremental };
       this.queues.set(streamId, q);
+      this.link(q);
       const rest = n === null ? data : data.subarray(n);
       q.chunks.push({ data: rest, fin });
       q.bytes += rest.length;
@@ -257,12 +323,25 @@ export class QuicConn {
     return q.bytes < STREAM_HIGH_WATER_BYTES;
   }
 
-  /** Set how quiche schedules a stream's data against the others (see QuicConnection.streamPriority). */
+  /**
+   * Set how quiche schedules a stream's data against the others (see QuicConnection.streamPriority);
+   * the stream's queue here, if any, moves to the same place in the drain order.
+   */
   setPriority(streamId: number, urgency: number, incremental: boolean): void {
     try {
       this.quic.streamPriority(streamId, urgency, incremental);
     } catch {
       // The stream is already gone (reset or finished): nothing to schedule.
+      this.priorities.delete(streamId);
+      return;
+    }
+    this.priorities.set(streamId, urgency * 2 + (incremental ? 1 : 0));
+    const q = this.queues.get(streamId);
+    if (q !== undefined && (q.urgency !== urgency || q.incremental !== incremental)) {
+      this.unlink(q);
+      q.urgency = urgency;
+      q.incremental = incremental;
+      this.link(q);
     }
   }
 
@@ -475,19 +554,65 @@ export class QuicConn {
     }
   }
 
+  /**
+   * Feed the queues to quiche in its own order (see the file comment) until it has no room: bucket
+   * by bucket, most urgent first. Handlers may run inside (a stopped stream), so the next bucket is
+   * looked up by urgency rather than by index.
+   */
   private drainQueues(): void {
-    // In stream order, oldest first: quiche schedules what it holds by stream priority (responses
-    // are sequential, RFC 9218's default), so feeding it round robin from here would interleave the
-    // streams anyway and turn server scheduling into apparent stalls.
-    for (const [id, q] of this.queues) {
-      if (this.drainQueue(id, q)) return;
+    let after = -1;
+    for (;;) {
+      const b = this.bucketAfter(after);
+      if (b === undefined) return;
+      after = b.urgency;
+      if (this.drainBucket(b)) return;
     }
   }
 
-  /** Move one stream's queue into quiche; returns true if it wrote something and still has more. */
-  private drainQueue(id: number, q: StreamQueue): boolean {
+  private bucketAfter(urgency: number): UrgencyBucket | undefined {
+    for (const b of this.buckets) if (b.urgency > urgency) return b;
+    return undefined;
+  }
+
+  /** One urgency's queues; returns true when quiche has no room left. */
+  private drainBucket(b: UrgencyBucket): boolean {
+    // Non-incremental: one after another by stream id; one quiche cannot take now is skipped.
+    const ordered = b.ordered;
+    let i = 0;
+    while (i < ordered.length) {
+      const q = ordered[i];
+      if (q === undefined) break;
+      const r = this.feed(q, Infinity);
+      if (r === Fed.Full) return true;
+      if (ordered[i] === q) i++;
+    }
+    // Incremental: one turn each, round robin, until every queue is empty or blocked.
+    const rotating = b.rotating;
+    let blocked = 0;
+    while (rotating.size > blocked) {
+      const q = firstValue(rotating);
+      if (q === undefined) break;
+      const r = this.feed(q, ROUND_ROBIN_TURN_BYTES);
+      if (r === Fed.Emptied) continue;
+      if (rotating.get(q.id) === q) {
+        // To the back of the turn.
+        rotating.delete(q.id);
+        rotating.set(q.id, q);
+      }
+      if (r === Fed.Full) return true;
+      if (r === Fed.Blocked) blocked++;
+      else blocked = 0;
+    }
+    return false;
+  }
+
+  /** Move up to `turnBytes` (at least one write) of a stream's queue into quiche. */
+  private feed(q: StreamQueue, turnBytes: number): Fed {
+    const id = q.id;
+    let taken = 0;
     let wrote = false;
     while (q.chunks.length > 0) {
+      if (taken >= turnBytes) return Fed.TurnDone;
       const c = q.chunks[0];
       if (c === undefined) break;
       let n: number | null;
@@ -495,20 +620,65 @@ export class QuicConn {
         n = this.quic.streamSend(id, c.data, c.fin);
       } catch (err) {
         this.streamSendFailed(id, err);
-        return false;
+        return Fed.Emptied;
       }
-      if (n === null) return wrote;
+      // Nothing taken after something was: count it as full, as quiche's capacity is per
+      // connection (congestion window, connection flow control) more often than per stream.
+      if (n === null) return wrote ? Fed.Full : Fed.Blocked;
       wrote = true;
       this.mustSend = true;
       q.bytes -= n;
+      taken += n;
       if (n < c.data.length) {
         c.data = c.data.subarray(n);
-        return true;
+        return Fed.Full;
       }
       q.chunks.shift();
+      if (c.fin) this.priorities.delete(id);
     }
-    this.queues.delete(id);
-    return false;
+    this.removeQueue(q);
+    return Fed.Emptied;
+  }
+
+  /** Put a queue in its urgency's bucket. */
+  private link(q: StreamQueue): void {
+    const buckets = this.buckets;
+    let at = 0;
+    while (at < buckets.length && (buckets[at]?.urgency ?? Infinity) < q.urgency) at++;
+    let b = buckets[at];
+    if (b === undefined || b.urgency !== q.urgency) {
+      b = { urgency: q.urgency, ordered: [], rotating: new Map() };
+      buckets.splice(at, 0, b);
+    }
+    if (q.incremental) {
+      b.rotating.set(q.id, q);
+      return;
+    }
+    // By stream id; streams mostly arrive in id order, so look from the end.
+    const ordered = b.ordered;
+    let k = ordered.length;
+    while (k > 0 && (ordered[k - 1]?.id ?? -1) > q.id) k--;
+    ordered.splice(k, 0, q);
+  }
+
+  private unlink(q: StreamQueue): void {
+    const buckets = this.buckets;
+    const at = buckets.findIndex((b) => b.urgency === q.urgency);
+    const b = buckets[at];
+    if (b === undefined) return;
+    if (q.incremental) {
+      b.rotating.delete(q.id);
+    } else {
+      const k = b.ordered.indexOf(q);
+      if (k >= 0) b.ordered.splice(k, 1);
+    }
+    if (b.ordered.length === 0 && b.rotating.size === 0) buckets.splice(at, 1);
+  }
+
+  private removeQueue(q: StreamQueue): void {
+    if (this.queues.get(q.id) !== q) return;
+    this.queues.delete(q.id);
+    this.unlink(q);
   }
 
   private notifyWritable(): void {
@@ -532,7 +702,9 @@ export class QuicConn {
   }
 
   private dropQueue(id: number): void {
-    this.queues.delete(id);
+    const q = this.queues.get(id);
+    if (q !== undefined) this.removeQueue(q);
+    this.priorities.delete(id);
     this.writableWaiters.delete(id);
   }
 
@@ -648,6 +820,8 @@ export class QuicConn {
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     this.queues.clear();
+    this.buckets.length = 0;
+    this.priorities.clear();
     this.writableWaiters.clear();
     this.recvStreams.clear();
     this.ep.forget(this);
@@ -657,6 +831,12 @@ export class QuicConn {
       for (const w of this.closeWaiters.splice(0)) w();
     }
   }
+}
+
+/** The first value of a Map (the head of a round-robin turn). */
+function firstValue<K, V>(m: Map<K, V>): V | undefined {
+  for (const v of m.values()) return v;
+  return undefined;
 }
 
 /** The counters a ConnectionRecord keeps, from quiche's stats. */
