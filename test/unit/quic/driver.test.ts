@@ -224,7 +224,12 @@ describe('QuicServer / QuicClient on loopback', () => {
     await c.client.close(0x100, 'done');
     const ev = await c.closed;
     expect(ev.local).toEqual({ isApp: true, code: 0x100, reason: 'done' });
-    await new Promise((r) => setTimeout(r, 200));
+    // The server's draining period (3 PTOs) ends on its own timer: wait for it, not a fixed 200 ms
+    // (a loaded machine ran past that).
+    const seen = (): boolean => serverClose !== null;
+    for (let waited = 0; !seen() && waited < 5000; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(serverClose).toMatchObject({
       peer: { isApp: true, code: 0x100, reason: 'done' },
       timedOut: false,
