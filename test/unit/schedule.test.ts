@@ -5,21 +5,29 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BODY_CHUNK_BYTES } from '../../harness/proto/handler.js';
-import { MAX_CHUNKS_AHEAD, ResponseScheduler } from '../../harness/proto/schedule.js';
+import {
+  MAX_CHUNKS_AHEAD,
+  ROUND_ROBIN_CHUNK_BYTES,
+  ResponseScheduler,
+  chunkBytesOf,
+} from '../../harness/proto/schedule.js';
 import type { SchedulingPolicy } from '../../harness/scenario/schema.js';
 
 const C = BODY_CHUNK_BYTES;
+/** Round robin interleaves in HTTP/2-frame-sized chunks, for every protocol. */
+const R = ROUND_ROBIN_CHUNK_BYTES;
 
 /** A transport that logs what it is given and accepts chunks only when `accept()` is called. */
 function fake(policy: SchedulingPolicy) {
   const log: string[] = [];
+  const unit = chunkBytesOf(policy);
   const unaccepted: (() => void)[] = [];
   const finished: number[] = [];
   const s = new ResponseScheduler<number>(policy, {
     headers: (id, fin) => log.push(`H${id}${fin ? '!' : ''}`),
     chunk: (id, offset, length, fin, accepted) => {
-      log.push(`D${id}@${offset / C}${fin ? '!' : ''}`);
-      expect(length).toBeLessThanOrEqual(C);
+      log.push(`D${id}@${offset / unit}${fin ? '!' : ''}`);
+      expect(length).toBeLessThanOrEqual(unit);
       unaccepted.push(accepted);
     },
     finished: (id) => finished.push(id),
@@ -63,13 +71,35 @@ describe('ResponseScheduler', () => {
 
   it('round-robin: HEADERS at once, bodies interleaved chunk by chunk', () => {
     const f = fake('round-robin');
-    f.s.add(0, 0, 3 * C);
-    f.s.add(4, 4, 2 * C);
-    f.s.add(8, 8, 2 * C);
+    f.s.add(0, 0, 3 * R);
+    f.s.add(4, 4, 2 * R);
+    f.s.add(8, 8, 2 * R);
     f.drain();
     const bodies = f.log.filter((x) => x.startsWith('D'));
     expect(bodies).toEqual(['D0@0', 'D0@1', 'D4@0', 'D8@0', 'D0@2!', 'D4@1!', 'D8@1!']);
     expect(f.log.indexOf('H8')).toBeLessThan(f.log.indexOf('D8@0'));
+  });
+
+  it('round-robin interleaves 16 KiB chunks (an HTTP/2 DATA frame), the others 64 KiB', () => {
+    expect(R).toBe(16_384);
+    expect(chunkBytesOf('round-robin')).toBe(R);
+    expect(chunkBytesOf('sequential')).toBe(C);
+    expect(chunkBytesOf('headers-first')).toBe(C);
+    const f = fake('round-robin');
+    f.s.add(0, 0, C);
+    f.s.add(4, 4, C);
+    f.drain();
+    // One 64 KiB body is four turns: the two bodies alternate every 16 KiB.
+    expect(f.log.filter((x) => x.startsWith('D'))).toEqual([
+      'D0@0',
+      'D0@1',
+      'D4@0',
+      'D0@2',
+      'D4@1',
+      'D0@3!',
+      'D4@2',
+      'D4@3!',
+    ]);
   });
 
   it.each(['sequential', 'headers-first', 'round-robin'] as const)(
@@ -81,7 +111,7 @@ describe('ResponseScheduler', () => {
         expect(f.unaccepted.length).toBeLessThanOrEqual(MAX_CHUNKS_AHEAD);
         f.unaccepted.shift()?.();
       }
-      expect(f.log.filter((x) => x.startsWith('D'))).toHaveLength(50);
+      expect(f.log.filter((x) => x.startsWith('D'))).toHaveLength((10 * 5 * C) / chunkBytesOf(policy));
       expect(f.s.active).toBe(0);
     },
   );

@@ -43,10 +43,11 @@ const H3_SETTINGS = {
 /**
  * quiche stream priorities (RFC 9218 §4 semantics: lower urgency first; non-incremental streams of
  * one urgency one after another by stream id, incremental ones round robin) that back up the
- * application scheduler (../schedule.ts): a body is sent at urgency 3 (RFC 9218's default),
- * incremental only under `round-robin`; a stream whose HEADERS go out before its body's turn
- * (`headers-first`, `round-robin`) is at urgency 2 until its body starts, so quiche does not hold
- * those HEADERS behind the earlier bodies it already has.
+ * application scheduler (../schedule.ts): a body is sent at urgency 3 (RFC 9218's default), never
+ * incremental — under `round-robin` the scheduler interleaves 16 KiB chunks itself, as it does for
+ * HTTP/2, where quiche's own round robin would interleave packet by packet; a stream whose HEADERS
+ * go out before its body's turn (`headers-first`, `round-robin`) is at urgency 2 until its body
+ * starts, so quiche does not hold those HEADERS behind the earlier bodies it already has.
  */
 const BODY_URGENCY = 3;
 const HEADERS_AHEAD_URGENCY = 2;
@@ -58,7 +59,7 @@ const H3_ENFORCEMENT =
 
 function responsePriority(policy: SchedulingPolicy) {
   return {
-    body: { urgency: BODY_URGENCY, incremental: policy === 'round-robin' },
+    body: { urgency: BODY_URGENCY, incremental: false },
     headersAhead: policy === 'sequential' ? null : { urgency: HEADERS_AHEAD_URGENCY, incremental: false },
   };
 }
