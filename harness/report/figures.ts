@@ -251,17 +251,34 @@ function swimlaneFigure(result: ResultFile): TopLevelSpec | null {
         (hol.lossEvents === null ? ', no loss log' : `, ${hol.lossEvents} losses`) +
         `; threshold ${hol.thresholdMs.toFixed(1)} ms`
       : '';
-    const at = rep.sweepIndex === undefined ? '' : `, ${sweepPointLabel(result, rep.sweepIndex)}`;
-    panels.push({
-      title: {
-        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}${at}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
-        subtitle: sub,
-      },
-      width: 720,
-      height,
-      layer: layers,
-    } as unknown as TopLevelSpec);
+    panels.push(runPanel(result, p, rep, sub, height, layers));
   }
+  return stackedPanels(panels);
+}
+
+/** One panel of a per-run figure, titled with the representative run it shows. */
+function runPanel(
+  result: ResultFile,
+  p: string,
+  rep: { index: number; repetition: number; sweepIndex?: number | undefined; workloadMs: number | null },
+  subtitle: string,
+  height: number,
+  layers: object[],
+): TopLevelSpec {
+  const at = rep.sweepIndex === undefined ? '' : `, ${sweepPointLabel(result, rep.sweepIndex)}`;
+  return {
+    title: {
+      text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}${at}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
+      subtitle,
+    },
+    width: 720,
+    height,
+    layer: layers,
+  } as unknown as TopLevelSpec;
+}
+
+/** Panels one above the other sharing the colour scale; null without any. */
+function stackedPanels(panels: TopLevelSpec[]): TopLevelSpec | null {
   if (panels.length === 0) return null;
   return {
     $schema: SCHEMA,
@@ -398,27 +415,13 @@ function cwndFigure(result: ResultFile): TopLevelSpec | null {
         encoding: { x: { field: 't', type: 'quantitative' }, y: { datum: 0 } },
       });
     }
-    const at = rep.sweepIndex === undefined ? '' : `, ${sweepPointLabel(result, rep.sweepIndex)}`;
     const dropWords = !drops
       ? 'no drop log'
       : `${drops.times.length} drops${drops.direction === 'down' ? ' server → client' : ' (both directions)'} (red ticks)`;
-    panels.push({
-      title: {
-        text: `${p}: run ${rep.index} (repetition ${rep.repetition + 1}${at}, median workload completion ${rep.workloadMs?.toFixed(0) ?? '?'} ms)`,
-        subtitle: `${series.length} server connection${series.length === 1 ? '' : 's'}, ${series[0]?.source ?? ''}; ${dropWords}`,
-      },
-      width: 720,
-      height: 180,
-      layer: layers,
-    } as unknown as TopLevelSpec);
+    const sub = `${series.length} server connection${series.length === 1 ? '' : 's'}, ${series[0]?.source ?? ''}; ${dropWords}`;
+    panels.push(runPanel(result, p, rep, sub, 180, layers));
   }
-  if (panels.length === 0) return null;
-  return {
-    $schema: SCHEMA,
-    config: CONFIG,
-    vconcat: panels,
-    resolve: { scale: { color: 'shared' } },
-  } as unknown as TopLevelSpec;
+  return stackedPanels(panels);
 }
 
 /** Bars: congestion events per 100 downlink drops per protocol (median over runs) with interval whiskers. */

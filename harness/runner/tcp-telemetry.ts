@@ -317,7 +317,8 @@ export function recoveryState(caState: number): number {
   return caState >= CA_LOSS ? 2 : caState >= 2 ? 1 : 0;
 }
 
-const COLUMNS = [
+/** The columns a TCP series has, every one of them always (model/telemetry.ts). */
+export const TCP_COLUMNS = [
   'cwndBytes',
   'bytesInFlight',
   'ssthreshBytes',
@@ -329,7 +330,7 @@ const COLUMNS = [
   'timeouts',
   'recoveryState',
 ] as const satisfies readonly (keyof TelemetrySeries)[];
-type Column = (typeof COLUMNS)[number];
+type Column = (typeof TCP_COLUMNS)[number];
 
 export const TIMEOUTS_FROM_KERNEL = 'tcpi_total_rto (the kernel counts every retransmission timeout)';
 export const timeoutsFromSampler = (intervalMs: number): string =>
@@ -338,7 +339,7 @@ export const timeoutsFromSampler = (intervalMs: number): string =>
 /** One connection's series, built sample by sample (the helper's lines of one cookie, in order). */
 export class TcpSeriesBuilder {
   private readonly t: number[] = [];
-  private readonly cols = new Map<Column, number[]>(COLUMNS.map((c) => [c, []]));
+  private readonly cols = new Map<Column, number[]>(TCP_COLUMNS.map((c) => [c, []]));
   private readonly ccs: string[] = [];
   private prev: TcpstatSample | null = null;
   private timeouts = 0;
@@ -380,9 +381,9 @@ export class TcpSeriesBuilder {
       recoveryState: recoveryState(s.caState),
     };
     const n = this.t.length;
-    if (n > 0 && COLUMNS.every((c) => this.cols.get(c)?.[n - 1] === row[c])) return;
+    if (n > 0 && TCP_COLUMNS.every((c) => this.cols.get(c)?.[n - 1] === row[c])) return;
     this.t.push(s.tMs);
-    for (const c of COLUMNS) this.cols.get(c)?.push(row[c]);
+    for (const c of TCP_COLUMNS) this.cols.get(c)?.push(row[c]);
   }
 
   /** The series (null when no sample was added). */

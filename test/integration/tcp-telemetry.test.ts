@@ -17,7 +17,7 @@ import { buildLinkemIfNeeded, buildTcpstatIfNeeded } from '../../link/linkem/bui
 import { openLinkemLink, type LinkemLink } from '../../link/linkem/link.js';
 import { tcpGoodput } from '../../link/linkem/probes.js';
 import { hasNetAdmin, hasTun, listNamespaces, run } from '../../link/netns.js';
-import { startTcpTelemetry } from '../../harness/runner/tcp-telemetry.js';
+import { TCP_COLUMNS, startTcpTelemetry } from '../../harness/runner/tcp-telemetry.js';
 import type { TelemetrySeries } from '../../harness/model/telemetry.js';
 
 const cc = await run(['cc', '--version']).then(
@@ -43,18 +43,7 @@ function last(s: TelemetrySeries, col: keyof TelemetrySeries): number {
 
 function checkShape(s: TelemetrySeries): void {
   const n = s.t.length;
-  for (const col of [
-    'cwndBytes',
-    'bytesInFlight',
-    'ssthreshBytes',
-    'srttMs',
-    'minRttMs',
-    'deliveryRateMbit',
-    'packetsSent',
-    'packetsRetransmitted',
-    'timeouts',
-    'recoveryState',
-  ] as const) {
+  for (const col of TCP_COLUMNS) {
     expect(s[col], col).toHaveLength(n);
   }
   expect(s.packetsLost).toBeUndefined();
