@@ -152,6 +152,7 @@ async function runOne(
     transport: s.transport,
     scheduling: s.server.scheduling ?? 'sequential',
     qlogDir: null,
+    h3Stack: s.stacks.h3,
   };
   const tag = `${protocol}-${c.name.replace(/\W+/g, '_')}-${rep}`;
   const serverFile = path.join(dir, `server-${tag}.json`);
@@ -173,6 +174,7 @@ async function runOne(
       workload: s.workload,
       seed: 1,
       qlogDir: null,
+      h3Stack: s.stacks.h3,
       reportFile,
     };
     const clientFile = path.join(dir, `client-${tag}.json`);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { ClientReport, ServerReport } from './records.js';
-import type { Protocol, SchedulingPolicy, Transport, Workload } from '../scenario/schema.js';
+import type { H3Stack, Protocol, SchedulingPolicy, Transport, Workload } from '../scenario/schema.js';
 import { clientReportSchema, serverReportSchema } from './schema.js';
 
 export interface ServerConfig {
@@ -21,6 +21,8 @@ export interface ServerConfig {
   scheduling: SchedulingPolicy;
   /** Directory for QUIC qlogs (`report.qlog: true`), null for none. */
   qlogDir: string | null;
+  /** The HTTP/3 engine (`stacks.h3`); ignored by h1 and h2. */
+  h3Stack: H3Stack;
 }
 
 export interface ClientConfig {
@@ -37,6 +39,8 @@ export interface ClientConfig {
   reportFile: string;
   /** Directory for QUIC qlogs (`report.qlog: true`), null for none. */
   qlogDir: string | null;
+  /** The HTTP/3 engine (`stacks.h3`); ignored by h1 and h2. */
+  h3Stack: H3Stack;
 }
 
 export type ServerEvent =

@@ -56,13 +56,15 @@ export function parseResult(json: unknown, source: string): ResultFile {
   const { scenario, summary: _summary, ...rest } = parsed.data;
   const checked: Omit<ResultFile, 'scenario' | 'summary'> = rest;
   // The resolved scenario as its writer stored it; checked for the keys the analysis reads only.
-  const stored = scenario as unknown as Omit<Scenario, 'server' | 'attribution'> &
-    Partial<Pick<Scenario, 'server' | 'attribution'>>;
+  const stored = scenario as unknown as Omit<Scenario, 'server' | 'attribution' | 'stacks'> &
+    Partial<Pick<Scenario, 'server' | 'attribution' | 'stacks'>>;
   // Files before schema 7 recorded neither key: their servers scheduled differently (null).
   const resolved: Scenario = {
     ...stored,
     server: stored.server ?? { scheduling: null },
     attribution: stored.attribution ?? false,
+    // Files before the key ran the only HTTP/3 engine there was.
+    stacks: stored.stacks ?? { h3: 'quiche-0.18' },
   };
   return {
     ...checked,

@@ -288,6 +288,7 @@ async function runOne(
       transport: s.transport,
       scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
       qlogDir,
+      h3Stack: s.stacks.h3,
     };
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
@@ -326,6 +327,7 @@ async function runOne(
       seed: workloadSeed,
       reportFile,
       qlogDir,
+      h3Stack: s.stacks.h3,
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));

@@ -35,6 +35,15 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
  * - `headers-first`: every response's HEADERS as soon as it is ready, then the bodies in request order;
  * - `round-robin`: HEADERS as soon as ready, bodies interleaved chunk by chunk (RFC 9218 incremental).
  */
+/**
+ * HTTP/3 engines of h3bench's own endpoints (`stacks.h3`), named by QUIC implementation and version:
+ * - `quiche-0.18`: our HTTP/3 layer and QUIC driver over quiche 0.18.0 (@matrixai/quic-linux-x64);
+ * - `quiche-0.29`: quiche 0.29 with its own HTTP/3, batched I/O in native threads (@currentspace/http3).
+ * HTTP/1.1 and HTTP/2 always run on Node's own stack (`node`).
+ */
+export const H3_STACKS = ['quiche-0.18', 'quiche-0.29'] as const;
+export type H3Stack = (typeof H3_STACKS)[number];
+
 export const SCHEDULING_POLICIES = ['sequential', 'headers-first', 'round-robin'] as const;
 export type SchedulingPolicy = (typeof SCHEDULING_POLICIES)[number];
 
@@ -48,6 +57,7 @@ export const SCENARIO_DEFAULTS = {
   report: { formats: REPORT_FORMATS, qlog: false },
   server: { scheduling: 'sequential' },
   attribution: false,
+  stacks: { h3: 'quiche-0.18' },
 } as const satisfies {
   description: string;
   protocols: readonly Protocol[];
@@ -57,6 +67,7 @@ export const SCENARIO_DEFAULTS = {
   report: Record<string, unknown>;
   server: { scheduling: SchedulingPolicy };
   attribution: boolean;
+  stacks: { h3: H3Stack };
 };
 
 const D = SCENARIO_DEFAULTS;
@@ -72,6 +83,12 @@ export const reportSchema = z
       .default([...D.report.formats]),
     /** Write a qlog (JSON-SEQ) of every QUIC connection, both endpoints, next to result.json. */
     qlog: z.boolean().default(D.report.qlog),
+  })
+  .strict();
+
+export const stacksSchema = z
+  .object({
+    h3: z.enum(H3_STACKS).default(D.stacks.h3),
   })
   .strict();
 
@@ -172,6 +189,7 @@ export const scenarioInputSchema = z
     report: reportSchema.prefault({}),
     server: serverSchema.prefault({}),
     attribution: z.boolean().default(D.attribution),
+    stacks: stacksSchema.prefault({}),
   })
   .strict();
 
@@ -202,6 +220,8 @@ export interface Scenario {
    * over the same link and seed, from which `summary.attribution` decomposes each contrast.
    */
   attribution: boolean;
+  /** The implementations behind each protocol (`stacks.h3`: the HTTP/3 engine of our endpoints). */
+  stacks: { h3: H3Stack };
 }
 
 /**
@@ -248,5 +268,6 @@ export function resolveScenario(input: ScenarioInput, networkProfile: string | n
     report: input.report,
     server: input.server,
     attribution: input.attribution,
+    stacks: input.stacks,
   };
 }
