@@ -3,8 +3,11 @@
  * client in separate processes (the harness's own server-main / client-main), interleaved, with
  * repetitions; medians are reported.
  *
- *   node dist/bench/engines.js [--reps N] [--protocols h1,h2,h3] [--cases 1x50MB,...] [--no-rate]
- *                              [--json FILE]
+ *   node dist/bench/engines.js [--reps N] [--engines h1,h2,h3@quiche-0.18,h3@quiche-0.29]
+ *                              [--cases 1x50MB,...] [--no-rate] [--json FILE]
+ *
+ * Engines: `h1` and `h2` (Node), `h3@<stack>` for each HTTP/3 engine (`stacks.h3`); `h3` alone is
+ * the default stack. `--protocols h1,h2,h3` is accepted as before.
  *
  * Cases:
  *   1x50MB        one 50 MB body: transfer rate (body bytes / request time, MB/s)
@@ -33,7 +36,13 @@ import {
   waitExit,
 } from '../harness/runner/children.js';
 import { parseScenario } from '../harness/scenario/load.js';
-import type { Protocol, Scenario } from '../harness/scenario/schema.js';
+import {
+  H3_STACKS,
+  SCENARIO_DEFAULTS,
+  type H3Stack,
+  type Protocol,
+  type Scenario,
+} from '../harness/scenario/schema.js';
 
 const execFileP = promisify(execFile);
 
@@ -59,7 +68,28 @@ const SERVER_TIMEOUT_MS = 20_000;
 const CLIENT_TIMEOUT_MS = 600_000;
 const NETNS = `h3b-bench-${process.pid}`;
 
+/** One engine under test: a protocol, and for h3 which HTTP/3 stack. */
+interface Engine {
+  /** "h1", "h2", "h3@quiche-0.18"... */
+  label: string;
+  protocol: Protocol;
+  h3Stack: H3Stack;
+}
+
+function engineOf(label: string): Engine {
+  const [protocol, stack] = label.split('@');
+  if (protocol !== 'h1' && protocol !== 'h2' && protocol !== 'h3') {
+    throw new Error(`--engines: unknown protocol in "${label}" (h1, h2, h3@<stack>)`);
+  }
+  const h3Stack = (stack ?? SCENARIO_DEFAULTS.stacks.h3) as H3Stack;
+  if (!H3_STACKS.includes(h3Stack) || (stack !== undefined && protocol !== 'h3')) {
+    throw new Error(`--engines: unknown engine "${label}" (stacks: ${H3_STACKS.join(', ')}, for h3 only)`);
+  }
+  return { label: protocol === 'h3' ? `h3@${h3Stack}` : protocol, protocol, h3Stack };
+}
+
 interface Sample {
+  engine: string;
   protocol: Protocol;
   case: string;
   rep: number;
@@ -82,7 +112,7 @@ interface Sample {
 
 function args(): {
   reps: number;
-  protocols: Protocol[];
+  engines: Engine[];
   cases: string[] | null;
   rate: boolean;
   json: string | null;
@@ -94,22 +124,23 @@ function args(): {
   };
   const reps = Number(val('--reps') ?? 3);
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps: expected an integer >= 1');
-  const protocols = (val('--protocols') ?? 'h1,h2,h3').split(',') as Protocol[];
-  for (const p of protocols)
-    if (!['h1', 'h2', 'h3'].includes(p)) throw new Error(`--protocols: unknown "${p}"`);
+  const list =
+    val('--engines') ?? val('--protocols') ?? ['h1', 'h2', ...H3_STACKS.map((x) => `h3@${x}`)].join(',');
+  const engines = list.split(',').map(engineOf);
   const cases = val('--cases')?.split(',') ?? null;
   for (const c of cases ?? []) {
     if (!CASES.some((k) => k.name === c)) {
       throw new Error(`--cases: unknown "${c}" (known: ${CASES.map((k) => k.name).join(', ')})`);
     }
   }
-  return { reps, protocols, cases, rate: !a.includes('--no-rate'), json: val('--json') ?? null };
+  return { reps, engines, cases, rate: !a.includes('--no-rate'), json: val('--json') ?? null };
 }
 
-function scenarioFor(c: Case): Scenario {
+function scenarioFor(c: Case, e: Engine): Scenario {
   return parseScenario(
     [
       'name: bench-engines',
+      `stacks: {h3: ${e.h3Stack}}`,
       'workload:',
       '  type: multiplex',
       `  requests: ${c.requests}`,
@@ -124,13 +155,15 @@ function scenarioFor(c: Case): Scenario {
 async function runOne(
   dir: string,
   tls: TlsMaterial,
-  protocol: Protocol,
+  e: Engine,
   c: Case,
   rep: number,
   netns: string | null,
 ): Promise<Sample> {
-  const s = scenarioFor(c);
+  const s = scenarioFor(c, e);
+  const protocol = e.protocol;
   const sample: Sample = {
+    engine: e.label,
     protocol,
     case: c.name,
     rep,
@@ -154,7 +187,7 @@ async function runOne(
     qlogDir: null,
     h3Stack: s.stacks.h3,
   };
-  const tag = `${protocol}-${c.name.replace(/\W+/g, '_')}-${rep}`;
+  const tag = `${e.label.replace(/\W+/g, '_')}-${c.name.replace(/\W+/g, '_')}-${rep}`;
   const serverFile = path.join(dir, `server-${tag}.json`);
   await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
   const server = launch({ module: 'harness/runner/server-main.js', args: [serverFile], netns });
@@ -266,11 +299,11 @@ function fmt(x: number, digits = 1): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '-';
 }
 
-function table(samples: Sample[], protocols: Protocol[]): string {
+function table(samples: Sample[], engines: Engine[]): string {
   const rows: string[][] = [
     [
       'case',
-      'proto',
+      'engine',
       'ok/runs',
       'time ms',
       'MB/s',
@@ -284,8 +317,8 @@ function table(samples: Sample[], protocols: Protocol[]): string {
   ];
   const med = new Map<string, { mbps: number; ms: number }>();
   for (const c of CASES) {
-    for (const p of protocols) {
-      const ss = samples.filter((s) => s.case === c.name && s.protocol === p);
+    for (const { label: p } of engines) {
+      const ss = samples.filter((s) => s.case === c.name && s.engine === p);
       if (ss.length === 0) continue;
       const ok = ss.filter((s) => s.ok);
       const gb = median(ok.map((s) => s.bytes)) / 1e9;
@@ -317,12 +350,14 @@ function table(samples: Sample[], protocols: Protocol[]): string {
   const out = [line(rows[0] ?? []), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   out.push('');
   for (const c of CASES) {
-    const h3 = med.get(`${c.name}/h3`);
     const h2 = med.get(`${c.name}/h2`);
-    if (h3 && h2)
-      out.push(
-        `h3/h2 ${c.name}: transfer rate ${fmt(h3.mbps / h2.mbps, 2)}x, time ${fmt(h3.ms / h2.ms, 2)}x`,
-      );
+    for (const e of engines.filter((x) => x.protocol === 'h3')) {
+      const h3 = med.get(`${c.name}/${e.label}`);
+      if (h3 && h2)
+        out.push(
+          `${e.label}/h2 ${c.name}: transfer rate ${fmt(h3.mbps / h2.mbps, 2)}x, time ${fmt(h3.ms / h2.ms, 2)}x`,
+        );
+    }
   }
   return out.join('\n');
 }
@@ -347,15 +382,13 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < opts.reps; rep++) {
       for (const c of cases) {
         if (c.rateLimited && netns === null) continue;
-        // Interleave, rotating which protocol goes first.
-        const order = opts.protocols.map(
-          (_, i) => opts.protocols[(i + rep) % opts.protocols.length] as Protocol,
-        );
-        for (const p of order) {
-          const s = await runOne(dir, tls, p, c, rep, c.rateLimited ? netns : null);
+        // Interleave, rotating which engine goes first.
+        const order = opts.engines.map((_, i) => opts.engines[(i + rep) % opts.engines.length] as Engine);
+        for (const e of order) {
+          const s = await runOne(dir, tls, e, c, rep, c.rateLimited ? netns : null);
           samples.push(s);
           process.stderr.write(
-            `rep ${rep + 1}/${opts.reps} ${c.name} ${p}: ${s.ok ? `${fmt(s.durationMs, 0)} ms, ${fmt(s.transferMBps)} MB/s, cpu client ${fmt(s.clientCpuS, 2)} s server ${fmt(s.serverCpuS, 2)} s` : `FAILED ${s.error ?? ''}`}\n`,
+            `rep ${rep + 1}/${opts.reps} ${c.name} ${e.label}: ${s.ok ? `${fmt(s.durationMs, 0)} ms, ${fmt(s.transferMBps)} MB/s, cpu client ${fmt(s.clientCpuS, 2)} s server ${fmt(s.serverCpuS, 2)} s` : `FAILED ${s.error ?? ''}`}\n`,
           );
         }
       }
@@ -368,7 +401,7 @@ async function main(): Promise<void> {
     `\nEngines on loopback, medians of ${opts.reps} repetitions (node ${process.version}, ${cpus().length} cores; ` +
       `1-min load average ${load0[0]?.toFixed(2) ?? '?'} before, ${load1[0]?.toFixed(2) ?? '?'} after: other processes share the cores)\n\n`,
   );
-  process.stdout.write(table(samples, opts.protocols) + '\n');
+  process.stdout.write(table(samples, opts.engines) + '\n');
   if (opts.json !== null) await writeFile(opts.json, JSON.stringify(samples, null, 2));
 }
 
