@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (file === undefined) throw new Error('usage: client-main CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as ClientConfig;
   // Engine code (and quiche's native binding) loads before t0 and before CPU accounting starts.
-  await loadEngine(cfg.protocol);
+  await loadEngine(cfg.protocol, cfg.h3Stack);
   const t0 = performance.now();
   const t0EpochMs = Date.now();
   const t0MonotonicNs = process.hrtime.bigint().toString();
@@ -29,16 +29,20 @@ async function main(): Promise<void> {
   const clients: ProtocolClient[] = [];
   const outcome = await runWorkload(cfg.workload, {
     newClient: async () => {
-      const client = await createClient(cfg.protocol, {
-        host: cfg.host,
-        port: cfg.port,
-        serverName: cfg.serverName,
-        caPem: cfg.caPem,
-        transport: cfg.transport,
-        connections: h1Connections(cfg.workload),
-        now,
-        qlogDir: cfg.qlogDir ?? undefined,
-      });
+      const client = await createClient(
+        cfg.protocol,
+        {
+          host: cfg.host,
+          port: cfg.port,
+          serverName: cfg.serverName,
+          caPem: cfg.caPem,
+          transport: cfg.transport,
+          connections: h1Connections(cfg.workload),
+          now,
+          qlogDir: cfg.qlogDir ?? undefined,
+        },
+        cfg.h3Stack,
+      );
       clients.push(client);
       return client;
     },

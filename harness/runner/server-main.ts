@@ -18,15 +18,19 @@ async function main(): Promise<void> {
   const file = process.argv[2];
   if (file === undefined) throw new Error('usage: server-main CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as ServerConfig;
-  const server = await createServer(cfg.protocol, {
-    host: cfg.host,
-    port: cfg.port,
-    certPem: cfg.certPem,
-    keyPem: cfg.keyPem,
-    transport: cfg.transport,
-    scheduling: cfg.scheduling,
-    qlogDir: cfg.qlogDir ?? undefined,
-  });
+  const server = await createServer(
+    cfg.protocol,
+    {
+      host: cfg.host,
+      port: cfg.port,
+      certPem: cfg.certPem,
+      keyPem: cfg.keyPem,
+      transport: cfg.transport,
+      scheduling: cfg.scheduling,
+      qlogDir: cfg.qlogDir ?? undefined,
+    },
+    cfg.h3Stack,
+  );
   const port = await server.listen();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
