@@ -28,6 +28,7 @@ import {
   LOSS_HEADER,
   LOSS_NOTE,
   undoneNote,
+  fairnessWarnings,
   lossRows,
 } from './table.js';
 
@@ -128,6 +129,13 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
         `<figure id="fig-${esc(name)}">${inlineSvg(svg)}<figcaption>${esc(FIGURES[name as keyof typeof FIGURES])}</figcaption></figure>`,
       );
     }
+  }
+  const fairness = fairnessWarnings(result);
+  if (fairness.length) {
+    parts.push(
+      '<h2>Fairness warnings</h2>',
+      `<ul>${fairness.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`,
+    );
   }
   parts.push(
     '<h2>Environment</h2>',

@@ -30,6 +30,7 @@ import {
   LOSS_HEADER,
   LOSS_NOTE,
   undoneNote,
+  fairnessWarnings,
   lossRows,
 } from './table.js';
 
@@ -122,6 +123,8 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     lines.push('## Figures', '');
     for (const name of figs) lines.push(`![${FIGURES[name as keyof typeof FIGURES]}](${name}.svg)`, '');
   }
+  const fairness = fairnessWarnings(result);
+  if (fairness.length) lines.push('## Fairness warnings', '', ...fairness.map((w) => `- ${w}`), '');
   if (result.summary.flags.length) {
     lines.push('## Flags', '', ...result.summary.flags.map((f) => `- ${f.message}`), '');
   }

@@ -507,6 +507,22 @@ export function lossRows(result: ResultFile): string[][] {
 export const LOSS_NOTE =
   'Sender = server (it sends the responses), summed over its connections per run; medians over ok runs with 95% bootstrap intervals. A congestion event is a window reduction of more than 5% (falls within one smoothed RTT are one event); β seen is the lowest window over the one before; undone = back to 95% within two smoothed RTTs; time in recovery = until the window grows again; mean cwnd is per connection. Events are inferred from windows sampled every ~10 ms; BBR\'s window is not loss-driven. "-" = not measured by this stack. docs/metrics.md § "Loss response".';
 
+/**
+ * Every fairness warning of the runs' links (a knob that could not be pinned the same for all, an
+ * HTTP/3 engine that cannot pin something), each once, with the protocols whose runs carried it.
+ */
+export function fairnessWarnings(result: ResultFile): string[] {
+  const seen = new Map<string, Set<string>>();
+  for (const r of result.runs) {
+    for (const w of r.link.provenance?.warnings ?? []) {
+      const ps = seen.get(w) ?? new Set<string>();
+      ps.add(r.protocol);
+      seen.set(w, ps);
+    }
+  }
+  return [...seen].map(([w, ps]) => `${w} (runs of ${[...ps].sort().join(', ')})`);
+}
+
 /** A sender undoing at least this share of its congestion events, against another at most UNDONE_LOW. */
 export const UNDONE_HIGH = 0.5;
 export const UNDONE_LOW = 0.2;

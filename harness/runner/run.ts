@@ -24,7 +24,8 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RunError, toError } from '../../core/errors.js';
+import { RunError, UnsupportedError, toError } from '../../core/errors.js';
+import { ENGINE as QUICHE29, NOT_PINNABLE, quiche29Unsupported } from '../proto/quiche29/capabilities.js';
 import type { ClientReport } from '../model/records.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
 import { captureEnvironment } from '../measure/env.js';
@@ -54,7 +55,7 @@ import {
 } from '../measure/stopping.js';
 import type { RunMetrics } from '../model/metrics.js';
 import type { LoadedScenario } from '../scenario/load.js';
-import { SCENARIO_DEFAULTS, type Scenario } from '../scenario/schema.js';
+import { SCENARIO_DEFAULTS, type Protocol, type Scenario } from '../scenario/schema.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
 import { deadOwners } from '../../link/state.js';
 import { sweepStaleOnce } from '../../link/topology.js';
@@ -273,7 +274,11 @@ async function runOne(
     if (qlogDir !== null) await mkdir(qlogDir, { recursive: true });
     phase = 'link';
     link = await linkUp(s.network, s.transport, { workDir: dir, signal });
-    record.link.provenance = link.provenance();
+    const provenance = link.provenance();
+    record.link.provenance = {
+      ...provenance,
+      warnings: [...provenance.warnings, ...stackWarnings(s, planned.protocol)],
+    };
     phase = 'probe';
     record.link.probe = await link.probe();
     signal?.throwIfAborted();
@@ -406,7 +411,30 @@ async function runOne(
  * Before anything runs: the backends need privileges (an EnvironmentError, exit 3, with nothing
  * written), and what dead runs left behind is cleaned or reported.
  */
+/**
+ * A scenario whose HTTP/3 engine cannot pin what its `transport` asks (e.g. `congestion: bbr` on
+ * quiche-0.29, where congestion control is not selectable) is refused before anything runs (exit 127).
+ */
+export function checkStacks(loaded: LoadedScenario): void {
+  for (const p of loaded.points) {
+    if (!p.protocols.includes('h3') || p.stacks.h3 !== QUICHE29) continue;
+    const why = quiche29Unsupported(p.transport);
+    if (why !== null) {
+      throw new UnsupportedError(
+        `Cannot run scenario "${loaded.file}" as stacks.h3 is ${p.stacks.h3}: ${why}; pick stacks.h3: quiche-0.18 or change transport`,
+      );
+    }
+  }
+}
+
+/** What the HTTP/3 engine of a run cannot pin, as fairness warnings of its link (shown with it). */
+function stackWarnings(s: Scenario, protocol: Protocol): string[] {
+  if (protocol !== 'h3' || s.stacks.h3 !== QUICHE29) return [];
+  return Object.entries(NOT_PINNABLE).map(([k, v]) => `h3 engine ${QUICHE29} does not pin ${k}: ${v}`);
+}
+
 async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
+  checkStacks(loaded);
   const backends = new Set(loaded.points.map((p) => p.network.backend));
   for (const b of backends) if (b !== 'none') await checkPrivileges(b);
   // The TCP telemetry helper (make setup builds it; the netem backend would not otherwise).
