@@ -3,8 +3,7 @@
  * h1/h2/h3 on one port with the per-run certificate. Skipped when `caddy` is not installed
  * (`make` installs it through scripts/setup-apt.sh). No root needed; loopback only.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -18,6 +17,7 @@ import type { ProtocolClient } from '../../harness/proto/types.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runRequest } from '../../harness/workload/multiplex.js';
+import { startCaddy, stopCaddy } from '../fixtures/caddy.js';
 
 const CADDY = spawnSync('caddy', ['version'], { encoding: 'utf8' });
 const haveCaddy = CADDY.status === 0;
@@ -92,7 +92,6 @@ describe.skipIf(!haveCaddy)(
     let dir = '';
     let caddy: ChildProcess | undefined;
     let client: ProtocolClient | undefined;
-    let log = '';
     const bad = new Map<number, number>();
     const h3 = (): ProtocolClient => {
       if (client === undefined) throw new Error('client not started');
@@ -109,46 +108,10 @@ describe.skipIf(!haveCaddy)(
       mkdirSync(www);
       for (const [name, size] of Object.entries(FILES))
         writeFileSync(path.join(www, name), patternFile(size));
-      writeFileSync(path.join(dir, 'cert.pem'), tls.certPem);
-      writeFileSync(path.join(dir, 'key.pem'), tls.keyPem, { mode: 0o600 });
       const port = await freePort();
-      writeFileSync(
-        path.join(dir, 'Caddyfile'),
-        [
-          '{',
-          '  admin off',
-          '  auto_https off',
-          '  skip_install_trust',
-          `  storage file_system ${path.join(dir, 'storage')}`,
-          '  servers {',
-          '    protocols h1 h2 h3',
-          '  }',
-          '}',
-          `https://:${port} {`,
-          '  bind 127.0.0.1',
-          `  tls ${path.join(dir, 'cert.pem')} ${path.join(dir, 'key.pem')}`,
-          `  root * ${www}`,
-          '  file_server',
-          '}',
-          '',
-        ].join('\n'),
-      );
-      const home = path.join(dir, 'home');
-      mkdirSync(home);
-      caddy = spawn('caddy', ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: home,
-          XDG_DATA_HOME: path.join(home, 'data'),
-          XDG_CONFIG_HOME: path.join(home, 'config'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const append = (d: Buffer) => (log = (log + d.toString()).slice(-4000));
-      caddy.stdout?.on('data', append);
-      caddy.stderr?.on('data', append);
-      await waitTcp(port, caddy, () => log);
+      const started = startCaddy(dir, port, www, tls);
+      caddy = started.proc;
+      await waitTcp(port, caddy, started.log);
       client = createClient(
         {
           host: '127.0.0.1',
@@ -165,12 +128,7 @@ describe.skipIf(!haveCaddy)(
 
     afterAll(async () => {
       await client?.close();
-      if (caddy && caddy.exitCode === null) {
-        caddy.kill('SIGTERM');
-        const t = setTimeout(() => caddy?.kill('SIGKILL'), 5000);
-        await once(caddy, 'exit');
-        clearTimeout(t);
-      }
+      await stopCaddy(caddy);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

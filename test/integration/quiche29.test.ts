@@ -3,8 +3,7 @@
  * workloads byte-exact through it, its records and telemetry, and interop with the quiche-0.18
  * engine both ways and with Caddy (quic-go; skipped when `caddy` is not installed). No root needed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.j
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { H3Stack } from '../../harness/scenario/schema.js';
 import { newRequestRecord } from '../../harness/workload/multiplex.js';
+import { startCaddy, stopCaddy } from '../fixtures/caddy.js';
 
 const tls = generateTlsMaterial();
 const { transport } = parseScenario('name: t\nworkload: { type: multiplex }\n', 'inline.yaml');
@@ -172,7 +172,6 @@ describe.skipIf(!haveCaddy)(
     let dir = '';
     let caddy: ChildProcess | undefined;
     let client: ProtocolClient | undefined;
-    let log = '';
     const v = verifier();
     const port = 20_000 + Math.floor(Math.random() * 40_000);
 
@@ -183,58 +182,21 @@ describe.skipIf(!haveCaddy)(
       const body = Buffer.alloc(1_000_000);
       for (let i = 0; i < body.length; i++) body[i] = i % 251;
       writeFileSync(path.join(www, 'medium'), body);
-      writeFileSync(path.join(dir, 'cert.pem'), tls.certPem);
-      writeFileSync(path.join(dir, 'key.pem'), tls.keyPem, { mode: 0o600 });
-      writeFileSync(
-        path.join(dir, 'Caddyfile'),
-        [
-          '{',
-          '  admin off',
-          '  auto_https off',
-          '  skip_install_trust',
-          `  storage file_system ${path.join(dir, 'storage')}`,
-          '  servers {',
-          '    protocols h1 h2 h3',
-          '  }',
-          '}',
-          `https://:${port} {`,
-          '  bind 127.0.0.1',
-          `  tls ${path.join(dir, 'cert.pem')} ${path.join(dir, 'key.pem')}`,
-          `  root * ${www}`,
-          '  file_server',
-          '}',
-          '',
-        ].join('\n'),
-      );
-      const home = path.join(dir, 'home');
-      mkdirSync(home);
-      caddy = spawn('caddy', ['run', '--config', path.join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: home,
-          XDG_DATA_HOME: home,
-          XDG_CONFIG_HOME: home,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const append = (d: Buffer) => (log = (log + d.toString()).slice(-4000));
-      caddy.stdout?.on('data', append);
-      caddy.stderr?.on('data', append);
+      const started = startCaddy(dir, port, www, tls);
+      caddy = started.proc;
       // Caddy logs once its servers (the HTTP/3 one included) are up.
       const deadline = Date.now() + 15_000;
-      while (!/server running|serving initial configuration/.test(log)) {
-        if (caddy.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start: ${log}`);
+      while (!/server running|serving initial configuration/.test(started.log())) {
+        if (caddy.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`caddy did not start: ${started.log()}`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       client = q29.createClient(clientOpts(port), { onBody: v.onBody });
     });
     afterAll(async () => {
       await client?.close();
-      if (caddy && caddy.exitCode === null) {
-        caddy.kill('SIGTERM');
-        await once(caddy, 'exit');
-      }
+      await stopCaddy(caddy);
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
