@@ -42,6 +42,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import readline from 'node:readline';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
+import { ChangeSeries } from '../../core/series.js';
 import { tcpstatBinary } from '../../link/linkem/build.js';
 import { spawnIn } from '../../link/netns.js';
 import { TELEMETRY_INTERVAL_MS, type TelemetrySeries } from '../model/telemetry.js';
@@ -338,8 +339,7 @@ export const timeoutsFromSampler = (intervalMs: number): string =>
 
 /** One connection's series, built sample by sample (the helper's lines of one cookie, in order). */
 export class TcpSeriesBuilder {
-  private readonly t: number[] = [];
-  private readonly cols = new Map<Column, number[]>(TCP_COLUMNS.map((c) => [c, []]));
+  private readonly rows = new ChangeSeries<Column>(TCP_COLUMNS);
   private readonly ccs: string[] = [];
   private prev: TcpstatSample | null = null;
   private timeouts = 0;
@@ -380,16 +380,13 @@ export class TcpSeriesBuilder {
       timeouts: this.timeouts,
       recoveryState: recoveryState(s.caState),
     };
-    const n = this.t.length;
-    if (n > 0 && TCP_COLUMNS.every((c) => this.cols.get(c)?.[n - 1] === row[c])) return;
-    this.t.push(s.tMs);
-    for (const c of TCP_COLUMNS) this.cols.get(c)?.push(row[c]);
+    this.rows.add(s.tMs, row);
   }
 
   /** The series (null when no sample was added). */
   finish(): TelemetrySeries | null {
-    if (this.t.length === 0) return null;
-    const col = (c: Column): number[] => this.cols.get(c) ?? [];
+    if (this.rows.length === 0) return null;
+    const col = this.rows.columns;
     const cc = this.ccs.length > 0 ? `, ${this.ccs.join('/')}` : '';
     return {
       side: this.side,
@@ -397,18 +394,9 @@ export class TcpSeriesBuilder {
       connection: this.connection,
       source: `tcp_info via sock_diag (Linux ${this.kernel}${cc})`,
       intervalMs: this.intervalMs,
-      t: this.t,
-      cwndBytes: col('cwndBytes'),
-      bytesInFlight: col('bytesInFlight'),
-      ssthreshBytes: col('ssthreshBytes'),
-      srttMs: col('srttMs'),
-      minRttMs: col('minRttMs'),
-      deliveryRateMbit: col('deliveryRateMbit'),
-      packetsSent: col('packetsSent'),
-      packetsRetransmitted: col('packetsRetransmitted'),
-      timeouts: col('timeouts'),
+      t: this.rows.t,
+      ...col,
       timeoutsSource: this.kernelRto === true ? TIMEOUTS_FROM_KERNEL : timeoutsFromSampler(this.intervalMs),
-      recoveryState: col('recoveryState'),
     };
   }
 }

@@ -26,6 +26,7 @@
  * period; an expiry that did neither and sent nothing (a PTO blocked by the anti-amplification
  * limit, or a timer other than loss detection) is counted apart, not as a PTO.
  */
+import { ChangeSeries, monotonicMs } from '../../../core/series.js';
 import { TELEMETRY_INTERVAL_MS, type TelemetrySeries } from '../../model/telemetry.js';
 import { BINDING_INFO, type HostPort, type QuicCloseInfo, type QuicStats } from './binding.js';
 import type { QlogData, QlogWriter } from './qlog.js';
@@ -55,11 +56,6 @@ export interface TimerCounts {
   quiet: number;
 }
 
-/** CLOCK_MONOTONIC in ms (`process.hrtime`, libuv's uv_hrtime). */
-export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
 export interface ConnTelemetryOptions {
   side: 'server' | 'client';
   local: HostPort;
@@ -76,17 +72,17 @@ export interface ConnTelemetryOptions {
   trailingTimer?: boolean;
 }
 
-/** Columns of the series (every array has one entry per stored sample). */
-interface Columns {
-  t: number[];
-  cwndBytes: number[];
-  srttMs: number[];
-  deliveryRateMbit: number[];
-  packetsSent: number[];
-  packetsLost: number[];
-  packetsRetransmitted: number[];
-  timeouts: number[];
-}
+/** Columns of the series. */
+const QUIC_COLUMNS = [
+  'cwndBytes',
+  'srttMs',
+  'deliveryRateMbit',
+  'packetsSent',
+  'packetsLost',
+  'packetsRetransmitted',
+  'timeouts',
+] as const satisfies readonly (keyof TelemetrySeries)[];
+type QuicColumn = (typeof QUIC_COLUMNS)[number];
 
 function hostPort(a: HostPort): string {
   return `${a.host}:${a.port}`;
@@ -100,7 +96,10 @@ export class ConnTelemetry {
   /** Samples read from quiche (stored or not). */
   samplesRead = 0;
   private src: TelemetrySource | null = null;
-  private readonly cols: Columns | null;
+  /** Samples stored on change (also what the qlog's metrics_updated events are decided by). */
+  private readonly rows = new ChangeSeries<QuicColumn>(QUIC_COLUMNS);
+  /** Whether `series()` returns the samples (false: sampled for the qlog only). */
+  private readonly keepSeries: boolean;
   private readonly qlog: QlogWriter | null;
   private readonly intervalMs: number;
   private readonly now: () => number;
@@ -110,8 +109,6 @@ export class ConnTelemetry {
   private readonly tStart: number;
   private nextSampleAt = -Infinity;
   private trail: NodeJS.Timeout | null = null;
-  /** Last values stored (cwnd, srtt, rate, sent, lost, retrans, timeouts); NaN before the first. */
-  private readonly last = [NaN, NaN, NaN, NaN, NaN, NaN, NaN];
   /** Stats read just before the running onTimeout() call. */
   private beforeTimeout: { sent: number; lost: number } | null = null;
   /** After an expiry that declared nothing lost: `sent` then; the next flush decides PTO or quiet. */
@@ -125,18 +122,7 @@ export class ConnTelemetry {
   constructor(o: ConnTelemetryOptions) {
     this.side = o.side;
     this.connection = `${hostPort(o.local)} ${hostPort(o.peer)}`;
-    this.cols = o.series
-      ? {
-          t: [],
-          cwndBytes: [],
-          srttMs: [],
-          deliveryRateMbit: [],
-          packetsSent: [],
-          packetsLost: [],
-          packetsRetransmitted: [],
-          timeouts: [],
-        }
-      : null;
+    this.keepSeries = o.series;
     this.qlog = o.qlog;
     this.intervalMs = o.intervalMs ?? TELEMETRY_INTERVAL_MS;
     this.now = o.now ?? (() => performance.now());
@@ -283,15 +269,15 @@ export class ConnTelemetry {
 
   /** The series so far (a copy of the columns), or null when the series is not kept. */
   series(): TelemetrySeries | null {
-    const c = this.cols;
-    if (c === null) return null;
+    if (!this.keepSeries) return null;
+    const c = this.rows.columns;
     return {
       side: this.side,
       transport: 'quic',
       connection: this.connection,
       source: `quiche ${BINDING_INFO.quiche} Stats and active PathStats via ${BINDING_INFO.package} ${BINDING_INFO.version} (srtt truncated to whole ms by the binding; no bytes in flight, ssthresh, min RTT or recovery state in quiche 0.18's PathStats)`,
       intervalMs: this.intervalMs,
-      t: [...c.t],
+      t: [...this.rows.t],
       cwndBytes: [...c.cwndBytes],
       srttMs: [...c.srttMs],
       deliveryRateMbit: [...c.deliveryRateMbit],
@@ -309,39 +295,24 @@ export class ConnTelemetry {
     this.nextSampleAt = now + this.intervalMs;
     // No path (never seen on an open connection): nothing to sample.
     if (s.cwndBytes === null || s.srttMs === null || s.deliveryRateBytesPerSec === null) return;
-    const last = this.last;
+    const rows = this.rows;
     const cwnd = s.cwndBytes;
     const srtt = s.srttMs;
     const rate = (s.deliveryRateBytesPerSec * 8) / 1e6;
-    const pto = this.timers.pto;
-    const metricsChanged = last[0] !== cwnd || last[1] !== srtt || last[2] !== rate;
-    if (
-      !metricsChanged &&
-      last[3] === s.sent &&
-      last[4] === s.lost &&
-      last[5] === s.retrans &&
-      last[6] === pto
-    ) {
-      return;
-    }
-    last[0] = cwnd;
-    last[1] = srtt;
-    last[2] = rate;
-    last[3] = s.sent;
-    last[4] = s.lost;
-    last[5] = s.retrans;
-    last[6] = pto;
-    const c = this.cols;
-    if (c !== null) {
-      c.t.push(this.monotonic());
-      c.cwndBytes.push(cwnd);
-      c.srttMs.push(srtt);
-      c.deliveryRateMbit.push(rate);
-      c.packetsSent.push(s.sent);
-      c.packetsLost.push(s.lost);
-      c.packetsRetransmitted.push(s.retrans);
-      c.timeouts.push(pto);
-    }
+    const metricsChanged =
+      rows.last('cwndBytes') !== cwnd ||
+      rows.last('srttMs') !== srtt ||
+      rows.last('deliveryRateMbit') !== rate;
+    const stored = rows.add(this.monotonic(), {
+      cwndBytes: cwnd,
+      srttMs: srtt,
+      deliveryRateMbit: rate,
+      packetsSent: s.sent,
+      packetsLost: s.lost,
+      packetsRetransmitted: s.retrans,
+      timeouts: this.timers.pto,
+    });
+    if (!stored) return;
     if (this.qlog !== null && metricsChanged) {
       this.qlog.event(now - this.tStart, 'recovery:metrics_updated', {
         congestion_window: cwnd,

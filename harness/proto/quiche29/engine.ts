@@ -32,6 +32,7 @@ import {
   type ServerHttp3Stream,
   type SessionMetrics,
 } from '@currentspace/http3';
+import { ChangeSeries, monotonicMs } from '../../../core/series.js';
 import type { ConnectionRecord, EngineSettings, RequestRecord } from '../../model/records.js';
 import { TELEMETRY_INTERVAL_MS, type TelemetrySeries } from '../../model/telemetry.js';
 import type { Transport } from '../../scenario/schema.js';
@@ -126,14 +127,11 @@ function recordedSettings(
   };
 }
 
-function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
 // ---- telemetry ---------------------------------------------------------------------------------
 
 interface Tracked {
-  series: TelemetrySeries & { cwndBytes: number[]; srttMs: number[] };
+  connection: string;
+  rows: ChangeSeries<'cwndBytes' | 'srttMs'>;
   read: () => SessionMetrics | null;
   open: boolean;
 }
@@ -147,16 +145,8 @@ class Sampler {
 
   add(connection: string, read: () => SessionMetrics | null): Tracked {
     const t: Tracked = {
-      series: {
-        side: this.side,
-        transport: 'quic',
-        connection,
-        source: TELEMETRY_SOURCE,
-        intervalMs: TELEMETRY_INTERVAL_MS,
-        t: [],
-        cwndBytes: [],
-        srttMs: [],
-      },
+      connection,
+      rows: new ChangeSeries(['cwndBytes', 'srttMs']),
       read,
       open: true,
     };
@@ -182,7 +172,17 @@ class Sampler {
   }
 
   series(): TelemetrySeries[] {
-    return this.tracked.filter((t) => t.series.t.length > 0).map((t) => t.series);
+    return this.tracked
+      .filter((t) => t.rows.length > 0)
+      .map((t) => ({
+        side: this.side,
+        transport: 'quic',
+        connection: t.connection,
+        source: TELEMETRY_SOURCE,
+        intervalMs: TELEMETRY_INTERVAL_MS,
+        t: t.rows.t,
+        ...t.rows.columns,
+      }));
   }
 
   private sample(): void {
@@ -197,12 +197,7 @@ class Sampler {
       return;
     }
     if (m === null) return;
-    const s = t.series;
-    const n = s.t.length;
-    if (n > 0 && s.cwndBytes[n - 1] === m.cwnd && s.srttMs[n - 1] === m.rttMs) return;
-    s.t.push(monotonicMs());
-    s.cwndBytes.push(m.cwnd);
-    s.srttMs.push(m.rttMs);
+    t.rows.add(monotonicMs(), { cwndBytes: m.cwnd, srttMs: m.rttMs });
   }
 }
 
