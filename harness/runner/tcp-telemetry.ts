@@ -42,6 +42,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import readline from 'node:readline';
 import { ExitCode, H3BenchError } from '../../core/errors.js';
+import { watchExit, type ChildExit } from '../../core/child.js';
 import { ChangeSeries } from '../../core/series.js';
 import { tcpstatBinary } from '../../link/linkem/build.js';
 import { spawnIn } from '../../link/netns.js';
@@ -574,27 +575,10 @@ export function startTcpTelemetry(o: TcpTelemetryOptions): TcpTelemetry {
       fail(err instanceof TcpTelemetryError ? err : new TcpTelemetryError(`tcp telemetry: ${String(err)}`));
     }
   });
-  let spawnError: Error | null = null;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('error', (err) => {
-      spawnError = err;
-      live.delete(child);
-      resolve({ code: null, signal: null });
-    });
-    child.once('close', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }): string => {
-    const how =
-      spawnError !== null
-        ? `could not start (${spawnError.message})`
-        : e.signal !== null
-          ? `was killed by ${e.signal}`
-          : `exited with status ${e.code ?? '?'}`;
-    return `tcp telemetry: ${argv.join(' ')} ${how}: ${stderr.trim() || '(no message)'}`;
-  };
+  const watch = watchExit(child, live);
+  const exited = watch.exited;
+  const describeExit = (e: ChildExit): string =>
+    `tcp telemetry: ${argv.join(' ')} ${watch.describe(e)}: ${stderr.trim() || '(no message)'}`;
   void exited.then((e) => headerSettle?.reject(failure ?? new TcpTelemetryError(describeExit(e))));
 
   /** `p`, or a rejection after `ms`. */

@@ -9,6 +9,7 @@ import { buildLinkemIfNeeded } from './build.js';
 import { LinkemError } from './error.js';
 import { parseLinkemReadyLine, parseLinkemStatsLine, type LinkemReady, type LinkemStats } from './lines.js';
 import type { JsonObject } from '../../core/json.js';
+import { watchExit } from '../../core/child.js';
 
 /** What to record in a result about the emulation. */
 export interface LinkemRecord {
@@ -70,24 +71,7 @@ export async function startLinkem(options: LinkemOptions): Promise<LinkemHandle>
       else statsError = err instanceof LinkemError ? err : new LinkemError(String(err));
     }
   });
-  let spawnError: Error | null = null;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('error', (err) => {
-      spawnError = err;
-      live.delete(child);
-      resolve({ code: null, signal: null });
-    });
-    child.once('close', (code, signal) => {
-      live.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const describeExit = (e: { code: number | null; signal: NodeJS.Signals | null }) =>
-    spawnError !== null
-      ? `could not start (${spawnError.message})`
-      : e.signal !== null
-        ? `was killed by ${e.signal}`
-        : `exited with status ${e.code ?? '?'}`;
+  const { exited, describe: describeExit } = watchExit(child, live);
 
   const timeoutMs = options.readyTimeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
