@@ -25,7 +25,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RunError, UnsupportedError, toError } from '../../core/errors.js';
-import { ENGINE as QUICHE29, NOT_PINNABLE, quiche29Unsupported } from '../proto/quiche29/capabilities.js';
+import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { ClientReport } from '../model/records.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
 import { captureEnvironment } from '../measure/env.js';
@@ -408,17 +408,13 @@ async function runOne(
 }
 
 /**
- * Before anything runs: the backends need privileges (an EnvironmentError, exit 3, with nothing
- * written), and what dead runs left behind is cleaned or reported.
- */
-/**
  * A scenario whose HTTP/3 engine cannot pin what its `transport` asks (e.g. `congestion: bbr` on
  * quiche-0.29, where congestion control is not selectable) is refused before anything runs (exit 127).
  */
 export function checkStacks(loaded: LoadedScenario): void {
   for (const p of loaded.points) {
-    if (!p.protocols.includes('h3') || p.stacks.h3 !== QUICHE29) continue;
-    const why = quiche29Unsupported(p.transport);
+    if (!p.protocols.includes('h3')) continue;
+    const why = H3_STACK_CAPABILITIES[p.stacks.h3].unsupported(p.transport);
     if (why !== null) {
       throw new UnsupportedError(
         `Cannot run scenario "${loaded.file}" as stacks.h3 is ${p.stacks.h3}: ${why}; pick stacks.h3: quiche-0.18 or change transport`,
@@ -429,10 +425,15 @@ export function checkStacks(loaded: LoadedScenario): void {
 
 /** What the HTTP/3 engine of a run cannot pin, as fairness warnings of its link (shown with it). */
 function stackWarnings(s: Scenario, protocol: Protocol): string[] {
-  if (protocol !== 'h3' || s.stacks.h3 !== QUICHE29) return [];
-  return Object.entries(NOT_PINNABLE).map(([k, v]) => `h3 engine ${QUICHE29} does not pin ${k}: ${v}`);
+  if (protocol !== 'h3') return [];
+  const { notPinnable } = H3_STACK_CAPABILITIES[s.stacks.h3];
+  return Object.entries(notPinnable).map(([k, v]) => `h3 engine ${s.stacks.h3} does not pin ${k}: ${v}`);
 }
 
+/**
+ * Before anything runs: the backends need privileges (an EnvironmentError, exit 3, with nothing
+ * written), and what dead runs left behind is cleaned or reported.
+ */
 async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
   checkStacks(loaded);
   const backends = new Set(loaded.points.map((p) => p.network.backend));
