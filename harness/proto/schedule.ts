@@ -19,7 +19,7 @@
  * was accepted, so a response never overtakes the end of the one before it inside the transport.
  * h1 needs none of this: it serves one response at a time per connection.
  */
-import type { SchedulingPolicy } from '../scenario/schema.js';
+import { SCENARIO_DEFAULTS, type SchedulingPolicy } from '../scenario/schema.js';
 import { BODY_CHUNK_BYTES } from './handler.js';
 
 /**
@@ -31,7 +31,8 @@ import { BODY_CHUNK_BYTES } from './handler.js';
  */
 export const MAX_CHUNKS_AHEAD = 2;
 
-export const DEFAULT_SCHEDULING: SchedulingPolicy = 'sequential';
+/** The policy when a server is given none (`h3bench serve`): the scenario's default. */
+export const DEFAULT_SCHEDULING: SchedulingPolicy = SCENARIO_DEFAULTS.server.scheduling;
 
 /**
  * The unit in which `round-robin` interleaves bodies, for HTTP/2 and HTTP/3 alike: HTTP/2's default
