@@ -183,7 +183,7 @@ async function runOne(
     certPem: tls.certPem,
     keyPem: tls.keyPem,
     transport: s.transport,
-    scheduling: s.server.scheduling ?? 'sequential',
+    scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
     qlogDir: null,
     h3Stack: s.stacks.h3,
   };
