@@ -136,6 +136,16 @@ function timestamp(d: Date): string {
 }
 
 /**
+ * CLOCK_MONOTONIC times in ms (the emulator's log, the telemetry samplers: every namespace shares
+ * the clock) as ms since the client's t0, 3 decimals; undefined without the client's t0.
+ */
+function sinceT0(client: ClientReport | null): ((t: number) => number) | undefined {
+  if (client?.t0MonotonicNs === undefined) return undefined;
+  const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
+  return (t) => Math.round((t - t0) * 1000) / 1000;
+}
+
+/**
  * The emulator's drop times on the client's timeline (ms since t0), for the HOL analysis; drops
  * before t0 (the fidelity probe's) are left out.
  */
@@ -143,23 +153,22 @@ export function lossTimes(
   dropTimesMonotonicMs: readonly number[] | null,
   client: ClientReport | null,
 ): number[] | undefined {
-  if (dropTimesMonotonicMs === null || client?.t0MonotonicNs === undefined) return undefined;
-  const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
-  return dropTimesMonotonicMs.map((t) => Math.round((t - t0) * 1000) / 1000).filter((t) => t >= 0);
+  const at = sinceT0(client);
+  if (dropTimesMonotonicMs === null || at === undefined) return undefined;
+  return dropTimesMonotonicMs.map(at).filter((t) => t >= 0);
 }
 
 /**
- * Telemetry series as the samplers wrote them (CLOCK_MONOTONIC ms: both namespaces share the clock)
- * moved onto the run's timeline (ms since the client's t0, 3 decimals). Without the client's t0 the
- * series cannot be placed and are dropped.
+ * Telemetry series as the samplers wrote them (CLOCK_MONOTONIC ms) moved onto the run's timeline.
+ * Without the client's t0 the series cannot be placed and are dropped.
  */
 export function onRunTimeline(
   series: readonly TelemetrySeries[],
   client: ClientReport | null,
 ): TelemetrySeries[] | undefined {
-  if (client?.t0MonotonicNs === undefined) return undefined;
-  const t0 = Number(BigInt(client.t0MonotonicNs) / 1000n) / 1000;
-  return series.map((s) => ({ ...s, t: s.t.map((t) => Math.round((t - t0) * 1000) / 1000) }));
+  const at = sinceT0(client);
+  if (at === undefined) return undefined;
+  return series.map((s) => ({ ...s, t: s.t.map(at) }));
 }
 
 /** Stops both samplers; what failed is added to `errors` (telemetry never fails a run). */
