@@ -201,15 +201,17 @@ describe.skipIf(nsSkip !== null)('tcp telemetry through linkem (40 ms RTT, 1% lo
     expect(figures.ssthreshSet).toBe(true);
     expect(figures.retransmitted).toBeGreaterThan(0);
     expect(figures.recoverySamples).toBeGreaterThan(0);
-    // Busy for seconds: samples 10 ms apart, most of them stored (a sample equal to the one before
-    // in every column is not), and the helper kept its period.
+    // Busy for seconds: the helper sampled every 10 ms and kept its period. Only a sample that differs
+    // from the one before in some column is stored, so how many are stored depends on the transfer
+    // (a connection waiting out a loss changes nothing for tens of ms); the shortest gaps show the
+    // period, and the helper's own round count shows it kept sampling the whole time.
     expect(figures.durationMs).toBeGreaterThan(500);
     expect(figures.p10GapMs).toBeGreaterThanOrEqual(8);
     expect(figures.p10GapMs).toBeLessThanOrEqual(12);
-    expect(figures.medianGapMs).toBeLessThanOrEqual(25);
-    expect(figures.samples).toBeGreaterThan((figures.durationMs / 10) * 0.4);
+    expect(figures.samples).toBeGreaterThan(figures.durationMs / 10 / 10);
     const helper = srv.end;
     if (helper === null) throw new Error('no END from the helper');
+    expect(helper.rounds).toBeGreaterThan((figures.durationMs / 10) * 0.8);
     expect(helper.late).toBeLessThan(helper.rounds * 0.1);
     // The client sends acks only: no data retransmissions, and its peer is the server.
     expect(cs.connection.split(' ')[1]).toBe(`${link.serverAddress}:${port}`);
