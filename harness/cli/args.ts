@@ -1,7 +1,7 @@
 /** Flag parsing shared by the commands: node:util parseArgs, errors that name the flag. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../../core/errors.js';
-import { PROTOCOLS, type Protocol } from '../scenario/schema.js';
+import { H3_STACKS, PROTOCOLS, type H3Stack, type Protocol } from '../scenario/schema.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,4 +57,15 @@ export function onePositional(command: string, positionals: string[], what: stri
     );
   }
   return positionals[0];
+}
+
+/** `--h3-stack NAME`: the HTTP/3 engine of h3bench's own endpoints (a scenario's `stacks.h3`). */
+export function h3StackFlag(value: string | undefined): H3Stack | undefined {
+  if (value === undefined) return undefined;
+  if (!(H3_STACKS as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `--h3-stack: value error: must be one of ${H3_STACKS.join(', ')}: current value is "${value}"`,
+    );
+  }
+  return value as H3Stack;
 }

@@ -8,9 +8,9 @@ import { createClient } from '../proto/session.js';
 import { TRANSPORT_OF } from '../proto/types.js';
 import { defaultTransport, PROTOCOLS, type Protocol } from '../scenario/schema.js';
 import { newRequestRecord } from '../workload/multiplex.js';
-import { parse } from './args.js';
+import { h3StackFlag, parse } from './args.js';
 
-export const FETCH_HELP = `Usage: h3bench fetch [--protocol h1|h2|h3] [--insecure] [--cacert FILE] [--timeout MS] URL
+export const FETCH_HELP = `Usage: h3bench fetch [--protocol h1|h2|h3] [--h3-stack S] [--insecure] [--cacert FILE] [--timeout MS] URL
 
 GETs an https:// URL with the given HTTP version (default h2) and prints the status line, the
 response headers, the body size, and the time spent in each phase: TCP connect, TLS handshake (or
@@ -18,6 +18,7 @@ the QUIC handshake for h3), time to first byte after the handshake, and transfer
 
 Options:
   --protocol P    h1, h2 or h3 (default h2)
+  --h3-stack S    HTTP/3 engine: quiche-0.18 (default) or quiche-0.29 (a scenario's stacks.h3)
   --insecure      do not verify the server certificate
   --cacert FILE   trust this CA (PEM) instead of the system CAs
   --timeout MS    give up after MS milliseconds (default 30000)`;
@@ -28,6 +29,7 @@ const fmt = (ms: number | null | undefined): string =>
 export async function fetchCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse('fetch', argv, {
     protocol: { type: 'string' },
+    'h3-stack': { type: 'string' },
     insecure: { type: 'boolean' },
     cacert: { type: 'string' },
     timeout: { type: 'string' },
@@ -42,6 +44,7 @@ export async function fetchCommand(argv: string[], signal: AbortSignal): Promise
       `--protocol: value error: must be one of ${PROTOCOLS.join(', ')}: current value is "${protocol}"`,
     );
   }
+  const h3Stack = h3StackFlag(values['h3-stack']);
   if (positionals.length !== 1)
     throw new UsageError('h3bench fetch: expected exactly one URL (see h3bench fetch --help)');
   let url: URL;
@@ -69,16 +72,20 @@ export async function fetchCommand(argv: string[], signal: AbortSignal): Promise
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const t0 = performance.now();
   const now = () => performance.now() - t0;
-  const client = await createClient(protocol, {
-    host,
-    port: Number(url.port || 443),
-    serverName: host,
-    caPem,
-    insecure: values.insecure === true,
-    transport: defaultTransport(),
-    connections: 1,
-    now,
-  });
+  const client = await createClient(
+    protocol,
+    {
+      host,
+      port: Number(url.port || 443),
+      serverName: host,
+      caPem,
+      insecure: values.insecure === true,
+      transport: defaultTransport(),
+      connections: 1,
+      now,
+    },
+    h3Stack,
+  );
   const rec = newRequestRecord(1, 0, -1);
   const ac = new AbortController();
   const timer = setTimeout(() => {

@@ -8,19 +8,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { TRANSPORT_OF, type ProtocolServer, type ServerOptions } from '../proto/types.js';
-import { createServer } from '../proto/session.js';
-import { SERVER_NAME, generateTlsMaterial } from '../proto/tls.js';
+import { DEFAULT_H3_STACK, createServer } from '../proto/session.js';
+import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
+import { SERVER_NAME, generateTlsMaterial, spkiHash } from '../proto/tls.js';
 import { defaultTransport, type Protocol } from '../scenario/schema.js';
-import { intFlag, parse, protocolsFlag } from './args.js';
+import { h3StackFlag, intFlag, parse, protocolsFlag } from './args.js';
 
-export const SERVE_HELP = `Usage: h3bench serve [--protocols h1,h2,h3] [--host H] [--port P] [--cert FILE --key FILE]
+export const SERVE_HELP = `Usage: h3bench serve [--protocols h1,h2,h3] [--h3-stack S] [--host H] [--port P] [--cert FILE --key FILE]
 
 Serves GET /bytes/:n (n deterministic bytes; X-Request-ID echoed) until interrupted:
 HTTP/1.1 and HTTP/2 on TCP port P (by ALPN), HTTP/3 on UDP port P; TCP responses carry
-Alt-Svc: h3=":P" when h3 is served.
+Alt-Svc: h3=":P" when h3 is served. (The quiche-0.29 engine's server also listens on TCP at its
+UDP port: with it, h1/h2 take another free port, printed at start.) Prints the certificate's SPKI hash and a Chromium command
+line that loads from the server over HTTP/3 (QUIC forced, the certificate trusted by that hash).
 
 Options:
   --protocols LIST   protocols to serve (default h1,h2,h3)
+  --h3-stack S       HTTP/3 engine: quiche-0.18 (default) or quiche-0.29 (a scenario's stacks.h3)
   --host H           address to bind (default 127.0.0.1)
   --port P           port, TCP and UDP (default 4433; 0 = any free port)
   --cert FILE        PEM certificate (with --key); default: a fresh CA + certificate for
@@ -28,6 +32,21 @@ Options:
                      printed at start (use it as curl --cacert / h3bench fetch --cacert);
                      that file and its directory are removed when serve exits
   --key FILE         PEM private key`;
+
+/**
+ * A Chromium command line that loads /bytes/1000 from the server over HTTP/3: QUIC forced for the
+ * origin and the certificate trusted by its SPKI hash (Chromium ignores --ignore-certificate-errors
+ * for QUIC). Exported for the test that runs it.
+ */
+export function chromiumCommand(host: string, port: number, spki: string): string {
+  const origin = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return [
+    'chromium --headless=new --user-data-dir=$(mktemp -d) --enable-quic',
+    `--origin-to-force-quic-on=${origin}`,
+    `--ignore-certificate-errors-spki-list=${spki}`,
+    `--dump-dom https://${origin}/bytes/1000`,
+  ].join(' ');
+}
 
 function readPem(flag: string, file: string): string {
   try {
@@ -40,6 +59,7 @@ function readPem(flag: string, file: string): string {
 export async function serveCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse('serve', argv, {
     protocols: { type: 'string' },
+    'h3-stack': { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
     cert: { type: 'string' },
@@ -55,6 +75,7 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
     throw new UsageError('--cert and --key: value error: give both or neither');
   }
   const protocols: Protocol[] = protocolsFlag(values.protocols) ?? ['h1', 'h2', 'h3'];
+  const h3Stack = h3StackFlag(values['h3-stack']);
   const host = values.host ?? '127.0.0.1';
   let port = intFlag('port', values.port, 0, 65535) ?? 4433;
   let certPem: string;
@@ -85,41 +106,47 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
     const servers: ProtocolServer[] = [];
     const tcp: Protocol[] = protocols.filter((p) => TRANSPORT_OF[p] === 'tcp');
     try {
-      // TCP first (a port of 0 picks one), then HTTP/3 on the same number over UDP.
-      if (tcp.length > 0) {
-        const h3Port = protocols.includes('h3') ? port : undefined;
-        const both = tcp.length === 2;
-        const s = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
-          ...base,
-          allowHttp1: both,
-          altSvcH3Port: h3Port,
-        });
-        port = await s.listen();
-        if (h3Port === 0) {
-          // Re-create with the real port in Alt-Svc.
-          await s.close();
-          const s2 = await createServer(both ? 'h2' : (tcp[0] as Protocol), {
-            ...base,
-            port,
-            allowHttp1: both,
-            altSvcH3Port: port,
-          });
-          await s2.listen();
-          servers.push(s2);
-        } else {
-          servers.push(s);
-        }
-        console.log(`serving ${tcp.join(' + ')} on tcp ${host}:${port}`);
-      }
-      if (protocols.includes('h3')) {
-        const s = await createServer('h3', { ...base, port });
-        port = await s.listen();
+      const stack = h3Stack ?? DEFAULT_H3_STACK;
+      const h3 = protocols.includes('h3');
+      const serveH3 = async (p: number) => {
+        const s = await createServer('h3', { ...base, port: p }, stack);
         servers.push(s);
-        console.log(`serving h3 on udp ${host}:${port}`);
+        const bound = await s.listen();
+        console.log(`serving h3 on udp ${host}:${bound} (${stack})`);
+        return bound;
+      };
+      // An engine whose server also takes TCP on its own port (quiche-0.29's HTTP/2 fallback) binds
+      // first; the TCP protocols then take another free port, and Alt-Svc names the UDP one.
+      const h3First = h3 && H3_STACK_CAPABILITIES[stack].bindsTcpOnItsPort;
+      let udpPort = h3First ? await serveH3(port) : port;
+      if (tcp.length > 0) {
+        const both = tcp.length === 2;
+        // The engines read altSvcH3Port per response, so a port of 0 is filled in once bound.
+        const tcpOptions: ServerOptions = {
+          ...base,
+          port: h3First ? 0 : port,
+          allowHttp1: both,
+          altSvcH3Port: h3 ? udpPort : undefined,
+        };
+        const s = await createServer(both ? 'h2' : (tcp[0] as Protocol), tcpOptions);
+        servers.push(s);
+        const tcpPort = await s.listen();
+        if (h3 && !h3First) udpPort = tcpPort;
+        if (tcpOptions.altSvcH3Port !== undefined) tcpOptions.altSvcH3Port = udpPort;
+        console.log(`serving ${tcp.join(' + ')} on tcp ${host}:${tcpPort}`);
+        port = tcpPort;
       }
-      console.log(
-        `try: h3bench fetch --protocol h2 --insecure https://${host}:${port}/bytes/1000   (Ctrl-C stops)`,
-      );
+      if (h3 && !h3First) await serveH3(udpPort);
+      const spki = spkiHash(certPem);
+      console.log(`certificate SPKI sha256: ${spki}`);
+      const noChromium = H3_STACK_CAPABILITIES[stack].unsupportedPeers['chromium'];
+      if (h3 && noChromium !== undefined) console.log(`chromium over h3: not with ${stack}: ${noChromium}`);
+      else if (h3) console.log(`chromium over h3: ${chromiumCommand(host, udpPort, spki)}`);
+      const tryIt =
+        tcp.length > 0
+          ? `--protocol ${tcp[tcp.length - 1] ?? 'h2'} --insecure https://${host}:${port}`
+          : `--protocol h3 --h3-stack ${stack} --insecure https://${host}:${udpPort}`;
+      console.log(`try: h3bench fetch ${tryIt}/bytes/1000   (Ctrl-C stops)`);
       await new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         signal.addEventListener('abort', () => {

@@ -200,3 +200,13 @@ export function generateTlsMaterial(opts: TlsOptions = {}): TlsMaterial {
   const keyPem = leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { caPem, certPem, keyPem, fingerprint256: new X509Certificate(certPem).fingerprint256 };
 }
+
+/**
+ * The base64 SHA-256 of a certificate's SubjectPublicKeyInfo: what Chromium's
+ * `--ignore-certificate-errors-spki-list` takes (the only way to make it accept a test certificate
+ * over QUIC, where `--ignore-certificate-errors` is not honoured).
+ */
+export function spkiHash(certPem: string): string {
+  const der = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}

@@ -91,9 +91,72 @@ describe('h3bench serve + fetch (h1, h2)', () => {
     [['fetch'], 'expected exactly one URL'],
     [['serve', '--cert', '/nonexistent'], '--cert and --key: value error'],
     [['serve', '--port', '70000'], '--port: value error'],
+    [['serve', '--h3-stack', 'quiche-9'], '--h3-stack: value error: must be one of quiche-0.18, quiche-0.29'],
+    [['fetch', '--h3-stack', 'x', 'https://localhost/'], '--h3-stack: value error'],
   ])('exits 2 for %j', async (args, message) => {
     const r = await h3bench(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
   });
+});
+
+async function startServe(args: string[]): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!/try: /.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, out: () => out };
+}
+
+describe.each(['quiche-0.18', 'quiche-0.29'])('h3bench serve --h3-stack %s + fetch', (stack) => {
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  beforeAll(async () => {
+    serve = await startServe(['--h3-stack', stack, '--port', '0']);
+  }, 30_000);
+  afterAll(async () => {
+    serve.child.kill('SIGINT');
+    await once(serve.child, 'exit');
+  });
+
+  it('serves h3 with that engine and h1/h2 beside it, and prints the SPKI hash and a Chromium command', async () => {
+    const out = serve.out();
+    const udp = Number(/serving h3 on udp 127\.0\.0\.1:(\d+) \((quiche-[\d.]+)\)/.exec(out)?.[1]);
+    expect(out).toContain(`(${stack})`);
+    const tcp = Number(/serving h1 \+ h2 on tcp 127\.0\.0\.1:(\d+)/.exec(out)?.[1]);
+    expect(udp).toBeGreaterThan(0);
+    expect(tcp).toBeGreaterThan(0);
+    // quiche-0.29's server also binds TCP on its UDP port, so h1/h2 take another one.
+    if (stack === 'quiche-0.29') expect(tcp).not.toBe(udp);
+    else expect(tcp).toBe(udp);
+    const h3 = await h3bench([
+      'fetch',
+      '--protocol',
+      'h3',
+      '--h3-stack',
+      stack,
+      '--insecure',
+      `https://127.0.0.1:${udp}/bytes/54321`,
+    ]);
+    expect(h3.stderr).toBe('');
+    expect(h3.stdout.split('\n')[0]).toBe('HTTP/3 200');
+    expect(h3.stdout).toMatch(/^body +54321 bytes/m);
+    const h2 = await h3bench(['fetch', '--protocol', 'h2', '--insecure', `https://127.0.0.1:${tcp}/bytes/7`]);
+    expect(h2.stdout.split('\n')[0]).toBe('HTTP/2 200');
+    expect(h2.stdout).toContain(`alt-svc: h3=":${udp}"`);
+    // The SPKI hash, checked against openssl's: sha256 of the DER SubjectPublicKeyInfo, base64.
+    const spki = /certificate SPKI sha256: (\S+)/.exec(out)?.[1] ?? '';
+    expect(spki).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    if (stack === 'quiche-0.29') {
+      expect(out).toMatch(/chromium over h3: not with quiche-0\.29: .*PACKET_TOO_LARGE/);
+    } else {
+      expect(out).toContain(
+        `chromium over h3: chromium --headless=new --user-data-dir=$(mktemp -d) --enable-quic --origin-to-force-quic-on=127.0.0.1:${udp} --ignore-certificate-errors-spki-list=${spki} `,
+      );
+    }
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { SERVER_NAME, generateTlsMaterial, spkiHash } from '../../harness/proto/tls.js';
 
 describe('generateTlsMaterial', () => {
   it('makes a CA and a server certificate it signed, for our name and emulation addresses', () => {
@@ -21,5 +22,18 @@ describe('generateTlsMaterial', () => {
 
   it('makes new keys every time', () => {
     expect(generateTlsMaterial().keyPem).not.toBe(generateTlsMaterial().keyPem);
+  });
+});
+
+describe('spkiHash', () => {
+  it("is openssl's base64 SHA-256 of the DER SubjectPublicKeyInfo (Chromium's SPKI list form)", () => {
+    const { certPem, caPem } = generateTlsMaterial();
+    const openssl = (args: string[], input: Buffer | string): Buffer =>
+      execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+    const pub = openssl(['x509', '-pubkey', '-noout'], certPem);
+    const der = openssl(['pkey', '-pubin', '-outform', 'der'], pub);
+    const expected = openssl(['dgst', '-sha256', '-binary'], der).toString('base64');
+    expect(spkiHash(certPem)).toBe(expected);
+    expect(spkiHash(caPem)).not.toBe(expected);
   });
 });

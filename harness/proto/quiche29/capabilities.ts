@@ -37,6 +37,17 @@ export function quiche29Unsupported(t: Transport): string | null {
   return bad.length === 0 ? null : `${ENGINE} cannot pin ${bad.join(', ')}`;
 }
 
+/**
+ * Peers this engine's server does not work with, by name: why. Chromium advertises
+ * max_udp_payload_size 1472 (its kMaxIncomingPacketSize) and closes the connection on the first PMTU
+ * probe above it (seen in its net-log: a 1473-byte probe, then QUIC_PACKET_TOO_LARGE), on loopback
+ * and on a 1500-byte-MTU veth alike.
+ */
+export const UNSUPPORTED_PEERS: Readonly<Record<string, string>> = {
+  chromium:
+    "quiche 0.29's PMTU probes exceed Chromium's max_udp_payload_size (1473 > 1472) and Chromium closes the connection (QUIC_PACKET_TOO_LARGE); PMTU discovery cannot be turned off through @currentspace/http3 0.9.0",
+};
+
 /** Everything the engine cannot pin, recorded in its settings and shown as a fairness warning. */
 export const NOT_PINNABLE = {
   congestion: 'quiche default CUBIC (not selectable through the package)',
@@ -54,5 +65,7 @@ export const NOT_PINNABLE = {
   lossCounters: 'no lost, retransmitted or PTO counts exposed',
   qpack: 'package defaults (dynamic table capacity 0)',
   tlsCipher: 'BoringSSL default negotiation',
+  pmtud:
+    "quiche 0.29's PMTU discovery is on and not selectable: probes (PING + PADDING) reach 1473-byte UDP payloads, above the 1472 we ask for and above a peer's max_udp_payload_size of 1472 (RFC 9000 §18.2); Chromium closes such a connection with PACKET_TOO_LARGE",
   h2Fallback: 'the server also listens on TCP (HTTP/2 fallback) on the same port; not disableable',
 };
