@@ -103,8 +103,8 @@ describe('h3bench serve + fetch (h1, h2)', () => {
 async function startServe(args: string[]): Promise<{ child: ChildProcess; out: () => string }> {
   const child = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 20_000;
   while (!/try: /.test(out)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not start: ${out}`);
