@@ -9,7 +9,7 @@ import { estimate, estimateAdaptive, formatDuration, quickScenario } from '../ru
 import { MAX_REPETITIONS, MIN_ADAPTIVE_REPETITIONS } from '../scenario/schema.js';
 import { DURATION_FORM, PERCENT_FORM, UnitError, parseDurationMs, parsePercent } from '../../core/units.js';
 import { MAX_CONSECUTIVE_INFRA_FAILURES, runScenario, type ProgressEvent } from '../runner/run.js';
-import { intFlag, onePositional, parse, protocolsFlag } from './args.js';
+import { h3StackFlag, intFlag, onePositional, parse, protocolsFlag } from './args.js';
 
 export const RUN_HELP = `Usage: h3bench run <scenario name | path.yaml> [options]
 
@@ -26,6 +26,7 @@ Options:
   --budget DURATION    adaptive repetitions: start no round that would end after DURATION, e.g. 30min
                        (any of these four makes the run adaptive; docs/metrics.md § Adaptive repetitions)
   --protocols LIST     override the protocols, e.g. h1,h2
+  --h3-stack S         override stacks.h3, the HTTP/3 engine: quiche-0.18 or quiche-0.29
   --seed N             override the scenario's seed (run order, emulator randomness)
   --quick              one repetition and a smaller workload (same network): a CI smoke check
   --verbose            print every verdict after the table, not only the headline block
@@ -92,6 +93,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     target: { type: 'string' },
     budget: { type: 'string' },
     protocols: { type: 'string' },
+    'h3-stack': { type: 'string' },
     seed: { type: 'string' },
     profile: { type: 'string' },
     quick: { type: 'boolean' },
@@ -120,6 +122,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     protocols: protocolsFlag(values.protocols),
     seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
     profile: values.profile,
+    h3Stack: h3StackFlag(values['h3-stack']),
   });
   if (values.quick === true) {
     const scenario = quickScenario(loaded.scenario);
@@ -141,7 +144,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     ? `${formatDuration(range.min.ms)} to ${formatDuration(range.max.ms)}`
     : formatDuration(est.ms);
   console.error(
-    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${reps}${sweep} = ${runs} over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}); estimated ${time}`,
+    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${reps}${sweep} = ${runs} over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}${s.protocols.includes('h3') ? `, h3 engine ${s.stacks.h3}` : ''}); estimated ${time}`,
   );
   const outcome = await runScenario(loaded, {
     outRoot,

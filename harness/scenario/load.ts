@@ -412,6 +412,8 @@ export interface ScenarioOverrides {
   seed?: number | undefined;
   /** Replace the scenario's link with this network profile (scenarios/profiles/NAME.yaml). */
   profile?: string | undefined;
+  /** Replace `stacks.h3`, the HTTP/3 engine of h3bench's own endpoints. */
+  h3Stack?: Scenario['stacks']['h3'] | undefined;
 }
 
 /** Adaptive keys a fixed-count scenario gets when only some adaptive flags are given. */
@@ -469,6 +471,7 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
     }
     if (overrides.protocols !== undefined) s.protocols = overrides.protocols;
     if (overrides.seed !== undefined) s.seed = overrides.seed;
+    if (overrides.h3Stack !== undefined) s.stacks = { ...s.stacks, h3: overrides.h3Stack };
   }
   return { scenario, points, file, hash: scenarioHash(scenario) };
 }
