@@ -19,6 +19,7 @@
  * end of the workload; server: from ready to stop). "CPU/GB" normalises by body bytes; × 12.5 MB/s
  * it estimates the core share at 100 Mbit/s, next to the measured rate-limited case.
  */
+import { pageOf, responseSizes } from '../harness/scenario/workload.js';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -186,6 +187,9 @@ async function runOne(
     scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
     qlogDir: null,
     h3Stack: s.stacks.h3,
+    serverStack: s.stacks.server,
+    page: pageOf(s.workload),
+    bodySizes: responseSizes(s.workload),
   };
   const tag = `${e.label.replace(/\W+/g, '_')}-${c.name.replace(/\W+/g, '_')}-${rep}`;
   const serverFile = path.join(dir, `server-${tag}.json`);
@@ -208,6 +212,7 @@ async function runOne(
       seed: 1,
       qlogDir: null,
       h3Stack: s.stacks.h3,
+      clientStack: s.stacks.client,
       reportFile,
     };
     const clientFile = path.join(dir, `client-${tag}.json`);

@@ -7,7 +7,16 @@
  */
 import { z } from 'zod';
 import type { ClientReport, ServerReport } from './records.js';
-import type { H3Stack, Protocol, SchedulingPolicy, Transport, Workload } from '../scenario/schema.js';
+import type {
+  ClientStack,
+  H3Stack,
+  Protocol,
+  SchedulingPolicy,
+  ServerStack,
+  Transport,
+  Workload,
+} from '../scenario/schema.js';
+import type { PageSpec } from '../scenario/workload.js';
 import { clientReportSchema, serverReportSchema } from './schema.js';
 
 export interface ServerConfig {
@@ -23,6 +32,15 @@ export interface ServerConfig {
   qlogDir: string | null;
   /** The HTTP/3 engine (`stacks.h3`); ignored by h1 and h2. */
   h3Stack: H3Stack;
+  /** Who serves (`stacks.server`). */
+  serverStack: ServerStack;
+  /** The generated page served under /page/ (page-load workloads), or null. */
+  page: PageSpec | null;
+  /**
+   * Response sizes `/bytes/<n>` must exist for (a server of pre-generated files, Caddy); our own
+   * servers answer any n.
+   */
+  bodySizes: number[];
 }
 
 export interface ClientConfig {
@@ -41,6 +59,8 @@ export interface ClientConfig {
   qlogDir: string | null;
   /** The HTTP/3 engine (`stacks.h3`); ignored by h1 and h2. */
   h3Stack: H3Stack;
+  /** Who requests (`stacks.client`): h3bench's own client or a real Chromium. */
+  clientStack: ClientStack;
 }
 
 export type ServerEvent =

@@ -63,8 +63,12 @@ export function parseResult(json: unknown, source: string): ResultFile {
     ...stored,
     server: stored.server ?? { scheduling: null },
     attribution: stored.attribution ?? false,
-    // Files before the key ran the only HTTP/3 engine there was.
-    stacks: stored.stacks ?? { h3: 'quiche-0.18' },
+    // Files before the keys ran the only engines there were: our own, quiche 0.18 for HTTP/3.
+    stacks: {
+      h3: stored.stacks?.h3 ?? 'quiche-0.18',
+      server: stored.stacks?.server ?? 'h3bench',
+      client: stored.stacks?.client ?? 'h3bench',
+    },
   };
   return {
     ...checked,

@@ -4,7 +4,7 @@
  * the bytes to move at the bottleneck rate, and the round trips the workload needs.
  */
 import type { Scenario } from '../scenario/schema.js';
-import type { Workload } from '../scenario/workload.js';
+import { wavesByDepth, type Workload } from '../scenario/workload.js';
 import { controlWorkload, workloadBytes } from './plan.js';
 
 /** Starting a server and a client process and reading their reports, ms (measured here: ~0.5 s). */
@@ -20,7 +20,7 @@ function workloadShape(w: Workload): { bytes: number; rounds: number } {
     case 'multiplex':
       return { bytes: workloadBytes(w), rounds: Math.ceil(w.requests / w.concurrency) };
     case 'page-load':
-      return { bytes: workloadBytes(w), rounds: 1 + w.waves.length };
+      return { bytes: workloadBytes(w), rounds: 1 + wavesByDepth(w).length };
     case 'bulk':
       return { bytes: workloadBytes(w), rounds: 1 };
     case 'cold':

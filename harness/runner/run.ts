@@ -56,6 +56,7 @@ import {
 import type { RunMetrics } from '../model/metrics.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import { SCENARIO_DEFAULTS, type Protocol, type Scenario } from '../scenario/schema.js';
+import { pageOf, responseSizes, wavesByDepth } from '../scenario/workload.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
 import { deadOwners } from '../../link/state.js';
 import { sweepStaleOnce } from '../../link/topology.js';
@@ -198,7 +199,7 @@ export function clientDeadlineMs(s: Scenario): number {
       rounds = Math.ceil(w.requests / Math.max(1, Math.min(w.concurrency, w.requests)));
       break;
     case 'page-load':
-      rounds = 1 + w.waves.length;
+      rounds = 1 + wavesByDepth(w).length;
       break;
     case 'bulk':
       rounds = 1;
@@ -303,6 +304,9 @@ async function runOne(
       scheduling: s.server.scheduling ?? SCENARIO_DEFAULTS.server.scheduling,
       qlogDir,
       h3Stack: s.stacks.h3,
+      serverStack: s.stacks.server,
+      page: pageOf(s.workload),
+      bodySizes: responseSizes(s.workload),
     };
     const serverFile = path.join(dir, 'server.json');
     await writeFile(serverFile, JSON.stringify(serverCfg), { mode: 0o600 });
@@ -342,6 +346,7 @@ async function runOne(
       reportFile,
       qlogDir,
       h3Stack: s.stacks.h3,
+      clientStack: s.stacks.client,
     };
     const clientFile = path.join(dir, 'client.json');
     await writeFile(clientFile, JSON.stringify(clientCfg));

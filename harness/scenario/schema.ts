@@ -44,6 +44,28 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const H3_STACKS = ['quiche-0.18', 'quiche-0.29'] as const;
 export type H3Stack = (typeof H3_STACKS)[number];
 
+/**
+ * Who serves (`stacks.server`): `h3bench` (our servers: Node's https/http2, the `stacks.h3` engine)
+ * or `caddy` (one Caddy process serving h1, h2 and h3 from pre-generated files, a production
+ * same-stack server).
+ */
+export const SERVER_STACKS = ['h3bench', 'caddy'] as const;
+export type ServerStack = (typeof SERVER_STACKS)[number];
+
+/**
+ * Who requests (`stacks.client`): `h3bench` (our clients) or `chromium` (a real headless Chromium
+ * loading the generated page, forced onto one HTTP version; page-load workloads only).
+ */
+export const CLIENT_STACKS = ['h3bench', 'chromium'] as const;
+export type ClientStack = (typeof CLIENT_STACKS)[number];
+
+/** The implementations behind a run's endpoints. */
+export interface Stacks {
+  h3: H3Stack;
+  server: ServerStack;
+  client: ClientStack;
+}
+
 export const SCHEDULING_POLICIES = ['sequential', 'headers-first', 'round-robin'] as const;
 export type SchedulingPolicy = (typeof SCHEDULING_POLICIES)[number];
 
@@ -57,7 +79,7 @@ export const SCENARIO_DEFAULTS = {
   report: { formats: REPORT_FORMATS, qlog: false },
   server: { scheduling: 'sequential' },
   attribution: false,
-  stacks: { h3: 'quiche-0.18' },
+  stacks: { h3: 'quiche-0.18', server: 'h3bench', client: 'h3bench' },
 } as const satisfies {
   description: string;
   protocols: readonly Protocol[];
@@ -67,7 +89,7 @@ export const SCENARIO_DEFAULTS = {
   report: Record<string, unknown>;
   server: { scheduling: SchedulingPolicy };
   attribution: boolean;
-  stacks: { h3: H3Stack };
+  stacks: Stacks;
 };
 
 const D = SCENARIO_DEFAULTS;
@@ -89,6 +111,8 @@ export const reportSchema = z
 export const stacksSchema = z
   .object({
     h3: z.enum(H3_STACKS).default(D.stacks.h3),
+    server: z.enum(SERVER_STACKS).default(D.stacks.server),
+    client: z.enum(CLIENT_STACKS).default(D.stacks.client),
   })
   .strict();
 
@@ -220,8 +244,11 @@ export interface Scenario {
    * over the same link and seed, from which `summary.attribution` decomposes each contrast.
    */
   attribution: boolean;
-  /** The implementations behind each protocol (`stacks.h3`: the HTTP/3 engine of our endpoints). */
-  stacks: { h3: H3Stack };
+  /**
+   * The implementations behind the endpoints: `server` and `client` (h3bench's own or a real one),
+   * `h3` the HTTP/3 engine of h3bench's own endpoints.
+   */
+  stacks: Stacks;
 }
 
 /**

@@ -91,10 +91,47 @@ function MAX_CONCURRENCY(): number {
   return 1000;
 }
 
+/**
+ * Kinds of page subresource (harness/proto/pages.ts): how a generated page references them and
+ * what Content-Type they are served with. A browser loads each as its kind (CSS parsed, JS run,
+ * images decoded); h3bench's own page-load client only fetches the bytes.
+ */
+export const RESOURCE_TYPES = ['css', 'js', 'img'] as const;
+export type ResourceType = (typeof RESOURCE_TYPES)[number];
+
 const wave = z
-  .object({ count: count(1).max(1000), size: body() })
-  .strict()
-  .transform((w) => ({ count: w.count, sizeBytes: w.size }));
+  .object({
+    count: count(1).max(1000),
+    size: body(),
+    type: z.enum(RESOURCE_TYPES).optional(),
+    depth: count(1).max(20).optional(),
+  })
+  .strict();
+
+/**
+ * Resolves the waves: an entry's `depth` (1 = referenced by the document) defaults to the one after
+ * the entry before it (the first: 1), so entries without it are dependent waves one after another;
+ * entries with the same depth are requested together. `type` defaults to js at depth 1 and img
+ * deeper (scripts and styles reveal images). Depths must start at 1 and never skip or go back.
+ */
+function resolveWaves(
+  input: z.output<typeof wave>[],
+  ctx: z.RefinementCtx,
+): { count: number; sizeBytes: number; type: ResourceType; depth: number }[] {
+  let prev = 0;
+  return input.map((w, i) => {
+    const depth = w.depth ?? prev + 1;
+    if (depth !== prev && depth !== prev + 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waves', i, 'depth'],
+        message: `must be ${prev === 0 ? '1' : `${prev} or ${prev + 1}`} (depths start at 1, never skip or go back): current value is ${depth}`,
+      });
+    }
+    prev = depth;
+    return { count: w.count, sizeBytes: w.size, type: w.type ?? (depth === 1 ? 'js' : 'img'), depth };
+  });
+}
 
 const pageLoad = z
   .object({
@@ -105,14 +142,17 @@ const pageLoad = z
     ...common,
   })
   .strict()
-  .transform((w) => {
+  .transform((w, ctx) => {
     const d = WORKLOAD_DEFAULTS['page-load'];
     return {
       type: w.type,
       /** Size of the HTML document fetched first, bytes. */
       documentBytes: w.document ?? d.documentBytes,
-      /** Dependent waves: wave k starts when the document and every request of waves < k completed. */
-      waves: w.waves ?? d.waves.map((x) => ({ ...x })),
+      /**
+       * Subresources by depth: the requests of depth k start together when the document and every
+       * request of depths < k completed (a browser: when the resources that reference them loaded).
+       */
+      waves: resolveWaves(w.waves ?? d.waves.map((x) => ({ count: x.count, size: x.sizeBytes })), ctx),
       /** HTTP/1.1 only: keep-alive connections. */
       connections: w.connections,
       timeoutMs: w.timeout ?? d.timeoutMs,
@@ -185,6 +225,16 @@ const SCHEMAS = { multiplex, 'page-load': pageLoad, bulk, cold, rpc } as const;
 
 export type MultiplexWorkload = z.output<typeof multiplex>;
 export type PageLoadWorkload = z.output<typeof pageLoad>;
+export type PageWave = PageLoadWorkload['waves'][number];
+/** What a generated page is made of: the document and its subresources by depth. */
+export type PageSpec = Pick<PageLoadWorkload, 'documentBytes' | 'waves'>;
+
+/** A page's subresources grouped by depth: element k holds the entries of depth k + 1. */
+export function wavesByDepth(w: Pick<PageLoadWorkload, 'waves'>): PageWave[][] {
+  const out: PageWave[][] = [];
+  for (const x of w.waves) (out[x.depth - 1] ??= []).push(x);
+  return out;
+}
 export type BulkWorkload = z.output<typeof bulk>;
 export type ColdWorkload = z.output<typeof cold>;
 export type RpcWorkload = z.output<typeof rpc>;
@@ -229,4 +279,25 @@ export function describeWorkload(w: Workload): string {
     case 'rpc':
       return `rpc: Poisson arrivals at ${w.rate}/s for ${w.durationMs} ms, ${w.sizeBytes} B responses, latency from the intended send time (h1: ${w.connections} connections)`;
   }
+}
+
+/**
+ * The body sizes a workload requests as `/bytes/<n>` (page-load: none, it requests its page), so a
+ * server of pre-generated files can have exactly those.
+ */
+export function responseSizes(w: Workload): number[] {
+  switch (w.type) {
+    case 'multiplex':
+    case 'cold':
+    case 'bulk':
+    case 'rpc':
+      return [w.sizeBytes];
+    case 'page-load':
+      return [];
+  }
+}
+
+/** The page a workload loads (page-load), or null. */
+export function pageOf(w: Workload): PageSpec | null {
+  return w.type === 'page-load' ? { documentBytes: w.documentBytes, waves: w.waves } : null;
 }

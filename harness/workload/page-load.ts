@@ -1,12 +1,12 @@
 /**
- * Workload `page-load`: the HTML document, then dependent waves of subresources. Wave k is requested
- * all at once when the document and every request of the waves before it have completed, as a
+ * Workload `page-load`: the HTML document, then its subresources depth by depth. The requests of
+ * depth k start all at once when the document and every request of depths < k have completed, as a
  * browser discovers CSS/JS in the HTML and images/fonts in those. Page load time = last response
- * complete. Per-wave times are reported as metrics.
+ * complete. Per-depth times are reported as metrics (`wave<k>Ms`).
  */
 import type { RequestRecord } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
-import type { PageLoadWorkload } from '../scenario/workload.js';
+import { wavesByDepth, type PageLoadWorkload } from '../scenario/workload.js';
 import { bytesPath, newRequestRecord, runRequest } from './multiplex.js';
 
 export async function runPageLoad(
@@ -29,9 +29,9 @@ export async function runPageLoad(
   const t0 = now();
   await fetchAll([w.documentBytes]);
   metrics.documentMs = now() - t0;
-  for (const [k, wave] of w.waves.entries()) {
+  for (const [k, wave] of wavesByDepth(w).entries()) {
     const start = now();
-    await fetchAll(Array<number>(wave.count).fill(wave.sizeBytes));
+    await fetchAll(wave.flatMap((x) => Array<number>(x.count).fill(x.sizeBytes)));
     metrics[`wave${k + 1}Ms`] = now() - start;
   }
   metrics.pageLoadMs = now() - t0;
