@@ -4,7 +4,7 @@
  * (`stacks.h3`): quiche-0.18 (our HTTP/3 layer and QUIC driver, `h3/`) and quiche-0.29 (quiche's own
  * HTTP/3 through @currentspace/http3, `quiche29/`).
  */
-import type { H3Stack, Protocol } from '../scenario/schema.js';
+import type { H3Stack, Protocol, ServerStack } from '../scenario/schema.js';
 import type {
   ClientFactory,
   ClientOptions,
@@ -43,11 +43,19 @@ export async function loadEngine(protocol: Protocol, h3Stack?: H3Stack): Promise
   await engineOf(protocol, h3Stack)();
 }
 
+/**
+ * A server of `protocol`: h3bench's own (`stacks.server: h3bench`, the default; `h3Stack` picks the
+ * HTTP/3 engine) or a real server process (`caddy`).
+ */
 export async function createServer(
   protocol: Protocol,
   opts: ServerOptions,
   h3Stack?: H3Stack,
+  serverStack: ServerStack = 'h3bench',
 ): Promise<ProtocolServer> {
+  if (serverStack !== 'h3bench') {
+    throw new Error(`stacks.server ${serverStack} is not available in this build`);
+  }
   return (await engineOf(protocol, h3Stack)()).createServer(opts);
 }
 

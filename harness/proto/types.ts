@@ -4,6 +4,7 @@
  */
 import type { ConnectionRecord, EngineSettings, RequestRecord } from '../model/records.js';
 import type { Protocol, SchedulingPolicy, Transport } from '../scenario/schema.js';
+import type { PageSpec } from '../scenario/workload.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
 
 /** Settings every TCP+TLS engine pins the same way (and records). */
@@ -34,6 +35,13 @@ export interface ServerOptions {
   scheduling?: SchedulingPolicy | undefined;
   /** QUIC only: write one qlog (JSON-SEQ) per connection into this directory (`report.qlog`). */
   qlogDir?: string | undefined;
+  /** The generated page served under /page/ (page-load workloads; pages.ts), if any. */
+  page?: PageSpec | null | undefined;
+  /**
+   * `/bytes/<n>` sizes the run requests: a server of pre-generated files (Caddy) writes these; our
+   * own servers answer any n and ignore it.
+   */
+  bodySizes?: readonly number[] | undefined;
 }
 
 export interface ProtocolServer {

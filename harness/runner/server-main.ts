@@ -28,8 +28,11 @@ async function main(): Promise<void> {
       transport: cfg.transport,
       scheduling: cfg.scheduling,
       qlogDir: cfg.qlogDir ?? undefined,
+      page: cfg.page,
+      bodySizes: cfg.bodySizes,
     },
     cfg.h3Stack,
+    cfg.serverStack,
   );
   const port = await server.listen();
   const cpu0 = process.cpuUsage();
