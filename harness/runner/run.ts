@@ -24,7 +24,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RunError, UnsupportedError, toError } from '../../core/errors.js';
+import { RunError, toError } from '../../core/errors.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { ClientReport } from '../model/records.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
@@ -60,6 +60,7 @@ import { pageOf, responseSizes, wavesByDepth } from '../scenario/workload.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
 import { deadOwners } from '../../link/state.js';
 import { sweepStaleOnce } from '../../link/topology.js';
+import { checkEndpoints } from './endpoints.js';
 import { launch } from './launcher.js';
 import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
@@ -421,22 +422,6 @@ async function runOne(
   return cause ? { record, infrastructureFailure, cause } : { record, infrastructureFailure };
 }
 
-/**
- * A scenario whose HTTP/3 engine cannot pin what its `transport` asks (e.g. `congestion: bbr` on
- * quiche-0.29, where congestion control is not selectable) is refused before anything runs (exit 127).
- */
-export function checkStacks(loaded: LoadedScenario): void {
-  for (const p of loaded.points) {
-    if (!p.protocols.includes('h3')) continue;
-    const why = H3_STACK_CAPABILITIES[p.stacks.h3].unsupported(p.transport);
-    if (why !== null) {
-      throw new UnsupportedError(
-        `Cannot run scenario "${loaded.file}" as stacks.h3 is ${p.stacks.h3}: ${why}; pick stacks.h3: quiche-0.18 or change transport`,
-      );
-    }
-  }
-}
-
 /** What the HTTP/3 engine of a run cannot pin, as fairness warnings of its link (shown with it). */
 function stackWarnings(s: Scenario, protocol: Protocol): string[] {
   if (protocol !== 'h3') return [];
@@ -449,7 +434,7 @@ function stackWarnings(s: Scenario, protocol: Protocol): string[] {
  * written), and what dead runs left behind is cleaned or reported.
  */
 async function prepare(loaded: LoadedScenario, outRoot: string, notice: (m: string) => void): Promise<void> {
-  checkStacks(loaded);
+  checkEndpoints(loaded);
   const backends = new Set(loaded.points.map((p) => p.network.backend));
   for (const b of backends) if (b !== 'none') await checkPrivileges(b);
   // The TCP telemetry helper (make setup builds it; the netem backend would not otherwise).

@@ -1,8 +1,8 @@
-/** stacks.h3: the scenario key, the refusal of what an engine cannot pin (exit 127), the fairness warnings. */
+/** stacks.h3, stacks.client, stacks.server: the scenario keys, the refusal of what an engine cannot pin (exit 127), the fairness warnings. */
 import { describe, expect, it } from 'vitest';
 import { ExitCode, UnsupportedError } from '../../core/errors.js';
 import { fairnessWarnings } from '../../harness/report/table.js';
-import { checkStacks } from '../../harness/runner/run.js';
+import { checkEndpoints as checkStacks } from '../../harness/runner/endpoints.js';
 import { parseScenarioPoints } from '../../harness/scenario/load.js';
 import { result, workloadRun } from '../fixtures/synthetic.js';
 
@@ -46,6 +46,46 @@ describe('stacks.h3', () => {
     expect(() => {
       checkStacks(loaded(`${BASE}transport: {congestion: bbr}\n`));
     }).not.toThrow();
+  });
+});
+
+describe('stacks.client and stacks.server', () => {
+  const PAGE = 'name: x\nworkload: {type: page-load}\n';
+  const refusal = (yaml: string): string => {
+    try {
+      checkStacks(loaded(yaml));
+    } catch (e) {
+      expect(e).toBeInstanceOf(UnsupportedError);
+      expect((e as UnsupportedError).exitCode).toBe(ExitCode.Unsupported);
+      return (e as Error).message;
+    }
+    return '';
+  };
+
+  it('default to h3bench for both', () => {
+    expect(loaded(BASE).scenario.stacks).toEqual({ h3: 'quiche-0.18', server: 'h3bench', client: 'h3bench' });
+    expect(() => loaded(`${BASE}stacks: {client: firefox}\n`)).toThrow(/stacks\.client/);
+    expect(() => loaded(`${BASE}stacks: {server: nginx}\n`)).toThrow(/stacks\.server/);
+  });
+
+  it('refuses Chromium on a workload that is not a page load', () => {
+    expect(refusal(`${BASE}stacks: {client: chromium}\n`)).toMatch(
+      /stacks\.client chromium loads pages: workload\.type must be page-load, not bulk/,
+    );
+    expect(refusal(`${PAGE}stacks: {client: chromium}\n`)).toBe('');
+  });
+
+  it('refuses Chromium against an HTTP/3 engine it cannot talk to, only when h3 runs', () => {
+    expect(refusal(`${PAGE}stacks: {client: chromium, h3: quiche-0.29}\n`)).toMatch(
+      /Chromium cannot load from stacks\.h3 quiche-0\.29 over h3: .*PACKET_TOO_LARGE/,
+    );
+    expect(refusal(`${PAGE}protocols: [h1, h2]\nstacks: {client: chromium, h3: quiche-0.29}\n`)).toBe('');
+  });
+
+  it('refuses server CPU per request with Caddy', () => {
+    expect(
+      refusal(`${BASE.replace('size: 1MB', 'size: 1MB, serverCpu: 2ms')}stacks: {server: caddy}\n`),
+    ).toMatch(/stacks\.server caddy serves files: it cannot burn workload\.serverCpu/);
   });
 });
 

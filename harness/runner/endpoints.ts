@@ -1,0 +1,40 @@
+/**
+ * Which endpoint pairings a scenario may ask for (`stacks.server`, `stacks.client`, `stacks.h3`),
+ * checked before anything runs: a pairing that cannot work, or a setting an endpoint cannot honour,
+ * is refused with the reason (UnsupportedError, exit 127), never left to hang or fail run by run.
+ */
+import { UnsupportedError } from '../../core/errors.js';
+import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
+import type { LoadedScenario } from '../scenario/load.js';
+import type { Scenario } from '../scenario/schema.js';
+
+/** Why a pairing of one scenario point cannot run, or null. */
+export function endpointProblem(s: Scenario): string | null {
+  const { client, server, h3 } = s.stacks;
+  const hasH3 = s.protocols.includes('h3');
+  if (hasH3 && server === 'h3bench') {
+    const why = H3_STACK_CAPABILITIES[h3].unsupported(s.transport);
+    if (why !== null) return `stacks.h3 is ${h3}: ${why}; pick stacks.h3: quiche-0.18 or change transport`;
+  }
+  if (client === 'chromium') {
+    if (s.workload.type !== 'page-load') {
+      return `stacks.client chromium loads pages: workload.type must be page-load, not ${s.workload.type}`;
+    }
+    if (hasH3 && server === 'h3bench') {
+      const peer = H3_STACK_CAPABILITIES[h3].unsupportedPeers['chromium'];
+      if (peer !== undefined) return `Chromium cannot load from stacks.h3 ${h3} over h3: ${peer}`;
+    }
+  }
+  if (server === 'caddy' && (s.workload.serverCpuMs ?? 0) > 0) {
+    return 'stacks.server caddy serves files: it cannot burn workload.serverCpu per request; remove serverCpu';
+  }
+  return null;
+}
+
+/** Refuses (exit 127) a scenario with a point whose endpoints cannot run as asked. */
+export function checkEndpoints(loaded: LoadedScenario): void {
+  for (const p of loaded.points) {
+    const why = endpointProblem(p);
+    if (why !== null) throw new UnsupportedError(`Cannot run scenario "${loaded.file}" as ${why}`);
+  }
+}
