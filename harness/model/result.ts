@@ -30,6 +30,10 @@
  * (`runs[i].control`, never pooled with the workload's runs), `summary.protocols.<p>.transport` (loss
  * response) and `summary.attribution`; the scenario records `server.scheduling` and `attribution`
  * (files before 7 read with `server.scheduling: null`: their h2 and h3 servers scheduled differently).
+ * 8 = the scenario records its endpoints (`stacks.h3`, `stacks.server`: h3bench | caddy,
+ * `stacks.client`: h3bench | chromium; files before 8 read as h3bench's own with quiche-0.18, the only
+ * ones there were), page-load waves carry `type` and `depth`; a browser run's client report has a
+ * `browser` block; shard and host marks for results run on several machines. Only additions.
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
@@ -39,9 +43,9 @@ import type { ClientReport, ServerReport } from './records.js';
 import type { AttributionEntry, TransportSummary } from './telemetry.js';
 import type { LatencyHistogram, MetricName, ProtocolContrast, RunFlag, RunMetrics } from './metrics.js';
 
-export const RESULT_SCHEMA_VERSION = 7;
+export const RESULT_SCHEMA_VERSION = 8;
 /** Versions this build reads (every file gets its summary recomputed). */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 /** The machine and software a result was measured on (harness/measure/env.ts fills it). */
 export interface Environment {

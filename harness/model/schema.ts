@@ -501,7 +501,8 @@ export const resultSchemaV6 = z.looseObject({
  */
 export const resultSchemaV7 = resultSchemaV6.extend({ schemaVersion: z.literal(7) });
 /** The schema this build writes (RESULT_SCHEMA_VERSION): what checkpoints and new files hold. */
-export const currentResultSchema = resultSchemaV7;
+export const resultSchemaV8 = resultSchemaV6.extend({ schemaVersion: z.literal(8) });
+export const currentResultSchema = resultSchemaV8;
 /** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({
   schemaVersion: z.literal(4),
@@ -535,7 +536,8 @@ export function resultSchemaFor(
   | typeof resultSchemaV4
   | typeof resultSchemaV5
   | typeof resultSchemaV6
-  | typeof resultSchemaV7 {
+  | typeof resultSchemaV7
+  | typeof resultSchemaV8 {
   switch (version) {
     case 1:
       return resultSchemaV1;
@@ -549,7 +551,9 @@ export function resultSchemaFor(
       return resultSchemaV5;
     case 6:
       return resultSchemaV6;
-    default:
+    case 7:
       return resultSchemaV7;
+    default:
+      return resultSchemaV8;
   }
 }
