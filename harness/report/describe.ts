@@ -1,6 +1,7 @@
 /** Plain-language descriptions of a result's setup, shared by report.md and report.html. */
 import { describeWorkload } from '../scenario/workload.js';
 import type { ResultFile } from '../model/result.js';
+import type { Protocol } from '../scenario/schema.js';
 import {
   UNIMPAIRED_DIRECTION,
   baseRttMs,
@@ -31,6 +32,41 @@ export function describeRun(result: ResultFile): { workload: string; network: st
     network: describeNetwork(result),
     design: `${s.repetitions} repetition(s) per protocol, interleaved in a seeded random order (seed ${s.seed}); congestion control ${s.transport.congestion}`,
   };
+}
+
+/**
+ * Which client and server produced a protocol's rows: "h2 · h3bench → caddy", "h3 · chromium →
+ * h3bench (quiche-0.18)" — the HTTP/3 engine is named where one of h3bench's own endpoints speaks h3.
+ */
+export function endpointsLabel(result: ResultFile, protocol: Protocol): string {
+  const { client, server, h3 } = result.scenario.stacks;
+  const engine = protocol === 'h3' && (client === 'h3bench' || server === 'h3bench') ? ` (${h3})` : '';
+  return `${protocol} · ${client} → ${server}${engine}`;
+}
+
+/**
+ * The endpoints in words, with the browser's version and flags when a browser ran (from the first
+ * run that recorded them).
+ */
+export function describeEndpoints(result: ResultFile): string {
+  const { client, server, h3 } = result.scenario.stacks;
+  const parts = [
+    `client ${client === 'h3bench' ? "h3bench's own" : client}`,
+    `server ${server === 'h3bench' ? "h3bench's own" : server}`,
+  ];
+  if (client === 'h3bench' || server === 'h3bench') parts.push(`HTTP/3 engine of h3bench's endpoints ${h3}`);
+  const versions = new Set<string>();
+  for (const r of result.runs) {
+    for (const side of [r.client?.settings, r.server?.settings]) {
+      const engine = side?.['engine'];
+      const version = side?.['version'];
+      if (typeof engine === 'string' && typeof version === 'string' && engine !== 'node') {
+        versions.add(`${engine} ${version}`);
+      }
+    }
+  }
+  if (versions.size > 0) parts.push(`versions: ${[...versions].sort().join(', ')}`);
+  return parts.join('; ');
 }
 
 /** "network.loss = 1%": the label of a sweep point. */

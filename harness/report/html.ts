@@ -2,7 +2,7 @@
  * report.html: one self-contained file (inline CSS and SVG figures, no script, no external
  * resource), so it opens offline and can be attached to a CI run or an e-mail as is.
  */
-import { DEFINITIONS, describeRun } from './describe.js';
+import { DEFINITIONS, describeEndpoints, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './types.js';
 import type { ResultFile } from '../model/result.js';
@@ -77,7 +77,7 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
     `<p class="summary">${esc(openingParagraph(result))}</p>`,
     s.description ? `<p>${esc(s.description)}</p>` : '',
     `<p class="small">Run <code>${esc(result.runId)}</code> at ${esc(result.createdAt)}; scenario <code>${esc(result.scenarioFile)}</code> (sha256 <code>${esc(result.scenarioHash.slice(0, 12))}</code>); result schema ${result.schemaVersion}.</p>`,
-    `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Design: ${esc(d.design)}</li></ul>`,
+    `<ul><li>Workload: ${esc(d.workload)}</li><li>Network: ${esc(d.network)}</li><li>Endpoints: ${esc(describeEndpoints(result))}</li><li>Design: ${esc(d.design)}</li></ul>`,
     '<h2>Verdicts</h2>',
     note ? `<p>${esc(note)}</p>` : '',
     verdicts.length ? `<p class="small">${esc(PAIRING_NOTE)}</p>` : '',

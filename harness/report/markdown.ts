@@ -3,7 +3,7 @@
  * repetitions, HOL, loss response and attribution (when measured), figures, flags, environment.
  */
 import { type ResultFile } from '../model/result.js';
-import { DEFINITIONS, describeRun } from './describe.js';
+import { DEFINITIONS, describeEndpoints, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './types.js';
 import {
@@ -49,6 +49,7 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
     '',
     `- Workload: ${d.workload}`,
     `- Network: ${d.network}`,
+    `- Endpoints: ${describeEndpoints(result)}`,
     `- Design: ${d.design}`,
     '',
     '## Verdicts',

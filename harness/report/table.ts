@@ -9,7 +9,7 @@ import { protocolSpread, repetitionPairRows } from '../measure/spread.js';
 import { describeWorkload } from '../scenario/workload.js';
 import { median } from '../../core/stats.js';
 import type { Protocol } from '../scenario/schema.js';
-import { describeNetwork, sweepPointLabel } from './describe.js';
+import { describeNetwork, endpointsLabel, sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import type { MetricName, ProtocolContrast } from '../model/metrics.js';
 import { lookConfidence, lookCount } from '../measure/stopping.js';
@@ -93,7 +93,7 @@ export function tableRows(result: ResultFile): string[][] {
           };
       if (!est || !n) continue;
       rows.push([
-        g.label ? `${p} @ ${g.label}` : p,
+        g.label ? `${endpointsLabel(result, p)} @ ${g.label}` : endpointsLabel(result, p),
         `${n.runs - n.runsFailed}/${n.runs}`,
         `${n.requestsOk}/${n.requestsFailed}`,
         ...COLUMNS.map((c) => fmtEstimate(est[c.metric], c.digits, c.scale ?? 1)),

@@ -144,7 +144,10 @@ describe('renderAll', () => {
   it('report.md has verdicts, the CI table, HOL and links to the figures', () => {
     const md = files['report.md'] ?? '';
     expect(md).toMatch(/^- h2 vs h1, workload completion \(unpaired: only 2 pairs\): /m);
-    expect(md).toMatch(/\| h2 \| 2\/2 \| 80\/0 \| \d+\.\d \[\d+\.\d, \d+\.\d\] \|/);
+    expect(md).toMatch(/\| h2 · h3bench → h3bench \| 2\/2 \| 80\/0 \| \d+\.\d \[\d+\.\d, \d+\.\d\] \|/);
+    expect(md).toContain(
+      "- Endpoints: client h3bench's own; server h3bench's own; HTTP/3 engine of h3bench's endpoints quiche-0.18",
+    );
     expect(md).toMatch(/## Head-of-line blocking/);
     expect(md).toMatch(/!\[[^\]]*\]\(swimlanes\.svg\)/);
   });
@@ -188,7 +191,7 @@ describe('figures', () => {
       /^- workload\.concurrency = 1: h3 vs h2, workload completion \(unpaired: only 2 pairs\): too few runs for a verdict \(n=2; need 5\)/m,
     );
     expect(md).toMatch(/^- workload\.concurrency = 2: h3 vs h2, /m);
-    expect(md).toMatch(/^\| h2 @ workload\.concurrency = 2 \| 2\/2 \| /m);
+    expect(md).toMatch(/^\| h2 · h3bench → h3bench @ workload\.concurrency = 2 \| 2\/2 \| /m);
     expect(md).not.toMatch(/^- h3 vs h2/m);
     expect(files['report.html']).toMatch(/protocols are compared at each value separately/);
   });
