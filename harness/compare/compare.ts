@@ -290,6 +290,16 @@ export function compareScenario(
       `scenario "${name}": files differ (sha256 ${baseline.scenarioHash.slice(0, 12)} vs ${current.scenarioHash.slice(0, 12)}) outside network, transport and workload (repetitions, seed, protocols, description, or a build that hashed them differently): compared anyway`,
     );
   }
+  const stacksA = baseline.scenario.stacks;
+  const stacksB = current.scenario.stacks;
+  const stackDiffs = (['client', 'server', 'h3'] as const)
+    .filter((k) => stacksA[k] !== stacksB[k])
+    .map((k) => `stacks.${k} ${stacksA[k]} vs ${stacksB[k]}`);
+  if (stackDiffs.length > 0) {
+    notes.push(
+      `scenario "${name}": the endpoints differ (${stackDiffs.join(', ')}): every row compares one implementation with another, not one build with the next`,
+    );
+  }
   if (serverCpuDiffers) {
     notes.push(
       `scenario "${name}": workload.serverCpu differs (${serverCpuOf(baseline)} ms vs ${serverCpuOf(current)} ms of server CPU per request): the server's work changed, compared anyway`,
