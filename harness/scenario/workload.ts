@@ -5,6 +5,17 @@
  */
 import { z } from 'zod';
 import { count, durationMs, sizeBytes } from '../../core/fields.js';
+import {
+  RESOURCE_TYPES,
+  pageSizeIssues,
+  pageSizeMessage,
+  wavesByDepth,
+  type PageSpec,
+  type PageWave,
+  type ResourceType,
+} from './pages.js';
+
+export { RESOURCE_TYPES, wavesByDepth, type PageSpec, type PageWave, type ResourceType };
 
 export const WORKLOAD_TYPES = ['multiplex', 'page-load', 'bulk', 'cold', 'rpc'] as const;
 export type WorkloadType = (typeof WORKLOAD_TYPES)[number];
@@ -91,14 +102,6 @@ function MAX_CONCURRENCY(): number {
   return 1000;
 }
 
-/**
- * Kinds of page subresource (harness/proto/pages.ts): how a generated page references them and
- * what Content-Type they are served with. A browser loads each as its kind (CSS parsed, JS run,
- * images decoded); h3bench's own page-load client only fetches the bytes.
- */
-export const RESOURCE_TYPES = ['css', 'js', 'img'] as const;
-export type ResourceType = (typeof RESOURCE_TYPES)[number];
-
 const wave = z
   .object({
     count: count(1).max(1000),
@@ -144,7 +147,7 @@ const pageLoad = z
   .strict()
   .transform((w, ctx) => {
     const d = WORKLOAD_DEFAULTS['page-load'];
-    return {
+    const out = {
       type: w.type,
       /** Size of the HTML document fetched first, bytes. */
       documentBytes: w.document ?? d.documentBytes,
@@ -159,6 +162,13 @@ const pageLoad = z
       allowedFailures: w.allowedFailures,
       ...serverCpu(w),
     };
+    // The generated page (harness/scenario/pages.ts) must fit in the declared sizes.
+    for (const issue of pageSizeIssues(out)) {
+      const defaulted = issue.path[0] === 'document' ? w.document === undefined : w.waves === undefined;
+      const message = pageSizeMessage(issue) + (defaulted ? ` (the default is ${issue.value} bytes)` : '');
+      ctx.addIssue({ code: 'custom', path: issue.path, message });
+    }
+    return out;
   });
 
 const bulk = z
@@ -225,16 +235,6 @@ const SCHEMAS = { multiplex, 'page-load': pageLoad, bulk, cold, rpc } as const;
 
 export type MultiplexWorkload = z.output<typeof multiplex>;
 export type PageLoadWorkload = z.output<typeof pageLoad>;
-export type PageWave = PageLoadWorkload['waves'][number];
-/** What a generated page is made of: the document and its subresources by depth. */
-export type PageSpec = Pick<PageLoadWorkload, 'documentBytes' | 'waves'>;
-
-/** A page's subresources grouped by depth: element k holds the entries of depth k + 1. */
-export function wavesByDepth(w: Pick<PageLoadWorkload, 'waves'>): PageWave[][] {
-  const out: PageWave[][] = [];
-  for (const x of w.waves) (out[x.depth - 1] ??= []).push(x);
-  return out;
-}
 export type BulkWorkload = z.output<typeof bulk>;
 export type ColdWorkload = z.output<typeof cold>;
 export type RpcWorkload = z.output<typeof rpc>;
