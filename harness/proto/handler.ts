@@ -2,16 +2,21 @@
  * The application every server serves, whatever the HTTP version:
  *
  *   GET /bytes/:n  → 200, n bytes of deterministic content, Content-Length, Cache-Control: no-store
+ *   GET /page/...  → 200, a file of the run's generated page (pages.ts) with its Content-Type, when
+ *                    the server has one (page-load workloads, `h3bench serve`); else 404
  *   ?cpu=<ms>      → the server first burns <ms> of CPU (busy loop), 0..MAX_SERVER_CPU_MS
  *                    (`workload.serverCpu`: a server-side cost, the same work for every protocol)
  *   bad n, bad cpu → 400
  *   anything else  → 404
  *
+ * HEAD is answered as GET without a body.
+ *
  * `X-Request-ID` is echoed on every response. Content byte i is `i % 251` (a prime, so chunk
  * boundaries never line up with the pattern), which clients and tests can verify.
  */
 
-import { MAX_SERVER_CPU_MS } from '../scenario/workload.js';
+import { MAX_SERVER_CPU_MS, type PageSpec } from '../scenario/workload.js';
+import { PAGE_PREFIX, pageReader } from './pages.js';
 
 /** Largest body the handler serves (10 GB): guards against absurd sizes. */
 export const MAX_BODY_BYTES = 10_000_000_000;
@@ -103,10 +108,16 @@ export function burnCpu(ms: number): void {
 }
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,128}$/;
 
-/** Route one request. No I/O; burns the CPU the request asks for (`?cpu=`) before returning. */
-export function handle(req: AppRequest): AppResponse {
+const PAGE_RE = /^(\/page\/[^?#]*)(?:\?([^#]*))?$/;
+
+/**
+ * Route one request; `page` is the generated page the server serves under /page/, if any. No I/O;
+ * burns the CPU the request asks for (`?cpu=`) before returning.
+ */
+export function handle(req: AppRequest, page?: PageSpec | null): AppResponse {
   const requestId =
     req.requestId !== undefined && REQUEST_ID_RE.test(req.requestId) ? req.requestId : undefined;
+  if (page && req.path.startsWith(PAGE_PREFIX)) return handlePage(req, page, requestId);
   const m = BYTES_RE.exec(req.path);
   if (!m) return textResponse(404, 'not found', requestId);
   if (req.method !== 'GET' && req.method !== 'HEAD')
@@ -128,6 +139,26 @@ export function handle(req: AppRequest): AppResponse {
   return { status: 200, headers, bodyBytes: req.method === 'HEAD' ? 0 : n, chunk: bodySlice };
 }
 
+/** A file of the generated page: its exact bytes, with its Content-Type. */
+function handlePage(req: AppRequest, page: PageSpec, requestId: string | undefined): AppResponse {
+  const m = PAGE_RE.exec(req.path);
+  const file = m ? pageReader(page, m[1] ?? '') : null;
+  if (!file) return textResponse(404, 'not found', requestId);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return textResponse(405, 'method not allowed', requestId);
+  const cpu = serverCpuParam(m?.[2]);
+  if (typeof cpu === 'string') return textResponse(400, cpu, requestId);
+  burnCpu(cpu);
+  const n = file.file.bytes;
+  const headers: Record<string, string> = {
+    'content-type': file.file.contentType,
+    'content-length': String(n),
+    'cache-control': 'no-store',
+  };
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  return { status: 200, headers, bodyBytes: req.method === 'HEAD' ? 0 : n, chunk: file.chunk };
+}
+
 /**
  * The response a TCP engine (h1, h2) sends: the handler's, plus `Alt-Svc` when the server also
  * answers HTTP/3 on `altSvcH3Port`. `requestId` may come as a repeated header: the first counts.
@@ -137,12 +168,16 @@ export function handleHttp(
   path: string | undefined,
   requestId: string | string[] | undefined,
   altSvcH3Port: number | undefined,
+  page?: PageSpec | null,
 ): AppResponse {
-  const app = handle({
-    method: method ?? 'GET',
-    path: path ?? '/',
-    requestId: Array.isArray(requestId) ? requestId[0] : requestId,
-  });
+  const app = handle(
+    {
+      method: method ?? 'GET',
+      path: path ?? '/',
+      requestId: Array.isArray(requestId) ? requestId[0] : requestId,
+    },
+    page,
+  );
   if (altSvcH3Port !== undefined) app.headers['alt-svc'] = `h3=":${altSvcH3Port}"`;
   return app;
 }

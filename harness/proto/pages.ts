@@ -69,7 +69,7 @@ export interface PageFile {
 export interface PageFileReader {
   file: PageFile;
   /** Body bytes [offset, offset + len); may be a view of a shared buffer (do not modify). */
-  chunk(offset: number, len: number): Buffer;
+  chunk: (offset: number, len: number) => Buffer;
 }
 
 /** The page's files: the document first, then every subresource in depth order; paths are unique. */
@@ -188,7 +188,7 @@ function reader(f: PageLayoutFile, files: readonly PageLayoutFile[]): PageFileRe
   };
   return {
     file: publicFile(f),
-    chunk(offset: number, len: number): Buffer {
+    chunk: (offset: number, len: number): Buffer => {
       const h = head ?? build();
       const end = Math.min(offset + len, f.bytes);
       if (offset >= end) return Buffer.alloc(0);

@@ -9,7 +9,7 @@ import type { ProtocolServer } from '../../harness/proto/types.js';
 import { createClient, createServer } from '../../harness/proto/session.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
-import { h1Connections } from '../../harness/scenario/workload.js';
+import { h1Connections, pageOf } from '../../harness/scenario/workload.js';
 import { runWorkload } from '../../harness/workload/index.js';
 import type { WorkloadOutcome } from '../../harness/workload/types.js';
 
@@ -44,6 +44,10 @@ function expectCompletionFromRequests(out: WorkloadOutcome): void {
   expect(out.metrics.teardownMedianMs).toBeGreaterThanOrEqual(0);
 }
 
+/** The page-load case's workload: the servers serve its generated page (harness/proto/pages.ts). */
+const PAGE_LOAD =
+  '  type: page-load\n  document: 5KB\n  waves:\n    - { count: 4, size: 2KB }\n    - { count: 6, size: 3KB }\n';
+
 describe.each(['h1', 'h2', 'h3'] as const)('workloads over %s', (protocol) => {
   let server: ProtocolServer;
   let port: number;
@@ -56,6 +60,7 @@ describe.each(['h1', 'h2', 'h3'] as const)('workloads over %s', (protocol) => {
       certPem: tls.certPem,
       keyPem: tls.keyPem,
       transport,
+      page: pageOf(scenario(PAGE_LOAD).workload),
     });
     port = await server.listen();
   });
@@ -88,9 +93,7 @@ describe.each(['h1', 'h2', 'h3'] as const)('workloads over %s', (protocol) => {
   };
 
   it('page-load fetches the document, then each wave after the previous one completed', async () => {
-    const { out } = await run(
-      '  type: page-load\n  document: 5KB\n  waves:\n    - { count: 4, size: 2KB }\n    - { count: 6, size: 3KB }\n',
-    );
+    const { out } = await run(PAGE_LOAD);
     expect(out.requests).toHaveLength(11);
     expect(out.requests.every((r) => r.error === null)).toBe(true);
     const doc = out.requests[0];

@@ -10,6 +10,8 @@ import {
   pageReader,
   type PageSpec,
 } from '../../harness/proto/pages.js';
+import { BODY_CHUNK_BYTES, handle, handleHttp } from '../../harness/proto/handler.js';
+import { pageRequestPath } from '../../harness/workload/page-load.js';
 import { loaderScript, minimumResourceBytes, pageLayout } from '../../harness/scenario/pages.js';
 import { workloadSchema, type PageLoadWorkload } from '../../harness/scenario/workload.js';
 
@@ -367,5 +369,77 @@ describe('minimum sizes', () => {
     const min = text(DOCUMENT_PATH, { ...w, documentBytes: 100_000 }).indexOf('</html>\n') + 8;
     expect(parse({ document: min, waves: [{ count: 1, size: 100, type: 'js' }] }).success).toBe(true);
     expect(parse({ document: min - 1, waves: [{ count: 1, size: 100, type: 'js' }] }).success).toBe(false);
+  });
+});
+
+// --- Served by the handler ---------------------------------------------------------------------------
+
+function served(res: ReturnType<typeof handle>): Buffer {
+  const parts: Buffer[] = [];
+  for (let off = 0; off < res.bodyBytes; off += BODY_CHUNK_BYTES) {
+    parts.push(res.chunk(off, Math.min(BODY_CHUNK_BYTES, res.bodyBytes - off)));
+  }
+  return Buffer.concat(parts);
+}
+
+describe('handler: /page/', () => {
+  it('serves every file of the page with its type, length and no-store, echoing X-Request-ID', () => {
+    for (const f of pageFiles(SPEC)) {
+      const res = handle({ method: 'GET', path: f.path, requestId: 'r7' }, SPEC);
+      expect(res.status).toBe(200);
+      expect(res.headers).toEqual({
+        'content-type': f.contentType,
+        'content-length': String(f.bytes),
+        'cache-control': 'no-store',
+        'x-request-id': 'r7',
+      });
+      expect(served(res).equals(pageBody(SPEC, f.path) ?? Buffer.alloc(0))).toBe(true);
+    }
+  });
+
+  it('answers HEAD with the headers and no body', () => {
+    const res = handle({ method: 'HEAD', path: DOCUMENT_PATH, requestId: undefined }, SPEC);
+    expect([res.status, res.headers['content-length'], res.bodyBytes]).toEqual([200, '30000', 0]);
+  });
+
+  it('answers 404 without a page, and for paths not in it', () => {
+    expect(handle({ method: 'GET', path: DOCUMENT_PATH, requestId: undefined }).status).toBe(404);
+    expect(handle({ method: 'GET', path: DOCUMENT_PATH, requestId: undefined }, null).status).toBe(404);
+    for (const p of ['/page/', '/page/d1-0-9.css', '/page/index.html/x', '/page/../bytes/1', '/', '/pag']) {
+      expect(handle({ method: 'GET', path: p, requestId: undefined }, SPEC).status, p).toBe(404);
+    }
+    // /bytes is served as before next to a page.
+    expect(handle({ method: 'GET', path: '/bytes/10', requestId: undefined }, SPEC).bodyBytes).toBe(10);
+  });
+
+  it('answers 405 to other methods', () => {
+    expect(handle({ method: 'POST', path: DOCUMENT_PATH, requestId: undefined }, SPEC).status).toBe(405);
+  });
+
+  it('burns ?cpu= before serving a page file, and refuses a bad one', () => {
+    const t = performance.now();
+    const res = handle({ method: 'GET', path: '/page/d1-0-0.css?cpu=20', requestId: undefined }, SPEC);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(20);
+    expect(served(res).equals(pageBody(SPEC, '/page/d1-0-0.css') ?? Buffer.alloc(0))).toBe(true);
+    const bad = handle({ method: 'GET', path: `${DOCUMENT_PATH}?cpu=x`, requestId: undefined }, SPEC);
+    expect(bad.status).toBe(400);
+    expect(served(bad).toString()).toMatch(/bad cpu/);
+  });
+
+  it('handleHttp passes the page and adds Alt-Svc', () => {
+    const res = handleHttp('GET', DOCUMENT_PATH, ['a', 'b'], 4433, SPEC);
+    expect([res.status, res.headers['alt-svc'], res.headers['x-request-id']]).toEqual([
+      200,
+      'h3=":4433"',
+      'a',
+    ]);
+    expect(handleHttp('GET', DOCUMENT_PATH, undefined, undefined).status).toBe(404);
+  });
+});
+
+describe('page-load client paths', () => {
+  it('adds ?cpu= as /bytes requests do', () => {
+    expect(pageRequestPath(DOCUMENT_PATH, {})).toBe(DOCUMENT_PATH);
+    expect(pageRequestPath('/page/d1-0-0.css', { serverCpuMs: 2.5 })).toBe('/page/d1-0-0.css?cpu=2.5');
   });
 });

@@ -26,7 +26,7 @@ export function http1Listener(
   onServed: () => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const app = handleHttp(req.method, req.url, req.headers['x-request-id'], opts.altSvcH3Port);
+    const app = handleHttp(req.method, req.url, req.headers['x-request-id'], opts.altSvcH3Port, opts.page);
     res.writeHead(app.status, app.headers);
     onServed();
     writeBody(app, res).catch(() => res.destroy());

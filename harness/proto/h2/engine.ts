@@ -113,7 +113,13 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     });
   });
   server.on('stream', (stream, headers) => {
-    const app = handleHttp(headers[':method'], headers[':path'], headers['x-request-id'], opts.altSvcH3Port);
+    const app = handleHttp(
+      headers[':method'],
+      headers[':path'],
+      headers['x-request-id'],
+      opts.altSvcH3Port,
+      opts.page,
+    );
     stream.on('error', () => stream.destroy());
     served++;
     const scheduler = schedulers.get(stream.session as http2.ServerHttp2Session);

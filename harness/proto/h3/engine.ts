@@ -175,11 +175,14 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     };
 
     const respond = (id: number, headers: readonly Header[]): void => {
-      const app = handle({
-        method: headerValue(headers, ':method') ?? 'GET',
-        path: headerValue(headers, ':path') ?? '/',
-        requestId: headerValue(headers, 'x-request-id'),
-      });
+      const app = handle(
+        {
+          method: headerValue(headers, ':method') ?? 'GET',
+          path: headerValue(headers, ':path') ?? '/',
+          requestId: headerValue(headers, 'x-request-id'),
+        },
+        opts.page,
+      );
       served++;
       const r: Response = { id, app, waiting: [] };
       responses.set(id, r);

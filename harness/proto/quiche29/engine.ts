@@ -249,11 +249,14 @@ export function createServer(opts: ServerOptions): ProtocolServer {
     stream.on('error', () => schedulers.get(conn)?.cancel(id));
     stream.on('close', () => schedulers.get(conn)?.cancel(id));
     stream.resume();
-    const app = handle({
-      method: first(headers[':method']) ?? 'GET',
-      path: first(headers[':path']) ?? '/',
-      requestId: first(headers['x-request-id']),
-    });
+    const app = handle(
+      {
+        method: first(headers[':method']) ?? 'GET',
+        path: first(headers[':path']) ?? '/',
+        requestId: first(headers['x-request-id']),
+      },
+      opts.page,
+    );
     served++;
     schedulerFor(conn).add(id, { stream, app }, app.bodyBytes);
   };
