@@ -45,7 +45,7 @@ export async function loadEngine(protocol: Protocol, h3Stack?: H3Stack): Promise
 
 /**
  * A server of `protocol`: h3bench's own (`stacks.server: h3bench`, the default; `h3Stack` picks the
- * HTTP/3 engine) or a real server process (`caddy`).
+ * HTTP/3 engine) or a real server process (`caddy`: caddy/server.ts).
  */
 export async function createServer(
   protocol: Protocol,
@@ -53,8 +53,9 @@ export async function createServer(
   h3Stack?: H3Stack,
   serverStack: ServerStack = 'h3bench',
 ): Promise<ProtocolServer> {
-  if (serverStack !== 'h3bench') {
-    throw new Error(`stacks.server ${serverStack} is not available in this build`);
+  if (serverStack === 'caddy') {
+    // A separate process (caddy/server.ts): no engine of ours is loaded; `h3Stack` does not apply.
+    return (await import('./caddy/server.js')).createCaddyServer(protocol, opts);
   }
   return (await engineOf(protocol, h3Stack)()).createServer(opts);
 }
