@@ -33,7 +33,9 @@
  * 8 = the scenario records its endpoints (`stacks.h3`, `stacks.server`: h3bench | caddy,
  * `stacks.client`: h3bench | chromium; files before 8 read as h3bench's own with quiche-0.18, the only
  * ones there were), page-load waves carry `type` and `depth`; a browser run's client report has a
- * `browser` block; shard and host marks for results run on several machines. Only additions.
+ * `browser` block; shard and host marks for results run on several machines; a sweep may be a
+ * two-key grid (`scenario.sweep.grid`: `rows` and `columns`, each {key, unit, values, labels}; the
+ * points are its cells in row-major order, `sweep.values` their indices). Only additions.
  */
 import type { Estimate } from '../../core/bootstrap.js';
 import type { Distribution } from '../../core/stats.js';
@@ -64,6 +66,8 @@ export interface Environment {
   hostSysctls: Record<string, string | null>;
   /** sha256 of the per-run test certificate (the key never reaches the results). */
   tlsCertificateSha256?: string;
+  /** Schema 8: the machine's hostname (tells apart the machines of a sharded study). */
+  hostname?: string;
 }
 
 /** One run of the plan: which repetition, protocol and sweep point, in execution order. */
@@ -239,6 +243,95 @@ export interface ResultFile {
   partial?: PartialRun;
   /** Schema 6: rounds run and why the run stopped (absent from a partial result). */
   stopping?: StoppingRecord;
+  /**
+   * Schema 8: the plan the runs were drawn from (absent from files of earlier builds). A shard, a
+   * resumed result and a merged one hold runs of the same full plan, with its run indices.
+   */
+  plan?: PlanRecord;
+  /** Schema 8: set on the result of one shard of a study (`h3bench run --shard I/N`). */
+  shard?: ShardMark;
+  /**
+   * Schema 8: the machines and sessions whose runs this result holds, one entry each; set on merged
+   * (`h3bench merge`) and resumed (`h3bench run --resume`) results, absent from a single run's.
+   */
+  hosts?: HostRecord[];
+  /** Schema 8: set on a result made by `h3bench merge`: the pieces merged. */
+  merged?: MergeRecord;
+  /** Schema 8: set on a result made by `h3bench run --resume`: the partial result it completed. */
+  resumed?: ResumeRecord;
+}
+
+/**
+ * The full plan of a study (schema 8): every repetition of every protocol, sweep point and control
+ * run in its seeded order (runner/plan.ts `planRuns`), whatever part of it a result holds.
+ */
+export interface PlanRecord {
+  /** sha256 of the scenario hash, the seed and every planned run (runner/plan.ts `planHash`). */
+  hash: string;
+  /** Runs of the full plan. */
+  runs: number;
+  /** Repetitions of the full plan. */
+  repetitions: number;
+  /** Sweep points each repetition covers (0: not a sweep). */
+  sweepPoints: number;
+}
+
+/**
+ * Which shard of a study a result holds (schema 8). Shards partition the repetitions: repetition r
+ * belongs to shard r mod count (runner/plan.ts `shardRepetitions`), with every run of it.
+ */
+export interface ShardMark {
+  /** 0-based. */
+  index: number;
+  count: number;
+  /** The repetitions of this shard (0-based). */
+  repetitions: number[];
+}
+
+/** A machine (one session of h3bench on it) that ran some of a result's runs (schema 8). */
+export interface HostRecord {
+  /** Run id of the result its runs were first published in. */
+  runId: string;
+  /** ISO time that session started. */
+  createdAt: string;
+  /** The shard that session ran, when it ran one. */
+  shard?: { index: number; count: number };
+  hostname: string | null;
+  cpuModel: string | null;
+  cpus: number;
+  kernel: string;
+  /** The code it ran (Environment.gitCommit). */
+  gitCommit: string | null;
+  /** Emulator backends its runs actually used (link provenance), sorted; empty: none recorded. */
+  backends: string[];
+  /** Indices (in the full plan) of the runs it contributed. */
+  runIndices: number[];
+}
+
+/** What `h3bench merge` put together (schema 8). */
+export interface MergeRecord {
+  /** Shards the study was split into. */
+  shardCount: number;
+  /** One entry per merged piece, by shard index. */
+  pieces: { index: number; runId: string; runs: number; partial?: string }[];
+  /** Shards with no piece (merged with --allow-missing). */
+  missingShards: number[];
+}
+
+/** What `h3bench run --resume` completed (schema 8). */
+export interface ResumeRecord {
+  /** Run id and directory name of the partial result it continued (left in place). */
+  fromRunId: string;
+  fromDir: string;
+  /** ISO time the resume started. */
+  at: string;
+  /** Runs of the partial result kept as they were. */
+  kept: number;
+  /**
+   * Runs of the partial result that failed before their client ran (link, fidelity probe, server):
+   * they measured nothing and were run again; their errors are kept here.
+   */
+  rerun: { index: number; error: string }[];
 }
 
 /** Why a run ran as many rounds as it did (schema 6). `fixed`: `repetitions` was a count. */

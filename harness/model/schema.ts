@@ -441,6 +441,8 @@ const common = {
     quicheBinding: z.string().nullable(),
     hostSysctls: z.record(z.string(), z.string().nullable()),
     tlsCertificateSha256: z.string().optional(),
+    /** Schema 8. */
+    hostname: z.string().optional(),
   }),
   runs: z.array(runRecord),
 };
@@ -500,8 +502,60 @@ export const resultSchemaV6 = z.looseObject({
  * and whose summary may carry `transport` and `attribution` (all optional keys, validated above).
  */
 export const resultSchemaV7 = resultSchemaV6.extend({ schemaVersion: z.literal(7) });
+const runIndices = z.array(z.number().int().min(0));
+/** Schema 8: the plan, shard, hosts, merge and resume records (model/result.ts). */
+const planRecord = z.looseObject({
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  runs: z.number().int().min(0),
+  repetitions: z.number().int().min(1),
+  sweepPoints: z.number().int().min(0),
+});
+const shardMark = z.looseObject({
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  repetitions: runIndices,
+});
+const hostRecord = z.looseObject({
+  runId: z.string().min(1),
+  createdAt: z.string(),
+  shard: z.looseObject({ index: z.number().int().min(0), count: z.number().int().min(1) }).optional(),
+  hostname: z.string().nullable(),
+  cpuModel: z.string().nullable(),
+  cpus: z.number(),
+  kernel: z.string(),
+  gitCommit: z.string().nullable(),
+  backends: z.array(z.string()),
+  runIndices,
+});
+const mergeRecord = z.looseObject({
+  shardCount: z.number().int().min(1),
+  pieces: z.array(
+    z.looseObject({
+      index: z.number().int().min(0),
+      runId: z.string().min(1),
+      runs: z.number().int().min(0),
+      partial: z.string().optional(),
+    }),
+  ),
+  missingShards: runIndices,
+});
+const resumeRecord = z.looseObject({
+  fromRunId: z.string().min(1),
+  fromDir: z.string().min(1),
+  at: z.string(),
+  kept: z.number().int().min(0),
+  rerun: z.array(z.looseObject({ index: z.number().int().min(0), error: z.string() })),
+});
+
 /** The schema this build writes (RESULT_SCHEMA_VERSION): what checkpoints and new files hold. */
-export const resultSchemaV8 = resultSchemaV6.extend({ schemaVersion: z.literal(8) });
+export const resultSchemaV8 = resultSchemaV6.extend({
+  schemaVersion: z.literal(8),
+  plan: planRecord.optional(),
+  shard: shardMark.optional(),
+  hosts: z.array(hostRecord).optional(),
+  merged: mergeRecord.optional(),
+  resumed: resumeRecord.optional(),
+});
 export const currentResultSchema = resultSchemaV8;
 /** Schema 4: schema 3 plus the optional `partial`. */
 export const resultSchemaV4 = z.looseObject({

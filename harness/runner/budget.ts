@@ -5,7 +5,8 @@
  */
 import type { Scenario } from '../scenario/schema.js';
 import { wavesByDepth, type Workload } from '../scenario/workload.js';
-import { controlWorkload, workloadBytes } from './plan.js';
+import type { PlannedRun } from '../model/result.js';
+import { controlWorkload, scenarioOfRun, shardRuns, workloadBytes, type ShardSpec } from './plan.js';
 
 /** Starting a server and a client process and reading their reports, ms (measured here: ~0.5 s). */
 const PROCESS_OVERHEAD_MS = 800;
@@ -67,6 +68,64 @@ export function estimate(points: readonly Scenario[]): RunEstimate {
     }
   }
   return { runs, ms };
+}
+
+/**
+ * Runs and estimated wall time of some planned runs (a shard, the runs a resume has left): each run
+ * at its sweep point (`points[sweepIndex]`), a control run with its control workload.
+ */
+export function estimateRuns(points: readonly Scenario[], runs: readonly PlannedRun[]): RunEstimate {
+  let ms = 0;
+  for (const r of runs) {
+    const point = points[r.sweepIndex ?? 0] ?? points[0];
+    if (point) ms += estimateRunMs(scenarioOfRun(point, r));
+  }
+  return { runs: runs.length, ms };
+}
+
+/** How many shards a time budget per machine needs (`run --shards-for`). */
+export interface ShardsFor {
+  /** Smallest shard count whose longest shard fits the budget; null when none does. */
+  shards: number | null;
+  /** The longest shard's estimate at that count (at `repetitions` shards when none fits). */
+  longest: RunEstimate;
+  /** The whole plan's estimate on one machine. */
+  total: RunEstimate;
+}
+
+/**
+ * The smallest number of shards (runner/plan.ts `shardRuns`: whole repetitions) whose longest shard
+ * is estimated to end within `budgetMs`. A repetition is the unit: when one repetition alone takes
+ * longer than the budget, no count fits (`shards: null`).
+ */
+export function shardsFor(
+  points: readonly Scenario[],
+  plan: readonly PlannedRun[],
+  repetitions: number,
+  budgetMs: number,
+): ShardsFor {
+  const total = estimateRuns(points, plan);
+  const longestAt = (count: number): RunEstimate => {
+    let worst: RunEstimate = { runs: 0, ms: 0 };
+    for (let index = 0; index < count; index++) {
+      const e = estimateRuns(points, shardRuns(plan, { index, count } satisfies ShardSpec));
+      if (e.ms > worst.ms) worst = e;
+    }
+    return worst;
+  };
+  // Every repetition plans the same runs, so the longest shard (ceil(repetitions / count) of them)
+  // only shrinks as the count grows: the smallest count that fits is found by bisection.
+  const most = Math.max(1, repetitions);
+  const atMost = longestAt(most);
+  if (atMost.ms > budgetMs) return { shards: null, longest: atMost, total };
+  let lo = 1;
+  let hi = most;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (longestAt(mid).ms <= budgetMs) hi = mid;
+    else lo = mid + 1;
+  }
+  return { shards: lo, longest: longestAt(lo), total };
 }
 
 /** Adaptive repetitions: runs and time of the min rounds and of the max (capped by the budget). */

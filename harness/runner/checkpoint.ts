@@ -81,13 +81,16 @@ export async function writeCheckpoint(tmp: string, header: CheckpointHeader): Pr
 export async function appendRunRecord(tmp: string, record: RunRecord, afterFailure = false): Promise<void> {
   const file = path.join(tmp, RUNS_FILE);
   const fh = await open(file, 'a', 0o644);
+  let created: boolean;
   try {
+    // The first record creates the file (a shard's or a resume's first run is not run 0).
+    created = (await fh.stat()).size === 0;
     await fh.write(`${afterFailure ? '\n' : ''}${JSON.stringify(record)}\n`);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  if (record.index === 0 || afterFailure) await syncDir(tmp);
+  if (created || afterFailure) await syncDir(tmp);
 }
 
 /** Remove the checkpoint files (from a directory that has become a result). */

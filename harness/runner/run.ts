@@ -22,9 +22,10 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RunError, toError } from '../../core/errors.js';
+import { RunError, UsageError, toError } from '../../core/errors.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { ClientReport } from '../model/records.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
@@ -37,10 +38,15 @@ import { startTcpTelemetry, type TcpTelemetry } from './tcp-telemetry.js';
 import { buildTcpstatIfNeeded } from '../../link/linkem/build.js';
 import {
   RESULT_SCHEMA_VERSION,
+  type Environment,
+  type HostRecord,
   type PartialRun,
+  type PlanRecord,
   type PlannedRun,
   type ResultFile,
+  type ResumeRecord,
   type RunRecord,
+  type ShardMark,
   type StopReason,
   type StoppingRecord,
 } from '../model/result.js';
@@ -64,7 +70,22 @@ import { checkEndpoints } from './endpoints.js';
 import { launch } from './launcher.js';
 import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
-import { planRuns, repetitionSeeds, scenarioOfRun, withRepetitionSeed } from './plan.js';
+import {
+  describePlanned,
+  firstDifference,
+  hostRecord,
+  hostsWithRuns,
+  repetitionSeeds,
+  samePlannedRun,
+  scenarioOfRun,
+  shardProblem,
+  shardRepetitions,
+  showValue,
+  sliceOf,
+  studyPlan,
+  withRepetitionSeed,
+  type ShardSpec,
+} from './plan.js';
 import { createRunTemp } from './workdir.js';
 import { appendRunRecord, writeCheckpoint, type CheckpointHeader, type ResultHeader } from './checkpoint.js';
 import { PARTIAL_SUFFIX, UnpublishableResultError, WORK_DIR, publishResult } from './publish.js';
@@ -90,7 +111,10 @@ export const MAX_CONSECUTIVE_INFRA_FAILURES = 3;
 
 export interface ProgressEvent {
   run: PlannedRun;
+  /** Runs this session runs (a shard's, or those a resume has left; the plan's otherwise). */
   total: number;
+  /** 1-based position of `run` among them. */
+  position: number;
   phase: 'start' | 'done';
   elapsedMs: number;
   record?: RunRecord;
@@ -112,6 +136,28 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Test seam: how a run's link comes up (default: link/index.ts `linkUp`). */
   linkUp?: LinkUpFn;
+  /**
+   * Run one shard of the plan (`run --shard I/N`): the repetitions r with r mod N = I, each with all
+   * of its runs (runner/plan.ts `shardRepetitions`); the result is marked with the shard.
+   */
+  shard?: ShardSpec;
+  /**
+   * Complete a partial result (`run --resume DIR`): run only the planned runs it lacks (see
+   * `resumePlan`) and publish the completed result under its run id; the partial result is left as
+   * it is.
+   */
+  resume?: { result: ResultFile; dir: string };
+  /** Called once the session's runs are known, before anything is set up or run. */
+  onPlanned?: (p: PlannedSession) => void;
+}
+
+/** What a session runs: the full plan, its slice (a shard's runs, or all), and the runs left to run. */
+export interface PlannedSession {
+  plan: readonly PlannedRun[];
+  slice: readonly PlannedRun[];
+  todo: readonly PlannedRun[];
+  shard?: ShardMark;
+  resume?: ResumePlan;
 }
 
 export interface RunOutcome {
@@ -234,6 +280,20 @@ const PHASE_LABEL: Record<Phase, string> = {
   client: 'client failed',
   'server-stop': 'server did not stop cleanly',
 };
+
+/** The phases whose failure means the run's client never ran: it measured nothing. */
+const BEFORE_CLIENT: readonly Phase[] = ['setup', 'link', 'probe', 'server'];
+
+/**
+ * Whether a recorded run failed before its client ran (its run directory, link, fidelity probe or
+ * server; `RunRecord.error` starts with that phase's label): such a run measured nothing of the
+ * protocol, so a resume runs it again. A run whose client ran and failed is a measurement and is kept.
+ */
+export function failedBeforeClient(r: Pick<RunRecord, 'ok' | 'error'>): boolean {
+  if (r.ok || r.error === null) return false;
+  const error = r.error;
+  return BEFORE_CLIENT.some((p) => error.startsWith(`${PHASE_LABEL[p]}: `));
+}
 
 interface RunOneResult {
   record: RunRecord;
@@ -499,44 +559,201 @@ export function stoppingRecord(
   };
 }
 
+/** What a resume runs and keeps (`resumePlan`). */
+export interface ResumePlan {
+  /** The shard of the partial result (and of the resumed one), if it was one. */
+  shard?: ShardSpec;
+  /** Runs of the partial result kept as they are (ok runs, and runs whose client ran and failed). */
+  keep: RunRecord[];
+  /** Runs of the partial result that failed before their client ran: run again, and recorded. */
+  rerun: RunRecord[];
+  /** The planned runs to run now, in the plan's order. */
+  todo: PlannedRun[];
+}
+
+/**
+ * What resuming the partial result `from` (directory `dir`) runs: it must be of this scenario (same
+ * scenario hash), code commit and plan, its runs must be the plan's runs of its slice (its shard, or
+ * the whole plan), and some planned run must be left. Runs that failed before their client ran are
+ * run again (`failedBeforeClient`); every other recorded run, ok or failed, is kept as it is and
+ * never run again. Throws a UsageError (exit 2) naming the first difference.
+ */
+export function resumePlan(
+  loaded: Pick<LoadedScenario, 'scenario' | 'hash'>,
+  plan: readonly PlannedRun[],
+  planRecord: PlanRecord,
+  from: ResultFile,
+  dir: string,
+  gitCommit: string | null,
+  shard?: ShardSpec,
+): ResumePlan {
+  const bad = (why: string): never => {
+    throw new UsageError(`--resume ${dir}: ${why}`);
+  };
+  if (from.scenarioHash !== loaded.hash) {
+    const { report: _a, ...here } = loaded.scenario;
+    const { report: _b, ...there } = from.scenario;
+    const d = firstDifference(here, there);
+    bad(
+      `the result is of another scenario: its scenario hash is ${from.scenarioHash.slice(0, 12)}, this one's is ${loaded.hash.slice(0, 12)}` +
+        (d ? ` (${d.path} is ${showValue(d.a)} here, ${showValue(d.b)} there)` : '') +
+        '; give the scenario and the flags (--repetitions, --protocols, --seed, --profile, --h3-stack, --quick) the interrupted run had',
+    );
+  }
+  if (from.environment.gitCommit !== gitCommit) {
+    bad(
+      `the result was run by code commit ${from.environment.gitCommit ?? '(none: not a git checkout)'}, this checkout is ${gitCommit ?? '(none: not a git checkout)'}: resume it with the code that ran it (check that commit out and rebuild)`,
+    );
+  }
+  if (from.plan && from.plan.hash !== planRecord.hash) {
+    bad(
+      `the result's plan hash is ${from.plan.hash.slice(0, 12)}, this scenario's plan is ${planRecord.hash.slice(0, 12)}: the runs were planned differently`,
+    );
+  }
+  const own: ShardSpec | undefined = from.shard
+    ? { index: from.shard.index, count: from.shard.count }
+    : undefined;
+  if (shard && (own?.index !== shard.index || own.count !== shard.count)) {
+    bad(
+      `--shard ${shard.index}/${shard.count} was given, but the result is ${own ? `shard ${own.index}/${own.count}` : 'not a shard (it holds the whole plan)'}: the shard of a resume is the result's (leave --shard out)`,
+    );
+  }
+  const slice = sliceOf(plan, own);
+  const inSlice = new Map(slice.map((r) => [r.index, r]));
+  const seen = new Set<number>();
+  const keep: RunRecord[] = [];
+  const rerun: RunRecord[] = [];
+  for (const r of from.runs) {
+    const planned = inSlice.get(r.index);
+    if (!planned) {
+      bad(
+        `its run ${r.index + 1} (${describePlanned(r)}) is not one of the ${slice.length} planned runs of ${own ? `shard ${own.index}/${own.count}` : 'the plan'}`,
+      );
+    } else if (!samePlannedRun(r, planned)) {
+      bad(`its run ${r.index + 1} is ${describePlanned(r)}, the plan's is ${describePlanned(planned)}`);
+    }
+    if (seen.has(r.index)) bad(`it holds run ${r.index + 1} twice`);
+    seen.add(r.index);
+    (failedBeforeClient(r) ? rerun : keep).push(r);
+  }
+  const kept = new Set(keep.map((r) => r.index));
+  const todo = slice.filter((r) => !kept.has(r.index));
+  if (todo.length === 0) {
+    bad(
+      `every planned run of ${own ? `shard ${own.index}/${own.count}` : 'the plan'} is in it (${keep.length} runs): nothing to resume`,
+    );
+  }
+  return { ...(own ? { shard: own } : {}), keep, rerun, todo };
+}
+
+/** The run id of a new run: start time, scenario name, short commit, and the shard when sharded. */
+function newRunId(started: Date, name: string, commit: string, shard: ShardSpec | undefined): string {
+  return `${timestamp(started)}-${name}-${commit}${shard ? `-shard${shard.index}of${shard.count}` : ''}`;
+}
+
 export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Promise<RunOutcome> {
   const s = loaded.scenario;
   const linkUp = opts.linkUp ?? realLinkUp;
   const notice = opts.onNotice ?? (() => undefined);
   const started = new Date();
-  const runId = `${timestamp(started)}-${s.name}-${await shortCommit()}`;
+  if (s.adaptive && (opts.shard || opts.resume)) {
+    throw new UsageError(
+      `${opts.shard ? '--shard' : '--resume'}: the scenario has adaptive repetitions (${s.adaptive.min}..${s.adaptive.max} rounds until a target), whose stopping rule looks at every round's runs together after each round, so they can be neither split across machines nor continued from a partial result: give a fixed count (--repetitions N)`,
+    );
+  }
+  if (opts.shard) {
+    const problem = shardProblem(opts.shard, s.repetitions);
+    if (problem !== null) throw new UsageError(`--shard ${opts.shard.index}/${opts.shard.count}: ${problem}`);
+  }
+  // An adaptive run plans its max rounds (`s.repetitions` = `adaptive.max`): rounds are the plan's
+  // repetitions in order, so the rounds it runs are those (seeds, order) of a fixed run of as many.
+  const sweepPoints = s.sweep ? loaded.points.length : 0;
+  const { runs: plan, record: planRecord } = studyPlan(s, loaded.hash, sweepPoints);
+  const environment: Environment = { ...(await captureEnvironment()), hostname: os.hostname() };
+  const resume = opts.resume
+    ? resumePlan(
+        loaded,
+        plan,
+        planRecord,
+        opts.resume.result,
+        opts.resume.dir,
+        environment.gitCommit,
+        opts.shard,
+      )
+    : undefined;
+  const shard = resume ? resume.shard : opts.shard;
+  const slice = sliceOf(plan, shard);
+  // The runs this session runs (a resume: those the partial result lacks), in the plan's order.
+  const todo = resume ? resume.todo : slice;
+  const from = opts.resume?.result;
+  const runId = from ? from.runId : newRunId(started, s.name, await shortCommit(), shard);
+  const shardMark: ShardMark | undefined = shard
+    ? { ...shard, repetitions: shardRepetitions(s.repetitions, shard) }
+    : undefined;
+  opts.onPlanned?.({
+    plan,
+    slice,
+    todo,
+    ...(shardMark ? { shard: shardMark } : {}),
+    ...(resume ? { resume } : {}),
+  });
   await prepare(loaded, opts.outRoot, notice);
   const tmp = await createRunTemp(opts.outRoot, runId);
   const workDir = path.join(tmp, WORK_DIR);
   await mkdir(workDir, { recursive: true });
-  const runs: RunRecord[] = [];
+  const kept = resume?.keep ?? [];
+  const runs: RunRecord[] = [...kept];
   let checkpointed = false;
   try {
-    const environment = await captureEnvironment();
     const tls = generateTlsMaterial();
     environment.tlsCertificateSha256 = tls.fingerprint256;
-    // An adaptive run plans its max rounds (`s.repetitions` = `adaptive.max`): rounds are the plan's
-    // repetitions in order, so the rounds it runs are those (seeds, order) of a fixed run of as many.
-    const sweepPoints = s.sweep ? loaded.points.length : 0;
-    const plan = planRuns(s.protocols, s.repetitions, s.seed, sweepPoints, s.attribution);
+    const session = { runId, createdAt: started.toISOString(), environment, shard: shardMark };
+    // A resume keeps the partial result's start (the study's) and run id; the sessions that ran
+    // its runs are its hosts, the last one this.
+    const hosts: HostRecord[] | undefined =
+      from && opts.resume
+        ? [
+            ...hostsWithRuns(
+              [...(from.hosts ?? [hostRecord(from, from.runs)]), hostRecord(session, [])],
+              kept,
+            ),
+          ]
+        : undefined;
+    const resumed: ResumeRecord | undefined =
+      from && opts.resume && resume
+        ? {
+            fromRunId: from.runId,
+            fromDir: path.basename(opts.resume.dir),
+            at: started.toISOString(),
+            kept: resume.keep.length,
+            rerun: resume.rerun.map((r) => ({ index: r.index, error: r.error ?? '' })),
+          }
+        : undefined;
     const header: ResultHeader = {
       runId,
-      createdAt: started.toISOString(),
-      scenarioFile: path.relative(projectRoot(), loaded.file) || loaded.file,
+      createdAt: from ? from.createdAt : started.toISOString(),
+      scenarioFile: from ? from.scenarioFile : path.relative(projectRoot(), loaded.file) || loaded.file,
       scenarioHash: loaded.hash,
       scenario: s,
       environment,
+      plan: planRecord,
+      ...(shardMark ? { shard: shardMark } : {}),
+      ...(hosts ? { hosts } : {}),
+      ...(resumed ? { resumed } : {}),
     };
     // What a result needs besides its runs, so that a killed orchestrator's finished runs can be
-    // made a result (salvage.ts); each finished run is appended below.
+    // made a result (salvage.ts); each finished run is appended below (a resume's kept runs just
+    // before its first new one: a salvage then holds them too, and a resume killed before it had
+    // finished anything leaves nothing to salvage but its partial result, where it was).
     const checkpoint: CheckpointHeader = {
-      runsPlanned: plan.length,
+      runsPlanned: slice.length,
       result: header,
       orchestratorPid: process.pid,
     };
     await writeCheckpoint(tmp, checkpoint);
     checkpointed = true;
     let appendFailed = false;
+    let newRuns = 0;
     const t0 = performance.now();
     let partial: PartialRun | undefined;
     let abortedBy: Error | undefined;
@@ -546,11 +763,12 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
     let stopReason: StopReason = 'fixed';
     let rounds = 0;
     try {
-      for (const [i, planned] of plan.entries()) {
+      for (const [i, planned] of todo.entries()) {
         opts.signal?.throwIfAborted();
         opts.onProgress?.({
           run: planned,
-          total: plan.length,
+          total: todo.length,
+          position: i + 1,
           phase: 'start',
           elapsedMs: performance.now() - t0,
         });
@@ -566,9 +784,11 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           opts.signal,
         );
         runs.push(record);
+        newRuns++;
         // Control runs never count as the workload's (docs/metrics.md § "Attribution").
         if (s.adaptive && planned.control !== true) metrics.push(analyzeRun(runInput(record, point)).metrics);
         try {
+          for (const k of newRuns === 1 ? kept : []) await appendRunRecord(tmp, k, appendFailed);
           await appendRunRecord(tmp, record, appendFailed);
         } catch (err) {
           // The run is still in memory and in the result; only a kill before the end would lose it.
@@ -577,12 +797,13 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
         }
         opts.onProgress?.({
           run: planned,
-          total: plan.length,
+          total: todo.length,
+          position: i + 1,
           phase: 'done',
           elapsedMs: performance.now() - t0,
           record,
         });
-        const roundDone = plan[i + 1]?.repetition !== planned.repetition;
+        const roundDone = todo[i + 1]?.repetition !== planned.repetition;
         if (roundDone) rounds = planned.repetition + 1;
         if (roundDone && s.adaptive) {
           const a = s.adaptive;
@@ -603,29 +824,35 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
           continue;
         }
         infraFailures.push(record);
-        if (infraFailures.length >= MAX_CONSECUTIVE_INFRA_FAILURES && runs.length < plan.length) {
+        if (infraFailures.length >= MAX_CONSECUTIVE_INFRA_FAILURES && i + 1 < todo.length) {
           const which = infraFailures.map((r) => r.index + 1).join(', ');
           abortedBy = cause ?? new RunError(record.error ?? 'infrastructure failure');
           partial = {
             reason: `stopped after ${infraFailures.length} consecutive infrastructure failures (runs ${which}); last: ${record.error ?? '?'}`,
-            runsPlanned: plan.length,
+            runsPlanned: slice.length,
             runsDone: runs.length,
           };
           break;
         }
       }
     } catch (err) {
-      // Interrupted: keep what finished (the run in progress is not kept).
-      if (!opts.signal?.aborted || runs.length === 0) throw err;
+      // Interrupted: keep what finished (the run in progress is not kept). A resume that finished
+      // nothing new publishes nothing: its partial result is still where it was.
+      if (!opts.signal?.aborted || newRuns === 0) throw err;
       partial = {
         reason: toError(opts.signal.reason ?? err).message || 'interrupted',
-        runsPlanned: plan.length,
+        runsPlanned: slice.length,
         runsDone: runs.length,
       };
     }
+    // In the plan's order (a resume's kept runs and its new ones interleave).
+    runs.sort((a, b) => a.index - b.index);
+    // A fixed count's rounds: the repetitions run (a shard's, a resume's with its kept ones).
+    if (!s.adaptive) rounds = new Set(runs.map((r) => r.repetition)).size;
     const result: ResultFile = {
       schemaVersion: RESULT_SCHEMA_VERSION,
       ...header,
+      ...(hosts ? { hosts: hostsWithRuns(hosts, runs) } : {}),
       runs,
       summary: summarize(s.protocols, runs, s),
       ...(partial ? { partial } : { stopping: stoppingRecord(s, loaded.points, runs, rounds, stopReason) }),
@@ -654,7 +881,7 @@ export async function runScenario(loaded: LoadedScenario, opts: RunOptions): Pro
   } catch (err) {
     if (err instanceof UnpublishableResultError) {
       // Kept as it is: its message names the directory and what it holds.
-    } else if (checkpointed && runs.length > 0) {
+    } else if (checkpointed && runs.length > kept.length) {
       // Finished runs are never thrown away: the checkpoint holds them, and once this process is
       // gone the next run or `h3bench cleanup` makes them a partial result (salvage.ts).
       await rm(workDir, { recursive: true, force: true });

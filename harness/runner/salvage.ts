@@ -16,6 +16,7 @@ import { toError } from '../../core/errors.js';
 import { summarize } from '../measure/result-summary.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile } from '../model/result.js';
 import { readCheckpoint } from './checkpoint.js';
+import { hostsWithRuns } from './plan.js';
 import { PARTIAL_SUFFIX, publishResult } from './publish.js';
 import { claimRunTemp, scanRunTemps, type ForeignTemp, type StaleTemp } from './workdir.js';
 
@@ -72,7 +73,8 @@ export async function salvageStaleRunTemps(
         continue;
       }
       const { runsPlanned, result: header } = cp.header;
-      const runs = cp.runs;
+      // In the plan's order (a resume checkpoints its kept runs before its first new one).
+      const runs = [...cp.runs].sort((a, b) => a.index - b.index);
       const partial = runs.length < runsPlanned;
       // The run's own reason when it had stopped early and died while publishing; otherwise its
       // orchestrator died (named by the checkpoint: `t.pid` may be a salvager that died too).
@@ -82,6 +84,8 @@ export async function salvageStaleRunTemps(
       const result: ResultFile = {
         schemaVersion: RESULT_SCHEMA_VERSION,
         ...header,
+        // A resume's hosts: the dead session ran the runs no earlier session had (run.ts).
+        ...(header.hosts ? { hosts: hostsWithRuns(header.hosts, runs) } : {}),
         runs,
         summary: summarize(header.scenario.protocols, runs, header.scenario),
         ...(partial
