@@ -4,6 +4,7 @@
  * is refused with the reason (UnsupportedError, exit 127), never left to hang or fail run by run.
  */
 import { UnsupportedError } from '../../core/errors.js';
+import { CADDY_UNSUPPORTED_PEERS, caddyUnsupported } from '../proto/caddy/capabilities.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -27,6 +28,16 @@ export function endpointProblem(s: Scenario): string | null {
   }
   if (server === 'caddy' && (s.workload.serverCpuMs ?? 0) > 0) {
     return 'stacks.server caddy serves files: it cannot burn workload.serverCpu per request; remove serverCpu';
+  }
+  if (server === 'caddy') {
+    for (const p of s.protocols) {
+      const why = caddyUnsupported(s.transport, p);
+      if (why !== null) {
+        return `stacks.server is caddy: ${why}; ask for what it can pin (transport: {congestion: reno, pacing: true, hystart: true}) or leave ${p} out of protocols`;
+      }
+      const peer = CADDY_UNSUPPORTED_PEERS[p]?.[client];
+      if (peer !== undefined) return `${client} cannot load from stacks.server caddy over ${p}: ${peer}`;
+    }
   }
   return null;
 }
