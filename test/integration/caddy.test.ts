@@ -3,10 +3,7 @@
  * h1/h2/h3 on one port with the per-run certificate. Skipped when `caddy` is not installed
  * (`make` installs it through scripts/setup-apt.sh). No root needed; loopback only.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
-import dgram from 'node:dgram';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +14,7 @@ import type { ProtocolClient } from '../../harness/proto/types.js';
 import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runRequest } from '../../harness/workload/multiplex.js';
-import { startCaddy, stopCaddy } from '../fixtures/caddy.js';
-
-const CADDY = spawnSync('caddy', ['version'], { encoding: 'utf8' });
-const haveCaddy = CADDY.status === 0;
-const SKIP_REASON = 'caddy is not installed (make installs it via scripts/setup-apt.sh)';
+import { HAVE_CADDY, NO_CADDY_REASON, startCaddy, type RunningCaddy } from '../fixtures/caddy.js';
 
 const { transport } = parseScenario('name: t\nworkload: { type: multiplex }\n', 'inline.yaml');
 const t0 = performance.now();
@@ -34,63 +27,12 @@ function patternFile(n: number): Buffer {
   return b;
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1, in the high range. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
-    const tcpOk = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => {
-        resolve(false);
-      });
-      s.listen(port, '127.0.0.1', () =>
-        s.close(() => {
-          resolve(true);
-        }),
-      );
-    });
-    if (!tcpOk) continue;
-    const udpOk = await new Promise<boolean>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.once('error', () => {
-        resolve(false);
-      });
-      s.bind(port, '127.0.0.1', () =>
-        s.close(() => {
-          resolve(true);
-        }),
-      );
-    });
-    if (udpOk) return port;
-  }
-}
-
-async function waitTcp(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`caddy exited: ${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => {
-        resolve(false);
-      });
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`caddy did not listen on ${port}: ${log()}`);
-}
-
-describe.skipIf(!haveCaddy)(
-  `our HTTP/3 client against Caddy${haveCaddy ? '' : ` (skipped: ${SKIP_REASON})`}`,
+describe.skipIf(!HAVE_CADDY)(
+  `our HTTP/3 client against Caddy${HAVE_CADDY ? '' : ` (skipped: ${NO_CADDY_REASON})`}`,
   () => {
     const tls = generateTlsMaterial();
     let dir = '';
-    let caddy: ChildProcess | undefined;
+    let caddy: RunningCaddy | undefined;
     let client: ProtocolClient | undefined;
     const bad = new Map<number, number>();
     const h3 = (): ProtocolClient => {
@@ -103,15 +45,13 @@ describe.skipIf(!haveCaddy)(
     };
 
     beforeAll(async () => {
-      dir = mkdtempSync(path.join(tmpdir(), 'h3bench-caddy-'));
+      dir = mkdtempSync(path.join(tmpdir(), 'h3bench-caddy-test-'));
       const www = path.join(dir, 'www');
       mkdirSync(www);
       for (const [name, size] of Object.entries(FILES))
         writeFileSync(path.join(www, name), patternFile(size));
-      const port = await freePort();
-      const started = startCaddy(dir, port, www, tls);
-      caddy = started.proc;
-      await waitTcp(port, caddy, started.log);
+      caddy = await startCaddy(dir, tls);
+      const port = caddy.port;
       client = createClient(
         {
           host: '127.0.0.1',
@@ -128,7 +68,7 @@ describe.skipIf(!haveCaddy)(
 
     afterAll(async () => {
       await client?.close();
-      await stopCaddy(caddy);
+      await caddy?.stop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 

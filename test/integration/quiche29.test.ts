@@ -3,7 +3,6 @@
  * workloads byte-exact through it, its records and telemetry, and interop with the quiche-0.18
  * engine both ways and with Caddy (quic-go; skipped when `caddy` is not installed). No root needed.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,7 @@ import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.j
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { H3Stack } from '../../harness/scenario/schema.js';
 import { newRequestRecord } from '../../harness/workload/multiplex.js';
-import { startCaddy, stopCaddy } from '../fixtures/caddy.js';
+import { HAVE_CADDY, NO_CADDY_REASON, startCaddy, type RunningCaddy } from '../fixtures/caddy.js';
 
 const tls = generateTlsMaterial();
 const { transport } = parseScenario('name: t\nworkload: { type: multiplex }\n', 'inline.yaml');
@@ -165,15 +164,13 @@ describe.each([
   });
 });
 
-const haveCaddy = spawnSync('caddy', ['version'], { encoding: 'utf8' }).status === 0;
-describe.skipIf(!haveCaddy)(
-  `interop: quiche-0.29 client against Caddy${haveCaddy ? '' : ' (skipped: caddy is not installed; scripts/setup-apt.sh installs it)'}`,
+describe.skipIf(!HAVE_CADDY)(
+  `interop: quiche-0.29 client against Caddy${HAVE_CADDY ? '' : ` (skipped: ${NO_CADDY_REASON})`}`,
   () => {
     let dir = '';
-    let caddy: ChildProcess | undefined;
+    let caddy: RunningCaddy | undefined;
     let client: ProtocolClient | undefined;
     const v = verifier();
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
 
     beforeAll(async () => {
       dir = mkdtempSync(path.join(tmpdir(), 'h3bench-q29-caddy-'));
@@ -182,21 +179,14 @@ describe.skipIf(!haveCaddy)(
       const body = Buffer.alloc(1_000_000);
       for (let i = 0; i < body.length; i++) body[i] = i % 251;
       writeFileSync(path.join(www, 'medium'), body);
-      const started = startCaddy(dir, port, www, tls);
-      caddy = started.proc;
-      // Caddy logs once its servers (the HTTP/3 one included) are up.
-      const deadline = Date.now() + 15_000;
-      while (!/server running|serving initial configuration/.test(started.log())) {
-        if (caddy.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`caddy did not start: ${started.log()}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // Resolves once Caddy's servers, the HTTP/3 one included, are up.
+      caddy = await startCaddy(dir, tls);
+      const port = caddy.port;
       client = q29.createClient(clientOpts(port), { onBody: v.onBody });
     });
     afterAll(async () => {
       await client?.close();
-      await stopCaddy(caddy);
+      await caddy?.stop();
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
