@@ -27,7 +27,17 @@
  * Every file is its bare content followed by padding up to its declared size: a comment (HTML and
  * SVG `<!-- -->`, CSS and JS `/* *\/`) of pseudo-random letters and digits, or, when the gap is
  * shorter than an empty comment, newlines. All content is ASCII, so characters are bytes.
+ *
+ * Page profiles (`workload.page: NAME`): scenarios/pages/NAME.yaml, a document size and waves, read
+ * and checked here (loadPageProfile).
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ScenarioError } from '../../core/errors.js';
+import { count, sizeBytes } from '../../core/fields.js';
+import { projectRoot } from '../../core/paths.js';
 /**
  * Kinds of page subresource: how a generated page references them and what Content-Type they are
  * served with. A browser loads each as its kind (CSS parsed, JS run, images decoded); h3bench's own
@@ -290,4 +300,149 @@ export function pageSizeIssues(spec: PageSpec): PageSizeIssue[] {
 export function pageSizeMessage(issue: PageSizeIssue): string {
   const what = issue.path[0] === 'document' ? 'the document' : 'each file of this entry';
   return `must be at least ${issue.minimum} bytes to hold ${what} of the generated page (${issue.file})`;
+}
+
+// --- The page's keys: document and waves ------------------------------------------------------------
+
+/** Largest size of one page file (10 GB), as for /bytes bodies. */
+export const MAX_PAGE_FILE_BYTES = 10 ** 10;
+
+/** A page file's declared size: `20KB`, `1.5MB`, a number of bytes. */
+export const pageDocumentSize = () => sizeBytes().pipe(z.number().max(MAX_PAGE_FILE_BYTES));
+
+/** One entry of `waves` as written: `count` files of `size` of a `type` at a `depth`. */
+export const pageWave = z
+  .object({
+    count: count(1).max(1000),
+    size: pageDocumentSize(),
+    type: z.enum(RESOURCE_TYPES).optional(),
+    depth: count(1).max(20).optional(),
+  })
+  .strict();
+
+/**
+ * Resolves the waves: an entry's `depth` (1 = referenced by the document) defaults to the one after
+ * the entry before it (the first: 1), so entries without it are dependent waves one after another;
+ * entries with the same depth are requested together. `type` defaults to js at depth 1 and img
+ * deeper (scripts and styles reveal images). Depths must start at 1 and never skip or go back.
+ */
+export function resolveWaves(input: z.output<typeof pageWave>[], ctx: z.RefinementCtx): PageWave[] {
+  let prev = 0;
+  return input.map((w, i) => {
+    const depth = w.depth ?? prev + 1;
+    if (depth !== prev && depth !== prev + 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['waves', i, 'depth'],
+        message: `must be ${prev === 0 ? '1' : `${prev} or ${prev + 1}`} (depths start at 1, never skip or go back): current value is ${depth}`,
+      });
+    }
+    prev = depth;
+    return { count: w.count, sizeBytes: w.size, type: w.type ?? (depth === 1 ? 'js' : 'img'), depth };
+  });
+}
+
+// --- Page profiles: scenarios/pages/<name>.yaml -----------------------------------------------------
+
+/** A page profile: a named page (document and waves) with where its numbers come from. */
+export interface PageProfile extends PageSpec {
+  name: string;
+  file: string;
+  description: string;
+  source: string;
+}
+
+const PAGE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** The directory of the shipped page profiles. */
+export function pagesDir(): string {
+  return path.join(projectRoot(), 'scenarios', 'pages');
+}
+
+/** Names of the page profiles in scenarios/pages/, sorted. */
+export function pageProfileNames(dir: string = pagesDir()): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .filter((n) => PAGE_NAME_RE.test(n))
+    .sort();
+}
+
+/** The file of page profile `name`, or null when the name is not one (bad form or no such file). */
+export function pageProfileFile(name: string, dir: string = pagesDir()): string | null {
+  if (!PAGE_NAME_RE.test(name)) return null;
+  const file = path.join(dir, `${name}.yaml`);
+  return existsSync(file) ? file : null;
+}
+
+const profileSchema = z
+  .object({
+    description: z.string().min(1),
+    source: z.string().min(1),
+    document: pageDocumentSize(),
+    waves: z.array(pageWave).min(1).max(20),
+  })
+  .strict()
+  .transform((p, ctx) => {
+    const spec: PageSpec = { documentBytes: p.document, waves: resolveWaves(p.waves, ctx) };
+    for (const issue of pageSizeIssues(spec)) {
+      ctx.addIssue({ code: 'custom', path: issue.path, message: pageSizeMessage(issue) });
+    }
+    return { description: p.description, source: p.source, ...spec };
+  });
+
+/** A path as the user would type it: relative to the working directory when under it. */
+function shown(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
+/**
+ * Read and check page profile `name` (scenarios/pages/<name>.yaml; `dir`: another directory, for
+ * tests). Every failure is a
+ * ScenarioError naming the profile file (with line:column), the key, the expected form and the value.
+ */
+export function loadPageProfile(name: string, dir: string = pagesDir()): PageProfile {
+  const file = pageProfileFile(name, dir);
+  if (file === null) {
+    const names = pageProfileNames(dir);
+    throw new ScenarioError(
+      `Cannot load page profile "${name}": no ${shown(path.join(dir, `${name}.yaml`))} (page profiles: ${names.join(', ') || 'none'})`,
+    );
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, uniqueKeys: true });
+  const at = (keyPath: readonly PropertyKey[]): string => {
+    for (let n = keyPath.length; n >= 0; n--) {
+      const node: unknown = doc.getIn(keyPath.slice(0, n) as (string | number)[], true);
+      if (isNode(node) && node.range) {
+        const pos = lines.linePos(node.range[0]);
+        return `${shown(file)}:${pos.line}:${pos.col}`;
+      }
+    }
+    return shown(file);
+  };
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lines.linePos(yamlError.pos[0]);
+    throw new ScenarioError(
+      `Cannot parse page profile "${shown(file)}:${pos.line}:${pos.col}" as YAML: ${yamlError.message.split('\n')[0] ?? ''}`,
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+      let value: unknown = raw;
+      for (const k of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[k];
+      const current = value === undefined ? 'missing' : JSON.stringify(value);
+      const what =
+        issue.code === 'unrecognized_keys' ? `has unknown key ${issue.keys.join(', ')}` : issue.message;
+      return `${at(issue.path)}: ${key} ${what}: current value is ${current}`;
+    });
+    throw new ScenarioError(`Cannot load page profile "${shown(file)}": ${messages.join('; ')}`);
+  }
+  return { name, file, ...parsed.data };
 }

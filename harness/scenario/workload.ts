@@ -1,13 +1,20 @@
 /**
  * The `workload` section: what the client does. One schema per `type`, chosen by that key, so an
  * error names the keys of the workload the user meant. Every workload GETs `/bytes/<n>` from the
- * shared handler; see scenarios/README.md for what each measures.
+ * shared handler, except page-load, which loads a generated page under /page/ (harness/scenario/
+ * pages.ts); see scenarios/README.md for what each measures.
  */
 import { z } from 'zod';
 import { count, durationMs, sizeBytes } from '../../core/fields.js';
 import {
   RESOURCE_TYPES,
+  loadPageProfile,
+  pageDocumentSize,
+  pageProfileFile,
+  pageProfileNames,
   pageSizeIssues,
+  pageWave,
+  resolveWaves,
   pageSizeMessage,
   wavesByDepth,
   type PageSpec,
@@ -24,10 +31,10 @@ export type WorkloadType = (typeof WORKLOAD_TYPES)[number];
 export const WORKLOAD_DEFAULTS = {
   multiplex: { requests: 100, sizeBytes: 20_000, concurrency: 10, connections: 6, timeoutMs: 30_000 },
   /**
-   * An illustrative page, not a replay of a real one: a 30 KB HTML document, then the render-blocking
-   * CSS and JS it references (8 × 25 KB), then the images and fonts those reveal (20 × 40 KB):
-   * 29 requests, about 1 MB, per-request sizes of tens of KB as on typical pages. Override `waves`
-   * to model your own page.
+   * An illustrative page, not a replay of a real one: a 30 KB HTML document, then the scripts it
+   * references (8 × 25 KB), then the images those reveal (20 × 40 KB): 29 requests, about 1 MB,
+   * per-request sizes of tens of KB as on typical pages. Override `waves` to model your own page,
+   * or name a page profile (`page: median-mobile`, scenarios/pages/).
    */
   'page-load': {
     documentBytes: 30_000,
@@ -102,74 +109,80 @@ function MAX_CONCURRENCY(): number {
   return 1000;
 }
 
-const wave = z
-  .object({
-    count: count(1).max(1000),
-    size: body(),
-    type: z.enum(RESOURCE_TYPES).optional(),
-    depth: count(1).max(20).optional(),
-  })
-  .strict();
-
-/**
- * Resolves the waves: an entry's `depth` (1 = referenced by the document) defaults to the one after
- * the entry before it (the first: 1), so entries without it are dependent waves one after another;
- * entries with the same depth are requested together. `type` defaults to js at depth 1 and img
- * deeper (scripts and styles reveal images). Depths must start at 1 and never skip or go back.
- */
-function resolveWaves(
-  input: z.output<typeof wave>[],
-  ctx: z.RefinementCtx,
-): { count: number; sizeBytes: number; type: ResourceType; depth: number }[] {
-  let prev = 0;
-  return input.map((w, i) => {
-    const depth = w.depth ?? prev + 1;
-    if (depth !== prev && depth !== prev + 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['waves', i, 'depth'],
-        message: `must be ${prev === 0 ? '1' : `${prev} or ${prev + 1}`} (depths start at 1, never skip or go back): current value is ${depth}`,
-      });
-    }
-    prev = depth;
-    return { count: w.count, sizeBytes: w.size, type: w.type ?? (depth === 1 ? 'js' : 'img'), depth };
-  });
-}
-
 const pageLoad = z
   .object({
     type: z.literal('page-load'),
-    document: body().optional(),
-    waves: z.array(wave).max(20).optional(),
+    /** A page profile, scenarios/pages/<name>.yaml: its document and waves (then neither key may be given). */
+    page: z.string().optional(),
+    document: pageDocumentSize().optional(),
+    waves: z.array(pageWave).max(20).optional(),
     connections: count(1).max(256).default(WORKLOAD_DEFAULTS['page-load'].connections),
     ...common,
   })
   .strict()
   .transform((w, ctx) => {
     const d = WORKLOAD_DEFAULTS['page-load'];
+    const profile = w.page === undefined ? null : pageFromProfile(w, ctx);
     const out = {
       type: w.type,
+      /** The page profile the page comes from (scenarios/pages/<name>.yaml), when one was named. */
+      ...(w.page !== undefined ? { page: w.page } : {}),
       /** Size of the HTML document fetched first, bytes. */
-      documentBytes: w.document ?? d.documentBytes,
+      documentBytes: profile?.documentBytes ?? w.document ?? d.documentBytes,
       /**
        * Subresources by depth: the requests of depth k start together when the document and every
        * request of depths < k completed (a browser: when the resources that reference them loaded).
        */
-      waves: resolveWaves(w.waves ?? d.waves.map((x) => ({ count: x.count, size: x.sizeBytes })), ctx),
+      waves:
+        profile?.waves ??
+        resolveWaves(w.waves ?? d.waves.map((x) => ({ count: x.count, size: x.sizeBytes })), ctx),
       /** HTTP/1.1 only: keep-alive connections. */
       connections: w.connections,
       timeoutMs: w.timeout ?? d.timeoutMs,
       allowedFailures: w.allowedFailures,
       ...serverCpu(w),
     };
-    // The generated page (harness/scenario/pages.ts) must fit in the declared sizes.
-    for (const issue of pageSizeIssues(out)) {
+    // The generated page (harness/scenario/pages.ts) must fit in the declared sizes (a profile's
+    // page was checked when the profile was read).
+    for (const issue of profile ? [] : pageSizeIssues(out)) {
       const defaulted = issue.path[0] === 'document' ? w.document === undefined : w.waves === undefined;
       const message = pageSizeMessage(issue) + (defaulted ? ` (the default is ${issue.value} bytes)` : '');
       ctx.addIssue({ code: 'custom', path: issue.path, message });
     }
     return out;
   });
+
+/**
+ * The page of `workload.page: NAME`, read from scenarios/pages/NAME.yaml. `page` names the whole
+ * page, so `document` and `waves` may not be given with it (a mix would be a page nobody
+ * described); an unknown name is an issue at `page` listing the profiles there. A profile that
+ * does not load throws its own error, naming the profile file.
+ */
+function pageFromProfile(
+  w: { page?: string | undefined; document?: number | undefined; waves?: unknown },
+  ctx: z.RefinementCtx,
+): PageSpec | null {
+  const name = w.page ?? '';
+  const given = (['document', 'waves'] as const).filter((k) => w[k] !== undefined);
+  if (given.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['page'],
+      message: `cannot be combined with ${given.map((k) => `workload.${k}`).join(' or ')} (the page profile describes the whole page): remove one`,
+    });
+    return null;
+  }
+  if (pageProfileFile(name) === null) {
+    const names = pageProfileNames();
+    ctx.addIssue({
+      code: 'custom',
+      path: ['page'],
+      message: `must name a page profile in scenarios/pages/ (${names.length > 0 ? `one of ${names.join(', ')}` : 'there are none'})`,
+    });
+    return null;
+  }
+  return loadPageProfile(name);
+}
 
 const bulk = z
   .object({ type: z.literal('bulk'), size: body().optional(), ...common })
@@ -271,7 +284,7 @@ export function describeWorkload(w: Workload): string {
     case 'multiplex':
       return `multiplex: ${w.requests} requests of ${w.sizeBytes} B, ${w.concurrency} in flight (h1: ${w.connections} connections)`;
     case 'page-load':
-      return `page-load: ${w.documentBytes} B document, then ${w.waves.map((x) => `${x.count} × ${x.sizeBytes} B`).join(', then ')} (h1: ${w.connections} connections)`;
+      return `page-load: ${w.page !== undefined ? `page ${w.page}, ` : ''}${w.documentBytes} B document, then ${w.waves.map((x) => `${x.count} × ${x.sizeBytes} B`).join(', then ')} (h1: ${w.connections} connections)`;
     case 'bulk':
       return `bulk: one ${w.sizeBytes} B body`;
     case 'cold':
