@@ -74,8 +74,12 @@ function transportOptions(t: Transport) {
     initialMaxStreamsBidi: MAX_CONCURRENT_STREAMS,
     // The package's own metrics timer (default 1 s) is not needed: we poll getMetrics() ourselves.
     metricsIntervalMs: 0,
-    // 'auto': io_uring where the kernel allows it, else poll(2); the driver chosen is recorded (runtime).
-    runtimeMode: 'auto' as const,
+    // 'portable': poll(2) with sendmmsg/recvmmsg. The package's 'auto' picks io_uring on this kernel,
+    // which measured slower here: one 50 MB body on loopback, raw package, server and client in
+    // separate processes, alternating, 3 each: io_uring 38-102 MB/s at 3.3-3.7 s/GB client and
+    // 5-13 s/GB server CPU; poll 122-192 MB/s at 2.1-2.2 and 2.2-2.9 s/GB (bench:engines through
+    // this engine: 42 vs 109 MB/s). The driver actually used is recorded (settings.runtime).
+    runtimeMode: 'portable' as const,
   };
 }
 
