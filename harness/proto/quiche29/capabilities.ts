@@ -64,6 +64,8 @@ export const NOT_PINNABLE = {
     'getMetrics() packet/byte counters are not QUIC packets or wire bytes (a 50 MB body: ~11.5k "packets", ~184 MB); not recorded',
   lossCounters: 'no lost, retransmitted or PTO counts exposed',
   qpack: 'package defaults (dynamic table capacity 0)',
+  streamPriorities:
+    'every response goes out non-incremental at urgency 3 (RFC 9218 defaults; the package exposes no priority API): quiche sends buffered bodies one stream after another, so server.scheduling round-robin interleaves only as far as the write callbacks let it',
   tlsCipher: 'BoringSSL default negotiation',
   pmtud:
     "quiche 0.29's PMTU discovery is on and not selectable: probes (PING + PADDING) reach 1473-byte UDP payloads, above the 1472 we ask for and above a peer's max_udp_payload_size of 1472 (RFC 9000 §18.2); Chromium closes such a connection with PACKET_TOO_LARGE",
