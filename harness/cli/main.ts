@@ -9,6 +9,7 @@ import { FETCH_HELP, fetchCommand } from './fetch.js';
 import { CLEANUP_HELP, cleanupCommand } from './cleanup.js';
 import { COMPARE_HELP, compareCommand } from './compare.js';
 import { LIST_HELP, listCommand } from './list.js';
+import { MERGE_HELP, mergeCommand } from './merge.js';
 import { REPORT_HELP, reportCommand } from './report.js';
 import { NETEM_HELP, netemCommand } from './netem.js';
 import { RUN_HELP, runCommand } from './run.js';
@@ -21,6 +22,7 @@ Commands:
   run <scenario>        run a scenario and write results (h3bench run --help)
   report <dir>          regenerate runs.csv, report.md, report.html and figures from result.json
   compare <base> <cur>  compare two results; exit 1 on a significant regression (CI gate)
+  merge <dir>... --out  merge the shards of a study (run --shard I/N) into one result
   validate <scenario>   check a scenario file and print it resolved
   list                  list the shipped scenarios
   netem selftest <p>    measure an emulated link against its profile (RTT, loss, rate, queue)
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   run: { run: runCommand, help: RUN_HELP },
   report: { run: reportCommand, help: REPORT_HELP },
   compare: { run: compareCommand, help: COMPARE_HELP },
+  merge: { run: mergeCommand, help: MERGE_HELP },
   validate: { run: validateCommand, help: VALIDATE_HELP },
   list: { run: listCommand, help: LIST_HELP },
   netem: { run: netemCommand, help: NETEM_HELP },

@@ -5,6 +5,7 @@
 import { type ResultFile } from '../model/result.js';
 import { DEFINITIONS, describeEndpoints, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
+import { hostsSection } from './hosts.js';
 import type { RenderContext, Reporter } from './types.js';
 import {
   HOL_HEADER,
@@ -129,6 +130,7 @@ export function renderMarkdown(result: ResultFile, ctx: RenderContext): string {
   if (result.summary.flags.length) {
     lines.push('## Flags', '', ...result.summary.flags.map((f) => `- ${f.message}`), '');
   }
+  lines.push(...hostsSection(result));
   lines.push('## Environment', '', '```json', JSON.stringify(result.environment, null, 2), '```', '');
   return lines.join('\n');
 }
