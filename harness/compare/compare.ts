@@ -162,10 +162,21 @@ export function backendsUsed(r: ResultFile): string[] {
   return [...b].sort();
 }
 
-/** The sweep of a result as compared: key, unit and values (null when not a sweep). */
-function sweepOf(r: ResultFile): { key: string; unit: string; values: number[] } | null {
+interface ComparedAxis {
+  key: string;
+  unit: string;
+  values: number[];
+}
+
+/**
+ * The sweep of a result as compared: key, unit and values, and a grid's two axes (whose point-level
+ * values are only cell indices); null when not a sweep.
+ */
+function sweepOf(r: ResultFile): (ComparedAxis & { grid?: ComparedAxis[] }) | null {
   const sw = r.scenario.sweep;
-  return sw ? { key: sw.key, unit: sw.unit, values: [...sw.values] } : null;
+  if (!sw) return null;
+  const axis = (a: ComparedAxis): ComparedAxis => ({ key: a.key, unit: a.unit, values: [...a.values] });
+  return { ...axis(sw), ...(sw.grid ? { grid: [axis(sw.grid.rows), axis(sw.grid.columns)] } : {}) };
 }
 
 /**
@@ -232,7 +243,8 @@ function differingParts(a: ResultFile, b: ResultFile): string[] {
   const sa = sweepOf(a);
   const sb = sweepOf(b);
   if (JSON.stringify(sa) !== JSON.stringify(sb)) {
-    const show = (x: typeof sa) => (x ? `${x.key} over [${x.values.join(', ')}]${x.unit}` : 'none');
+    const over = (x: ComparedAxis) => `${x.key} over [${x.values.join(', ')}]${x.unit}`;
+    const show = (x: typeof sa) => (x ? (x.grid ?? [x]).map(over).join(' × ') : 'none');
     parts.push(`sweep (${show(sa)} vs ${show(sb)})`);
   }
   const ba = backendsUsed(a).join('+') || 'unknown';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isPair, isScalar, visit, type Document } from 'yaml';
 import { z as zod, type z } from 'zod';
 import { H3BenchError, ScenarioError, UsageError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
@@ -17,7 +17,9 @@ import {
   type AdaptiveRepetitions,
   scenarioInputSchema,
   type Scenario,
+  type SweepAxis,
   type SweepSpec,
+  gridCell,
 } from './schema.js';
 import { parseDurationMs, parsePercent, parseRateKbit, parseSizeBytes } from '../../core/units.js';
 
@@ -135,6 +137,12 @@ function parseYamlMapping(text: string, file: string, what: string): YamlFile {
   const yamlError = doc.errors[0];
   if (yamlError) {
     const pos = lines.linePos(yamlError.pos[0]);
+    const swept = yamlError.code === 'DUPLICATE_KEY' ? keyPathAt(doc, yamlError.pos[0]) : null;
+    if (swept?.[0] === 'sweep' && swept[1] === 'grid') {
+      throw new ScenarioError(
+        `Cannot parse ${what} "${rel}:${pos.line}:${pos.col}" as YAML: ${swept.join('.')} is given twice: a key swept twice (each key of sweep.grid once)`,
+      );
+    }
     throw new ScenarioError(
       `Cannot parse ${what} "${rel}:${pos.line}:${pos.col}" as YAML: ${yamlError.message.split('\n')[0] ?? ''}`,
     );
@@ -159,10 +167,33 @@ function parseYamlMapping(text: string, file: string, what: string): YamlFile {
   return { doc, lines, raw: raw as Record<string, unknown> };
 }
 
-function zodMessages(issues: readonly z.core.$ZodIssue[], y: YamlFile, file: string): string {
+/** The key path of the mapping key that starts at `offset` (a YAML error's position), or null. */
+function keyPathAt(doc: Document, offset: number): string[] | null {
+  let found: string[] | null = null;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isNode(pair.key) || pair.key.range?.[0] !== offset) return undefined;
+      const keys = ancestors.filter(isPair).map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+      found = [...keys, String(isScalar(pair.key) ? pair.key.value : pair.key)];
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/**
+ * The issues in the project's style. `locate` maps an issue's key path to the node to point at (a
+ * sweep point's issue with a swept key points at the swept value).
+ */
+function zodMessages(
+  issues: readonly z.core.$ZodIssue[],
+  y: YamlFile,
+  file: string,
+  locate: (keyPath: PropertyKey[]) => PropertyKey[] = (k) => k,
+): string {
   const msgs = issues.map((i) => {
     const m = issueMessage(i, y.raw);
-    return `${where(y.doc, y.lines, file, m.keyPath)}: ${m.text}`;
+    return `${where(y.doc, y.lines, file, locate(m.keyPath))}: ${m.text}`;
   });
   return `${msgs[0] ?? ''}${msgs.length > 1 ? `\n  ${msgs.slice(1).join('\n  ')}` : ''}`;
 }
@@ -277,11 +308,21 @@ function parseScenarioPointsOrThrow(
     y.raw.network = { ...p.network, ...own };
   }
   const { sweep: rawSweep, ...raw } = y.raw;
-  const validate = (input: Record<string, unknown>, context: string): Scenario => {
+  const validate = (
+    input: Record<string, unknown>,
+    context: string,
+    swept: readonly SweepSetting[] = [],
+  ): Scenario => {
     const parsed = scenarioInputSchema.safeParse(input, { reportInput: true });
     if (!parsed.success) {
+      // A sweep point's values are those of its input; an issue with a swept key points at the value.
+      const locate = (keyPath: PropertyKey[]): PropertyKey[] => {
+        const dotted = keyPath.map(String).join('.');
+        const x = swept.find((s) => dotted === s.key || dotted.startsWith(`${s.key}.`));
+        return x ? ['sweep', ...x.at] : keyPath;
+      };
       throw new ScenarioError(
-        `Cannot load scenario "${rel}"${context}: ${zodMessages(parsed.error.issues, y, file)}`,
+        `Cannot load scenario "${rel}"${context}: ${zodMessages(parsed.error.issues, { ...y, raw: input }, file, locate)}`,
       );
     }
     const scenario = resolveScenario(parsed.data, profileName);
@@ -298,14 +339,40 @@ function parseScenarioPointsOrThrow(
   if (rawSweep === undefined) return { scenario, points: [scenario] };
   const sweep = parseSweep(rawSweep, (keyPath) => where(doc, lines, file, ['sweep', ...keyPath]));
   scenario.sweep = sweep;
-  const points = sweep.labels.map((label, i) => {
+  const points = sweepSettings(sweep).map((settings, i) => {
     const input = structuredClone(raw);
-    setPath(input, sweep.key.split('.'), label);
-    const point = validate(input, ` at sweep value ${i} (${sweep.key} = ${JSON.stringify(label)})`);
+    for (const x of settings) setPath(input, x.key.split('.'), x.label);
+    const named = settings.map((x) => `${x.key} = ${JSON.stringify(x.label)}`).join(', ');
+    const point = validate(
+      input,
+      ` at ${sweep.grid ? 'grid cell' : 'sweep value'} ${i} (${named})`,
+      settings,
+    );
     point.sweep = sweep;
     return point;
   });
   return { scenario, points };
+}
+
+/** What one sweep point sets: each swept key, its value as written and where that is in the file. */
+interface SweepSetting {
+  key: string;
+  label: string | number;
+  /** Key path of the value under `sweep` (["values", 2] or ["grid", "network.rtt", 1]). */
+  at: (string | number)[];
+}
+
+/** The settings of every point, in point order (a grid: row-major, the second key varying fastest). */
+function sweepSettings(sweep: SweepSpec): SweepSetting[][] {
+  const g = sweep.grid;
+  if (!g) return sweep.labels.map((label, i) => [{ key: sweep.key, label, at: ['values', i] }]);
+  return sweep.values.map((_, i) => {
+    const { row, column } = gridCell(g, i);
+    return [
+      { key: g.rows.key, label: g.rows.labels[row] ?? '', at: ['grid', g.rows.key, row] },
+      { key: g.columns.key, label: g.columns.labels[column] ?? '', at: ['grid', g.columns.key, column] },
+    ];
+  });
 }
 
 /** Parse and validate scenario text (the base scenario of a sweep). `file` is used in messages only. */
@@ -320,49 +387,176 @@ export function parseScenario(
 /** Keys a sweep may not vary: they identify the comparison rather than parameterise it. */
 const UNSWEEPABLE = new Set(['name', 'description', 'protocols', 'sweep', 'report']);
 
+/** Most values of one swept key. */
+export const MAX_SWEEP_VALUES = 50;
+
+/**
+ * Most cells of a grid. Every cell is a sweep point run once per protocol and repetition: at the 5
+ * repetitions a paired verdict needs, 3 protocols × 100 cells are already 1500 runs, the reports'
+ * tables have a row per protocol × cell, and a heatmap whose cells carry their values stays legible
+ * up to about 10 × 10. A larger study is better split into several scenarios.
+ */
+export const MAX_GRID_CELLS = 100;
+
+const SWEEP_FORMS =
+  'a mapping {key, values} (one key, e.g. {key: network.loss, values: [0%, 1%]}) or {grid: {KEY: [values], KEY: [values]}} (two keys, e.g. {grid: {network.rate: [1mbit, 10mbit], network.rtt: [20ms, 200ms]}})';
+
 function parseSweep(value: unknown, at: (keyPath: string[]) => string): SweepSpec {
   const fail = (keyPath: string[], text: string): never => {
     throw new ScenarioError(`Cannot load scenario "${at(keyPath)}": ${text}`);
   };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return fail([], `sweep must be a mapping {key, values}: current value is ${describeValue(value)}`);
+    return fail([], `sweep must be ${SWEEP_FORMS}: current value is ${describeValue(value)}`);
   }
+  if ('grid' in value) return parseGrid(value, fail);
   const { key, values, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
   if (extra !== undefined) fail([extra], `unknown key sweep.${extra}`);
+  checkSweepKey(key, () =>
+    fail(
+      ['key'],
+      `sweep.key must be the dotted path of a scalar key such as "network.loss" or "workload.concurrency" (not name, description, protocols, report): current value is ${describeValue(key)}`,
+    ),
+  );
+  return parseAxis(key, values, {
+    name: 'sweep.values',
+    path: ['values'],
+    distinct: false,
+    fail,
+  });
+}
+
+/** Refuse (with `bad`) anything but the dotted path of a key a sweep may vary. */
+function checkSweepKey(key: unknown, bad: () => never): asserts key is string {
   if (
     typeof key !== 'string' ||
     !/^[a-zA-Z]+(\.[a-zA-Z]+)*$/.test(key) ||
     UNSWEEPABLE.has(key.split('.')[0] ?? '')
   ) {
-    fail(
-      ['key'],
-      `sweep.key must be the dotted path of a scalar key such as "network.loss" or "workload.concurrency" (not name, description, protocols, report): current value is ${describeValue(key)}`,
-    );
+    bad();
   }
-  if (!Array.isArray(values) || values.length < 2 || values.length > 50) {
+}
+
+/**
+ * One swept key's values: 2 to MAX_SWEEP_VALUES scalars of one unit (with `distinct`, no value
+ * twice). `name` and `path` say where they are in messages.
+ */
+function parseAxis(
+  key: string,
+  values: unknown,
+  opts: {
+    name: string;
+    path: string[];
+    distinct: boolean;
+    fail: (keyPath: string[], text: string) => never;
+  },
+): SweepAxis {
+  const { name, path: at, fail } = opts;
+  if (!Array.isArray(values) || values.length < 2 || values.length > MAX_SWEEP_VALUES) {
     return fail(
-      ['values'],
-      `sweep.values must be a list of 2 to 50 values: current value is ${describeValue(values)}`,
+      at,
+      `${name} must be a list of 2 to ${MAX_SWEEP_VALUES} values: current value is ${describeValue(values)}`,
     );
   }
   const parsed = values.map((v: unknown, i) => {
     const n = sweepNumber(v);
     if (n === null)
       fail(
-        ['values', String(i)],
-        `sweep.values.${i} must be a number or a value with a unit ("1%", "50ms", "10mbit", "20KB"): current value is ${describeValue(v)}`,
+        [...at, String(i)],
+        `${name}.${i} must be a number or a value with a unit ("1%", "50ms", "10mbit", "20KB"): current value is ${describeValue(v)}`,
       );
     return n as { value: number; unit: string };
   });
   const units = new Set(parsed.map((p) => p.unit));
   if (units.size > 1)
-    fail(['values'], `sweep.values must all have the same unit: current units are ${[...units].join(', ')}`);
+    fail(at, `${name} must all have the same unit: current units are ${[...units].join(', ')}`);
+  if (opts.distinct) {
+    parsed.forEach((p, i) => {
+      const first = parsed.findIndex((q) => q.value === p.value);
+      if (first !== i) {
+        fail(
+          [...at, String(i)],
+          `${name}.${i} repeats ${name}.${first} (each value once, or two cells would be the same): current value is ${describeValue(values[i])}`,
+        );
+      }
+    });
+  }
   return {
-    key: key as string,
+    key,
     unit: parsed[0]?.unit ?? '',
     values: parsed.map((p) => p.value),
     labels: values as (string | number)[],
+  };
+}
+
+/** `sweep: {grid: {KEY1: [...], KEY2: [...]}}`: two keys, every combination (see SweepSpec). */
+function parseGrid(
+  value: Record<string, unknown>,
+  fail: (keyPath: string[], text: string) => never,
+): SweepSpec {
+  const { grid, ...rest } = value;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) {
+    fail(
+      [extra],
+      extra === 'key' || extra === 'values'
+        ? `sweep has either {key, values} (one key) or grid (two keys), not both: remove sweep.${extra} or sweep.grid`
+        : `unknown key sweep.${extra}`,
+    );
+  }
+  if (grid === null || typeof grid !== 'object' || Array.isArray(grid)) {
+    return fail(
+      ['grid'],
+      `sweep.grid must be a mapping of two keys to their values, e.g. {network.rate: [1mbit, 10mbit], network.rtt: [20ms, 200ms]}: current value is ${describeValue(grid)}`,
+    );
+  }
+  const entries = Object.entries(grid as Record<string, unknown>);
+  const keys = entries.map(([k]) => k);
+  if (entries.length !== 2) {
+    fail(
+      entries.length > 2 ? ['grid', keys[2] ?? ''] : ['grid'],
+      `sweep.grid must have exactly two keys (rows, then columns)${entries.length < 2 ? '; for one key write sweep: {key, values}' : '; sweep more keys in separate scenarios'}: current keys are ${keys.length ? keys.join(', ') : 'none'}`,
+    );
+  }
+  const axes = entries.map(([key, values]) => {
+    checkSweepKey(key, () =>
+      fail(
+        ['grid', key],
+        `sweep.grid keys must be dotted paths of scalar keys such as "network.rate" or "workload.concurrency" (not name, description, protocols, report): current key is ${describeValue(key)}`,
+      ),
+    );
+    return parseAxis(key, values, {
+      name: `sweep.grid.${key}`,
+      path: ['grid', key],
+      distinct: true,
+      fail,
+    });
+  });
+  const [rows, columns] = axes as [SweepAxis, SweepAxis];
+  const [outer, inner] = rows.key.length <= columns.key.length ? [rows, columns] : [columns, rows];
+  if (inner.key.startsWith(`${outer.key}.`)) {
+    fail(
+      ['grid', inner.key],
+      `sweep.grid sweeps ${inner.key} inside ${outer.key}: a key swept twice (sweep two separate keys)`,
+    );
+  }
+  const cells = rows.values.length * columns.values.length;
+  if (cells > MAX_GRID_CELLS) {
+    fail(
+      ['grid'],
+      `sweep.grid must have at most ${MAX_GRID_CELLS} cells (${rows.key} values × ${columns.key} values; every cell runs every protocol and repetition): current grid is ${rows.values.length} × ${columns.values.length} = ${cells} cells`,
+    );
+  }
+  const labels = Array.from({ length: cells }, (_, i) => {
+    const { row, column } = gridCell({ columns }, i);
+    return `${String(rows.labels[row])} × ${String(columns.labels[column])}`;
+  });
+  return {
+    key: `${rows.key} × ${columns.key}`,
+    unit: '',
+    values: labels.map((_, i) => i),
+    labels,
+    grid: { rows, columns },
   };
 }
 

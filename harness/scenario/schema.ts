@@ -251,18 +251,39 @@ export interface Scenario {
   stacks: Stacks;
 }
 
-/**
- * `sweep: {key, values}`: the scenario runs once per value of one scalar key (e.g. network.loss over
- * 0%, 0.5%, 1%), each point validated as if the value were written in the file. Values in canonical
- * units; `labels` as written.
- */
-export interface SweepSpec {
+/** One swept key: its values in canonical units and as written. */
+export interface SweepAxis {
   /** Dotted key path in the scenario file, e.g. "network.loss". */
   key: string;
   /** Unit of `values` after parsing: "%", "ms", "kbit/s", "B" or "" for plain numbers. */
   unit: string;
   values: number[];
   labels: (string | number)[];
+}
+
+/**
+ * `sweep: {key, values}`: the scenario runs once per value of one scalar key (e.g. network.loss over
+ * 0%, 0.5%, 1%), each point validated as if the value were written in the file. Values in canonical
+ * units; `labels` as written.
+ *
+ * `sweep: {grid: {KEY1: [...], KEY2: [...]}}`: once per cell of two keys' values, in row-major order:
+ * `grid.rows` is KEY1 (the first key written), `grid.columns` KEY2, and point i is the cell of row
+ * ⌊i / C⌋ and column i mod C (C = number of KEY2 values; see `gridCell`). The point-level fields then
+ * describe the cells so that readers of one-key sweeps stay right: `key` is "KEY1 × KEY2", `unit` "",
+ * `values` the cell indices 0..n-1 and `labels` each cell's two labels as written ("2mbit × 50ms").
+ */
+export interface SweepSpec extends SweepAxis {
+  /** A two-key grid: its axes (absent for a one-key sweep). */
+  grid?: { rows: SweepAxis; columns: SweepAxis };
+}
+
+/** Row and column of grid point `index` (row-major: the column varies fastest). */
+export function gridCell(
+  grid: { columns: { values: readonly unknown[] } },
+  index: number,
+): { row: number; column: number } {
+  const n = grid.columns.values.length;
+  return { row: Math.floor(index / n), column: index % n };
 }
 
 /** Keys that were renamed or that users often guess; each maps to a hint. */
