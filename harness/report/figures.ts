@@ -8,7 +8,7 @@ import type { Estimate } from '../../core/bootstrap.js';
 import { histogramCdf } from '../measure/histograms.js';
 import { METRICS } from '../measure/metrics.js';
 import { representativeRun, swimlanes } from '../measure/swimlanes.js';
-import type { Protocol } from '../scenario/schema.js';
+import { gridCell, type Protocol, type SweepAxis } from '../scenario/schema.js';
 import { sweepPointLabel } from './describe.js';
 import type { ResultFile } from '../model/result.js';
 import { runInput } from '../measure/result-summary.js';
@@ -34,6 +34,10 @@ export const FIGURES = {
   'hol-ci': 'Head-of-line blocking per protocol: medians over runs with 95% bootstrap intervals',
   swimlanes: 'Per-stream delivery timelines of a representative run per protocol (stalls red, losses orange)',
   sweep: 'Metrics against the swept parameter (medians with 95% intervals)',
+  'heatmap-workload':
+    'Workload completion (page-load time for a page load) per grid cell: the median per protocol, and the h3/h2 paired ratio (dot: its 95% interval excludes 1)',
+  'heatmap-completion-p50':
+    'Request completion p50 per grid cell: the median per protocol, and the h3/h2 paired ratio (dot: its 95% interval excludes 1)',
   cwnd: 'Congestion window (and bytes in flight) of the sender (server) over time in a representative run per protocol, one line per connection; ticks: packets the emulator dropped',
   'congestion-events':
     'Congestion events per 100 packets dropped server → client per protocol: medians over runs with 95% bootstrap intervals',
@@ -65,7 +69,7 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
   return {
     $schema: SCHEMA,
     title: result.scenario.sweep
-      ? `Latency CDF (pooled over ok runs of all ${result.scenario.sweep.values.length} values of ${result.scenario.sweep.key}, from HDR histograms)`
+      ? `Latency CDF (pooled over ok runs of all ${result.scenario.sweep.values.length} ${result.scenario.sweep.grid ? 'cells' : 'values'} of ${result.scenario.sweep.key}, from HDR histograms)`
       : 'Latency CDF (pooled over ok runs, from HDR histograms)',
     config: CONFIG,
     data: { values: rows },
@@ -101,9 +105,14 @@ function estimatesFigure(
     lo: number | null;
     hi: number | null;
   }[] = [];
+  // A grid's rows are labelled with the cell ("2mbit × 50ms") under the keys ("network.rate × network.rtt").
+  const grid = result.scenario.sweep?.grid ? result.scenario.sweep : null;
   const sources: { point: string; protocols: Partial<Record<Protocol, Record<MetricName, Estimate>>> }[] =
     result.summary.sweep && result.scenario.sweep
-      ? result.summary.sweep.map((pt, i) => ({ point: sweepPointLabel(result, i), protocols: pt.protocols }))
+      ? result.summary.sweep.map((pt, i) => ({
+          point: grid ? String(grid.labels[i] ?? i) : sweepPointLabel(result, i),
+          protocols: pt.protocols,
+        }))
       : [
           {
             point: '',
@@ -142,12 +151,20 @@ function estimatesFigure(
     facet: {
       column: { field: 'metric', type: 'nominal', sort: labels, title: null },
       ...(sweep
-        ? { row: { field: 'point', type: 'nominal', sort: sources.map((x) => x.point), title: null } }
+        ? {
+            row: {
+              field: 'point',
+              type: 'nominal',
+              sort: sources.map((x) => x.point),
+              title: grid ? grid.key : null,
+            },
+          }
         : {}),
     },
     spec: {
       width: 130,
-      height: 200,
+      // A grid has many rows of panels (one per cell): lower ones keep the figure readable.
+      height: grid ? 110 : 200,
       layer: [
         {
           transform: [{ filter: 'datum.lo != null && datum.hi != null' }],
@@ -296,10 +313,11 @@ const SWEEP_METRICS: readonly MetricName[] = [
   'synchronizedStallShare',
 ];
 
+/** Metrics against the swept value: a one-key sweep only (a grid gets heatmaps). */
 function sweepFigure(result: ResultFile): TopLevelSpec | null {
   const sweep = result.scenario.sweep;
   const points = result.summary.sweep;
-  if (!sweep || !points?.length) return null;
+  if (!sweep || sweep.grid || !points?.length) return null;
   const rows: {
     value: number;
     protocol: string;
@@ -366,6 +384,246 @@ function sweepFigure(result: ResultFile): TopLevelSpec | null {
     },
     resolve: { scale: { y: 'independent' } },
   };
+}
+
+/** The heatmaps of a grid sweep: figure name → metric. */
+const HEATMAPS = [
+  ['heatmap-workload', 'workloadMs'],
+  ['heatmap-completion-p50', 'completionP50Ms'],
+] as const satisfies readonly (readonly [FigureName, MetricName])[];
+
+/** The ratio a grid's heatmaps show: the first pair whose protocols both ran. */
+const RATIO_PAIRS = [
+  ['h3', 'h2'],
+  ['h3', 'h1'],
+  ['h2', 'h1'],
+] as const;
+
+/**
+ * A grid axis as the heatmaps label it: its values in a display unit (rates in Mbit/s from 1 Mbit/s
+ * on, sizes in KB or MB) and the axis title "network.rate (Mbit/s)". Values that this would make
+ * look equal keep their labels as written.
+ */
+export function axisTicks(axis: SweepAxis): { title: string; ticks: string[] } {
+  const min = Math.min(...axis.values);
+  const [div, unit] =
+    axis.unit === 'kbit/s'
+      ? min >= 1000
+        ? [1000, 'Mbit/s']
+        : [1, 'kbit/s']
+      : axis.unit === 'B'
+        ? min >= 1e6
+          ? [1e6, 'MB']
+          : min >= 1e3
+            ? [1e3, 'KB']
+            : [1, 'B']
+        : [1, axis.unit];
+  const ticks = axis.values.map((v) => String(+(v / div).toFixed(3)));
+  if (new Set(ticks).size < ticks.length) return { title: axis.key, ticks: axis.labels.map(String) };
+  return { title: unit ? `${axis.key} (${unit})` : axis.key, ticks };
+}
+
+/** A median as a cell label: whole numbers from 10 on, one decimal below. */
+function cellLabel(v: number): string {
+  return Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(1);
+}
+
+/** Pixels per heatmap cell. */
+const CELL = { width: 50, height: 30 };
+
+/**
+ * Heatmaps of one metric over a grid sweep: the median per cell for each protocol (one shared colour
+ * scale, so colours compare across protocols; log when every median is positive), and the paired
+ * ratio of h3/h2 per cell (`summary.sweep[i].comparisons`: the paired estimate, on a log scale
+ * centred on 1; a dot where its 95% interval excludes 1). Rows are the grid's first key (largest
+ * value on top), columns its second. Nothing is computed here but colours and labels.
+ */
+export function heatmapFigure(result: ResultFile, metric: MetricName): TopLevelSpec | null {
+  const sweep = result.scenario.sweep;
+  const grid = sweep?.grid;
+  const points = result.summary.sweep;
+  if (!grid || !points?.length) return null;
+  const def = METRICS[metric];
+  const unit = def.unit === 'share' ? '' : ` (${def.unit})`;
+  // A page load's workload completion is its page-load time (last response of the page complete).
+  const label =
+    metric === 'workloadMs' && result.scenario.workload.type === 'page-load'
+      ? 'page-load time (workload completion)'
+      : def.label;
+  const rows = axisTicks(grid.rows);
+  const cols = axisTicks(grid.columns);
+  const cellOf = (i: number) => {
+    const { row, column } = gridCell(grid, i);
+    return { row: rows.ticks[row] ?? '', column: cols.ticks[column] ?? '' };
+  };
+  const medians: { protocol: string; row: string; column: string; median: number; label: string }[] = [];
+  points.forEach((pt, i) => {
+    for (const p of protocolsOf(result)) {
+      const m = pt.protocols[p]?.[metric].median;
+      if (m === null || m === undefined) continue;
+      medians.push({ protocol: p, ...cellOf(i), median: m, label: cellLabel(m) });
+    }
+  });
+  if (medians.length === 0) return null;
+  const values = medians.map((r) => r.median);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const log = lo > 0 && hi > lo;
+  // Label colour: white on the darker half of the scale.
+  const position = (v: number) =>
+    hi === lo ? 0 : log ? Math.log(v / lo) / Math.log(hi / lo) : (v - lo) / (hi - lo);
+  // No grid lines: on a band axis they would cross the cells' labels.
+  const x = {
+    field: 'column',
+    type: 'ordinal' as const,
+    sort: cols.ticks,
+    title: cols.title,
+    axis: { grid: false, labelAngle: 0 },
+  };
+  const y = {
+    field: 'row',
+    type: 'ordinal' as const,
+    sort: [...rows.ticks].reverse(),
+    title: rows.title,
+    axis: { grid: false },
+  };
+  const size = { width: { step: CELL.width }, height: { step: CELL.height } };
+  const text = (field: string) => ({
+    mark: { type: 'text', fontSize: 10 },
+    encoding: {
+      x,
+      y,
+      text: { field },
+      color: {
+        condition: { test: 'datum.dark', value: 'white' },
+        value: 'black',
+      },
+    },
+  });
+  const panels: object[] = [
+    {
+      data: { values: medians.map((r) => ({ ...r, dark: position(r.median) > 0.6 })) },
+      title: { text: `median ${label}${unit} per cell`, fontSize: 12 },
+      facet: {
+        column: {
+          field: 'protocol',
+          type: 'nominal',
+          sort: ['h1', 'h2', 'h3'],
+          title: null,
+          header: { labelFontSize: 13, labelFontWeight: 'bold' },
+        },
+      },
+      spec: {
+        ...size,
+        layer: [
+          {
+            mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+            encoding: {
+              x,
+              y,
+              color: {
+                field: 'median',
+                type: 'quantitative',
+                title: `median${unit}`,
+                scale: { type: log ? 'log' : 'linear', domain: [lo, hi], scheme: 'yelloworangered' },
+                legend: { gradientLength: Math.max(80, rows.ticks.length * CELL.height), format: ',.0f' },
+              },
+            },
+          },
+          text('label'),
+        ],
+      },
+    },
+  ];
+  const pair = RATIO_PAIRS.find(
+    ([a, b]) => result.scenario.protocols.includes(a) && result.scenario.protocols.includes(b),
+  );
+  if (pair) {
+    const [a, b] = pair;
+    const ratios: { row: string; column: string; ratio: number; label: string; mark: string | null }[] = [];
+    points.forEach((pt, i) => {
+      const c = pt.comparisons.find((k) => k.a === a && k.b === b && k.metric === metric);
+      if (!c || c.kind !== 'ratio' || c.value === null || !(c.value > 0)) return;
+      ratios.push({
+        ...cellOf(i),
+        ratio: c.value,
+        label: c.value.toFixed(2),
+        mark: c.significant === true ? 'excludes 1' : null,
+      });
+    });
+    if (ratios.length) {
+      // A scale symmetric around 1 in log terms (0.5 and 2 equally far), at least 0.8..1.25.
+      const span = Math.max(1.25, ...ratios.map((r) => Math.max(r.ratio, 1 / r.ratio)));
+      const better = def.better === 'lower' ? 'below 1' : 'above 1';
+      const dot = { x: CELL.width * 0.36, y: -CELL.height * 0.3 };
+      panels.push({
+        data: {
+          values: ratios.map((r) => ({ ...r, dark: Math.abs(Math.log(r.ratio)) / Math.log(span) > 0.6 })),
+        },
+        title: {
+          text: `${a}/${b} ratio of ${label} per cell (paired estimate; ${better}: ${a} better)`,
+          fontSize: 12,
+        },
+        ...size,
+        layer: [
+          {
+            mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+            encoding: {
+              x,
+              y,
+              color: {
+                field: 'ratio',
+                type: 'quantitative',
+                title: `${a}/${b}`,
+                scale: {
+                  type: 'log',
+                  domain: [1 / span, span],
+                  scheme: 'blueorange',
+                  // Blue is always "a better": low ratios for a lower-is-better metric.
+                  reverse: def.better === 'higher',
+                },
+                legend: {
+                  gradientLength: Math.max(80, rows.ticks.length * CELL.height),
+                  values: [1 / span, 1 / Math.sqrt(span), 1, Math.sqrt(span), span],
+                  format: '.2f',
+                },
+              },
+            },
+          },
+          text('label'),
+          {
+            transform: [{ filter: 'datum.mark != null' }],
+            mark: { type: 'point', filled: true, size: 22, xOffset: dot.x, yOffset: dot.y, opacity: 1 },
+            encoding: {
+              x,
+              y,
+              color: { value: 'black' },
+              shape: {
+                field: 'mark',
+                type: 'nominal',
+                scale: { domain: ['excludes 1'], range: ['circle'] },
+                title: `${a}/${b} 95% interval`,
+              },
+            },
+          },
+        ],
+      });
+    }
+  }
+  const cells = grid.rows.values.length * grid.columns.values.length;
+  return {
+    $schema: SCHEMA,
+    title: {
+      text: `${label}${unit} over ${grid.rows.key} × ${grid.columns.key} (${cells} cells)`,
+      subtitle: [
+        'Each cell: median over its ok runs. One colour scale for every protocol. Ratio: paired by repetition within the cell;',
+        'dot = its 95% interval excludes 1; no dot = it includes 1, or no verdict (fewer than 5 complete pairs, unequal failed runs).',
+      ],
+    },
+    config: CONFIG,
+    vconcat: panels,
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+  } as unknown as TopLevelSpec;
 }
 
 const WINDOW_SCALE = { domain: ['congestion window', 'bytes in flight'], range: ['#1f77b4', '#ff7f0e'] };
@@ -484,6 +742,7 @@ export function figureSpecs(result: ResultFile): Partial<Record<FigureName, TopL
   );
   add('swimlanes', swimlaneFigure(result));
   add('sweep', sweepFigure(result));
+  for (const [name, metric] of HEATMAPS) add(name, heatmapFigure(result, metric));
   add('cwnd', cwndFigure(result));
   add('congestion-events', congestionEventsFigure(result));
   return out;
