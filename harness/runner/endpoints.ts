@@ -4,7 +4,12 @@
  * is refused with the reason (UnsupportedError, exit 127), never left to hang or fail run by run.
  */
 import { UnsupportedError } from '../../core/errors.js';
-import { CADDY_UNSUPPORTED_PEERS, caddyUnsupported } from '../proto/caddy/capabilities.js';
+import {
+  CADDY_MAX_STREAMS,
+  CADDY_UNSUPPORTED_PEERS,
+  caddyUnsupported,
+  caddyWorkloadProblem,
+} from '../proto/caddy/capabilities.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -34,6 +39,10 @@ export function endpointProblem(s: Scenario): string | null {
       const why = caddyUnsupported(s.transport, p);
       if (why !== null) {
         return `stacks.server is caddy: ${why}; ask for what it can pin (transport: {congestion: reno, pacing: true, hystart: true}) or leave ${p} out of protocols`;
+      }
+      const load = caddyWorkloadProblem(s.workload, p);
+      if (load !== null) {
+        return `stacks.server is caddy: ${load}; lower workload.concurrency to ${CADDY_MAX_STREAMS.h2} or leave ${p} out of protocols`;
       }
       const peer = CADDY_UNSUPPORTED_PEERS[p]?.[client];
       if (peer !== undefined) return `${client} cannot load from stacks.server caddy over ${p}: ${peer}`;

@@ -6,6 +6,7 @@ import {
   CADDY_UNSUPPORTED_PEERS,
   caddyUnsupported,
   caddyWarnings,
+  caddyWorkloadProblem,
 } from '../../harness/proto/caddy/capabilities.js';
 import { checkEndpoints } from '../../harness/runner/endpoints.js';
 import { parseScenarioPoints } from '../../harness/scenario/load.js';
@@ -56,6 +57,23 @@ describe('the runner with stacks.server caddy', () => {
     );
     expect(refusal(`${BASE}${FAIR}`)).toBe('');
     expect(refusal(`${BASE}protocols: [h1, h2]\n`)).toBe('');
+  });
+
+  it('refuses more HTTP/2 streams at once than Go allows, only for a multiplex burst over h2', () => {
+    const burst = (c: number, extra = '') =>
+      refusal(`${BASE.replace('{type: multiplex}', `{type: multiplex, concurrency: ${c}}`)}${FAIR}${extra}`);
+    expect(burst(251)).toMatch(
+      /stacks\.server is caddy: caddy \(Go net\/http\) allows 250 concurrent HTTP\/2 streams .*first 251 requests.*; lower workload\.concurrency to 250 or leave h2 out of protocols/,
+    );
+    expect(burst(250)).toBe('');
+    // h3 waits for stream credit (MAX_STREAMS comes with the handshake); h1 has no streams.
+    expect(burst(600, 'protocols: [h1, h3]\n')).toBe('');
+    expect(
+      caddyWorkloadProblem(
+        { type: 'cold', requests: 5, sizeBytes: 1, concurrency: 100, timeoutMs: 1, allowedFailures: 0 },
+        'h2',
+      ),
+    ).toBeNull();
   });
 
   it('still names server CPU first, which Caddy cannot burn whatever the transport', () => {

@@ -9,7 +9,7 @@
  * timeouts and header limits, and Caddy 2.6's `serveHTTP3` (modules/caddyhttp/server.go) gives
  * quic-go a `quic.Config` with nothing but the QUIC versions, so quic-go's defaults apply.
  */
-import type { Protocol, Transport } from '../../scenario/schema.js';
+import type { Protocol, Transport, Workload } from '../../scenario/schema.js';
 
 /** The server's name (`stacks.server`). */
 export const ENGINE = 'caddy';
@@ -50,6 +50,29 @@ export function caddyUnsupported(t: Transport, protocol: Protocol): string | nul
     bad.push(`hystart ${t.hystart} (quic-go always uses hybrid slow start)`);
   }
   return bad.length === 0 ? null : `${ENGINE} cannot pin ${bad.join(', ')} over h3`;
+}
+
+/**
+ * Streams a client may have open at once on one connection: Go's HTTP/2 server default
+ * (golang.org/x/net/http2 defaultMaxStreams; Caddy 2.6.2 sends SETTINGS_MAX_CONCURRENT_STREAMS 250)
+ * and quic-go's (initial_max_streams_bidi 100, internal/protocol/params.go). h3bench's own servers
+ * allow MAX_CONCURRENT_STREAMS (1000).
+ */
+export const CADDY_MAX_STREAMS = { h2: 250, h3: 100 } as const;
+
+/**
+ * Why `w` cannot run against Caddy over `protocol`, or null. A multiplex workload sends its first
+ * `concurrency` requests at once on a new connection, before the server's SETTINGS can arrive (RFC
+ * 9113 §6.5.2: until then the client may assume no limit): Go refuses the streams above 250
+ * (REFUSED_STREAM) and h3bench's HTTP/2 client fails those requests (seen with 300). Later requests
+ * wait for a free stream inside the client, so a page load (the document first) or paced RPCs are
+ * not affected; over h3 the limit comes with the handshake and the client waits for stream credit.
+ */
+export function caddyWorkloadProblem(w: Workload, protocol: Protocol): string | null {
+  if (protocol === 'h2' && w.type === 'multiplex' && w.concurrency > CADDY_MAX_STREAMS.h2) {
+    return `caddy (Go net/http) allows ${CADDY_MAX_STREAMS.h2} concurrent HTTP/2 streams and refuses (REFUSED_STREAM) the streams of the first ${w.concurrency} requests above it, sent before its SETTINGS arrive`;
+  }
+  return null;
 }
 
 /**
