@@ -11,12 +11,19 @@ import { TRANSPORT_OF, type ProtocolServer, type ServerOptions } from '../proto/
 import { DEFAULT_H3_STACK, createServer } from '../proto/session.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import { SERVER_NAME, generateTlsMaterial, spkiHash } from '../proto/tls.js';
+import { loadPageProfile, pageProfileFile, pageProfileNames } from '../scenario/pages.js';
 import { defaultTransport, type Protocol } from '../scenario/schema.js';
+import { DOCUMENT_PATH, pageFiles } from '../proto/pages.js';
 import { h3StackFlag, intFlag, parse, protocolsFlag } from './args.js';
 
-export const SERVE_HELP = `Usage: h3bench serve [--protocols h1,h2,h3] [--h3-stack S] [--host H] [--port P] [--cert FILE --key FILE]
+/** The page profile `h3bench serve` serves when --page is not given. */
+export const DEFAULT_PAGE = 'median-mobile';
 
-Serves GET /bytes/:n (n deterministic bytes; X-Request-ID echoed) until interrupted:
+export const SERVE_HELP = `Usage: h3bench serve [--protocols h1,h2,h3] [--h3-stack S] [--page NAME] [--host H] [--port P] [--cert FILE --key FILE]
+
+Serves GET /bytes/:n (n deterministic bytes; X-Request-ID echoed) and a generated web page under
+/page/ (${DOCUMENT_PATH} and its CSS, JS and SVG images, as a page-load workload loads it) until
+interrupted:
 HTTP/1.1 and HTTP/2 on TCP port P (by ALPN), HTTP/3 on UDP port P; TCP responses carry
 Alt-Svc: h3=":P" when h3 is served. (The quiche-0.29 engine's server also listens on TCP at its
 UDP port: with it, h1/h2 take another free port, printed at start.) Prints the certificate's SPKI hash and a Chromium command
@@ -25,6 +32,8 @@ line that loads from the server over HTTP/3 (QUIC forced, the certificate truste
 Options:
   --protocols LIST   protocols to serve (default h1,h2,h3)
   --h3-stack S       HTTP/3 engine: quiche-0.18 (default) or quiche-0.29 (a scenario's stacks.h3)
+  --page NAME        the page profile served under /page/ (scenarios/pages/NAME.yaml; default
+                     ${DEFAULT_PAGE})
   --host H           address to bind (default 127.0.0.1)
   --port P           port, TCP and UDP (default 4433; 0 = any free port)
   --cert FILE        PEM certificate (with --key); default: a fresh CA + certificate for
@@ -34,9 +43,9 @@ Options:
   --key FILE         PEM private key`;
 
 /**
- * A Chromium command line that loads /bytes/1000 from the server over HTTP/3: QUIC forced for the
- * origin and the certificate trusted by its SPKI hash (Chromium ignores --ignore-certificate-errors
- * for QUIC). Exported for the test that runs it.
+ * A Chromium command line that loads the generated page (/page/index.html) from the server over
+ * HTTP/3: QUIC forced for the origin and the certificate trusted by its SPKI hash (Chromium ignores
+ * --ignore-certificate-errors for QUIC). Exported for the test that runs it.
  */
 export function chromiumCommand(host: string, port: number, spki: string): string {
   const origin = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -44,7 +53,7 @@ export function chromiumCommand(host: string, port: number, spki: string): strin
     'chromium --headless=new --user-data-dir=$(mktemp -d) --enable-quic',
     `--origin-to-force-quic-on=${origin}`,
     `--ignore-certificate-errors-spki-list=${spki}`,
-    `--dump-dom https://${origin}/bytes/1000`,
+    `--dump-dom https://${origin}${DOCUMENT_PATH}`,
   ].join(' ');
 }
 
@@ -60,6 +69,7 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
   const { values, positionals } = parse('serve', argv, {
     protocols: { type: 'string' },
     'h3-stack': { type: 'string' },
+    page: { type: 'string' },
     host: { type: 'string' },
     port: { type: 'string' },
     cert: { type: 'string' },
@@ -76,6 +86,14 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
   }
   const protocols: Protocol[] = protocolsFlag(values.protocols) ?? ['h1', 'h2', 'h3'];
   const h3Stack = h3StackFlag(values['h3-stack']);
+  const pageName = values.page ?? DEFAULT_PAGE;
+  if (pageProfileFile(pageName) === null) {
+    throw new UsageError(
+      `--page: value error: must be a page profile in scenarios/pages/ (one of ${pageProfileNames().join(', ')}): current value is "${pageName}"`,
+    );
+  }
+  const profile = loadPageProfile(pageName);
+  const page = { documentBytes: profile.documentBytes, waves: profile.waves };
   const host = values.host ?? '127.0.0.1';
   let port = intFlag('port', values.port, 0, 65535) ?? 4433;
   let certPem: string;
@@ -102,7 +120,7 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
       writeFileSync(caFile, tls.caPem, { flag: 'wx', mode: 0o644 });
       console.log(`CA certificate (trust it to verify the server): ${caFile}`);
     }
-    const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport() };
+    const base: ServerOptions = { host, port, certPem, keyPem, transport: defaultTransport(), page };
     const servers: ProtocolServer[] = [];
     const tcp: Protocol[] = protocols.filter((p) => TRANSPORT_OF[p] === 'tcp');
     try {
@@ -142,6 +160,11 @@ export async function serveCommand(argv: string[], signal: AbortSignal): Promise
       const noChromium = H3_STACK_CAPABILITIES[stack].unsupportedPeers['chromium'];
       if (h3 && noChromium !== undefined) console.log(`chromium over h3: not with ${stack}: ${noChromium}`);
       else if (h3) console.log(`chromium over h3: ${chromiumCommand(host, udpPort, spki)}`);
+      const files = pageFiles(page);
+      const origin = `${host.includes(':') ? `[${host}]` : host}:${tcp.length > 0 ? port : udpPort}`;
+      console.log(
+        `page ${pageName}: ${files.length} files, ${files.reduce((a, f) => a + f.bytes, 0)} bytes: https://${origin}${DOCUMENT_PATH}`,
+      );
       const tryIt =
         tcp.length > 0
           ? `--protocol ${tcp[tcp.length - 1] ?? 'h2'} --insecure https://${host}:${port}`

@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENT_PATH, pageFiles } from '../../harness/proto/pages.js';
+import { loadPageProfile } from '../../harness/scenario/pages.js';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -80,6 +82,40 @@ describe('h3bench serve + fetch (h1, h2)', () => {
     expect(ok.code).toBe(0);
   });
 
+  it.each(['h1', 'h2'])('fetches the generated page and a subresource over %s', async (protocol) => {
+    // serve's default page profile: median-mobile.
+    const files = pageFiles(loadPageProfile('median-mobile'));
+    const css = files.find((f) => f.kind === 'css');
+    const img = files.find((f) => f.kind === 'img' && f.depth === 3);
+    for (const f of [files[0], css, img]) {
+      if (f === undefined) throw new Error('median-mobile has a document, CSS and depth-3 images');
+      const r = await h3bench([
+        'fetch',
+        '--protocol',
+        protocol,
+        '--cacert',
+        ca,
+        `https://localhost:${port}${f.path}`,
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe(protocol === 'h1' ? 'HTTP/1.1 200' : 'HTTP/2 200');
+      expect(r.stdout).toContain(`content-type: ${f.contentType}`);
+      expect(r.stdout).toContain(`content-length: ${f.bytes}`);
+      expect(r.stdout).toContain('cache-control: no-store');
+      expect(r.stdout).toMatch(new RegExp(`^body +${f.bytes} bytes`, 'm'));
+    }
+    expect(files[0]?.path).toBe(DOCUMENT_PATH);
+    const missing = await h3bench([
+      'fetch',
+      '--protocol',
+      protocol,
+      '--cacert',
+      ca,
+      `https://localhost:${port}/page/x.css`,
+    ]);
+    expect(missing.stdout).toMatch(/^HTTP\/[\d.]+ 404/);
+  });
+
   it('prints a 404 with its status', async () => {
     const r = await h3bench(['fetch', '--insecure', `https://127.0.0.1:${port}/nothing`]);
     expect(r.stdout.split('\n')[0]).toBe('HTTP/2 404');
@@ -92,6 +128,7 @@ describe('h3bench serve + fetch (h1, h2)', () => {
     [['serve', '--cert', '/nonexistent'], '--cert and --key: value error'],
     [['serve', '--port', '70000'], '--port: value error'],
     [['serve', '--h3-stack', 'quiche-9'], '--h3-stack: value error: must be one of quiche-0.18, quiche-0.29'],
+    [['serve', '--page', 'nope'], '--page: value error: must be a page profile in scenarios/pages/ (one of '],
     [['fetch', '--h3-stack', 'x', 'https://localhost/'], '--h3-stack: value error'],
   ])('exits 2 for %j', async (args, message) => {
     const r = await h3bench(args);
@@ -116,7 +153,7 @@ async function startServe(args: string[]): Promise<{ child: ChildProcess; out: (
 describe.each(['quiche-0.18', 'quiche-0.29'])('h3bench serve --h3-stack %s + fetch', (stack) => {
   let serve: Awaited<ReturnType<typeof startServe>>;
   beforeAll(async () => {
-    serve = await startServe(['--h3-stack', stack, '--port', '0']);
+    serve = await startServe(['--h3-stack', stack, '--port', '0', '--page', 'small']);
   }, 30_000);
   afterAll(async () => {
     serve.child.kill('SIGINT');
@@ -145,6 +182,25 @@ describe.each(['quiche-0.18', 'quiche-0.29'])('h3bench serve --h3-stack %s + fet
     expect(h3.stderr).toBe('');
     expect(h3.stdout.split('\n')[0]).toBe('HTTP/3 200');
     expect(h3.stdout).toMatch(/^body +54321 bytes/m);
+    // The page (--page small) over h3 with that engine: the document and a depth-2 image.
+    const files = pageFiles(loadPageProfile('small'));
+    for (const f of [files[0], files.at(-1)]) {
+      const r = await h3bench([
+        'fetch',
+        '--protocol',
+        'h3',
+        '--h3-stack',
+        stack,
+        '--insecure',
+        `https://127.0.0.1:${udp}${f?.path ?? ''}`,
+      ]);
+      expect(r.stdout.split('\n')[0]).toBe('HTTP/3 200');
+      expect(r.stdout).toContain(`content-type: ${f?.contentType ?? ''}`);
+      expect(r.stdout).toMatch(new RegExp(`^body +${f?.bytes ?? -1} bytes`, 'm'));
+    }
+    expect(out).toMatch(
+      /^page small: 9 files, 120000 bytes: https:\/\/127\.0\.0\.1:\d+\/page\/index\.html$/m,
+    );
     const h2 = await h3bench(['fetch', '--protocol', 'h2', '--insecure', `https://127.0.0.1:${tcp}/bytes/7`]);
     expect(h2.stdout.split('\n')[0]).toBe('HTTP/2 200');
     expect(h2.stdout).toContain(`alt-svc: h3=":${udp}"`);
@@ -155,7 +211,7 @@ describe.each(['quiche-0.18', 'quiche-0.29'])('h3bench serve --h3-stack %s + fet
       expect(out).toMatch(/chromium over h3: not with quiche-0\.29: .*PACKET_TOO_LARGE/);
     } else {
       expect(out).toContain(
-        `chromium over h3: chromium --headless=new --user-data-dir=$(mktemp -d) --enable-quic --origin-to-force-quic-on=127.0.0.1:${udp} --ignore-certificate-errors-spki-list=${spki} `,
+        `chromium over h3: chromium --headless=new --user-data-dir=$(mktemp -d) --enable-quic --origin-to-force-quic-on=127.0.0.1:${udp} --ignore-certificate-errors-spki-list=${spki} --dump-dom https://127.0.0.1:${udp}/page/index.html\n`,
       );
     }
   }, 60_000);
