@@ -76,7 +76,8 @@ on many machines"): every machine runs one shard with the same scenario, flags a
                        client ran (run directory, link, fidelity probe, server): they measured
                        nothing and run again. The completed result is written as <run-id> (its
                        partial result's run id) next to DIR (or in --out); DIR is left untouched.
-                       A shard resumes as the same shard
+                       A shard resumes as the same shard.
+
 Adaptive repetitions cannot be sharded or resumed: their stopping rule looks at all rounds' runs
 together after every round (exit 2).
 
