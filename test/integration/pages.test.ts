@@ -1,13 +1,19 @@
 /**
  * h3bench's own page-load client loads the generated page (harness/proto/pages.ts) from real h1, h2
  * and h3 servers (both HTTP/3 engines) on loopback, in one process: every file requested once, in
- * depth order, with its exact size.
+ * depth order, with its exact size. Then headless Chromium (when installed) loads the same page from
+ * our h2 and h3 servers: the page's loader must reach "complete" with every file, and no errors.
  */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { pageFiles } from '../../harness/proto/pages.js';
 import { createClient, createServer } from '../../harness/proto/session.js';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { SERVER_NAME, generateTlsMaterial, spkiHash } from '../../harness/proto/tls.js';
 import type { ProtocolServer } from '../../harness/proto/types.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { H3Stack, Protocol } from '../../harness/scenario/schema.js';
@@ -113,4 +119,87 @@ describe.each(ENDPOINTS)('page-load of a generated page over %s', (_label, proto
     // 46 requests of ≥ 5 ms CPU each on one server thread: at least 230 ms in all.
     expect(out.metrics.pageLoadMs).toBeGreaterThanOrEqual(46 * 5);
   }, 60_000);
+});
+
+// --- The same page in a real browser ----------------------------------------------------------------
+
+const execFileP = promisify(execFile);
+
+function findChromium(): string | null {
+  for (const name of ['chromium', 'chromium-browser']) {
+    try {
+      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || null;
+    } catch {
+      /* not this one */
+    }
+  }
+  return null;
+}
+
+const chromium = findChromium();
+const skipReason =
+  chromium === null ? ' (skipped: chromium is not installed; scripts/setup-apt.sh installs it as root)' : '';
+
+// quiche-0.29 is left out: Chromium refuses its path-MTU probes (PACKET_TOO_LARGE; stacks.ts).
+describe.skipIf(chromium === null).each([
+  ['h2', 'h2'],
+  ['h3 (quiche-0.18)', 'h3'],
+] as const)(`headless Chromium loads the generated page over %s${skipReason}`, (_label, protocol) => {
+  const s = scenario('  type: page-load\n  page: median-mobile\n');
+  const w = s.workload as PageLoadWorkload;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-page-chromium-'));
+  let server: ProtocolServer;
+  let port: number;
+
+  beforeAll(async () => {
+    server = await createServer(
+      protocol,
+      {
+        host: '127.0.0.1',
+        port: 0,
+        certPem: tls.certPem,
+        keyPem: tls.keyPem,
+        transport: s.transport,
+        page: pageOf(w),
+      },
+      'quiche-0.18',
+    );
+    port = await server.listen();
+  }, 30_000);
+  afterAll(async () => {
+    await server.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('reaches data-h3bench="complete" with every file loaded, none failed', async () => {
+    const origin = `127.0.0.1:${port}`;
+    const { stdout } = await execFileP(
+      chromium ?? 'chromium',
+      [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${path.join(tmp, 'profile')}`,
+        `--ignore-certificate-errors-spki-list=${spkiHash(tls.certPem)}`,
+        ...(protocol === 'h3' ? ['--enable-quic', `--origin-to-force-quic-on=${origin}`] : []),
+        // The deeper depths are inserted after the window's load event: give them time.
+        '--virtual-time-budget=20000',
+        '--dump-dom',
+        `https://${origin}/page/index.html`,
+      ],
+      { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+    );
+    expect(/<html[^>]*>/.exec(stdout)?.[0]).toBe('<html lang="en" data-h3bench="complete">');
+    const files = pageFiles(w);
+    const count = (kind: string) => files.filter((f) => f.kind === kind).length;
+    expect((stdout.match(/<img [^>]*src="\/page\/d\d+-\d+-\d+\.svg"/g) ?? []).length).toBe(count('img'));
+    expect((stdout.match(/<link rel="stylesheet" href="\/page\//g) ?? []).length).toBe(count('css'));
+    expect((stdout.match(/<script [^>]*src="\/page\//g) ?? []).length).toBe(count('js'));
+    // Every page file was requested from this server (a browser may also ask for /favicon.ico).
+    expect(server.requestsServed()).toBeGreaterThanOrEqual(files.length);
+  }, 120_000);
 });
