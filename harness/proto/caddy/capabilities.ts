@@ -17,7 +17,8 @@ export const ENGINE = 'caddy';
 /**
  * What quic-go can run for HTTP/3, for the runner to refuse what it cannot honour at all:
  * - congestion: quic-go creates its sender as `NewCubicSender(..., true /* use Reno *\/, ...)`
- *   (internal/ackhandler/sent_packet_handler.go), in every release: Reno, never CUBIC or BBR;
+ *   (internal/ackhandler/sent_packet_handler.go; so in every version we read, from the 0.2x line to
+ *   the current one): Reno, never CUBIC or BBR;
  * - pacing: its congestion sender always paces (internal/congestion/pacer.go); nothing turns it off;
  * - hystart: it always leaves slow start by hybrid slow start (internal/congestion/hybrid_slow_start.go).
  */
