@@ -5,9 +5,12 @@
  * difference. End to end on loopback (no root): an interrupted shard resumed ends with every planned
  * run of the shard exactly once, the finished runs unchanged, and the partial result left in place.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
 import { RESULT_SCHEMA_VERSION, type ResultFile, type RunRecord } from '../../harness/model/result.js';
@@ -15,6 +18,7 @@ import { summarize } from '../../harness/measure/result-summary.js';
 import { readResult } from '../../harness/report/read.js';
 import { shardRepetitions, shardRuns, studyPlan } from '../../harness/runner/plan.js';
 import { failedBeforeClient, resumePlan, runScenario } from '../../harness/runner/run.js';
+import { salvageStaleRunTemps } from '../../harness/runner/salvage.js';
 import { loadScenario, parseScenarioPoints, scenarioHash } from '../../harness/scenario/load.js';
 import { client, runRecord } from '../fixtures/synthetic.js';
 
@@ -201,5 +205,82 @@ describe('runScenario --resume (loopback)', () => {
     expect(onDisk).toHaveLength(4);
     expect(onDisk.slice(0, 3)).toEqual(readResult(first.dir).runs);
     expect(readResult(first.dir).runs).toEqual(partial.runs);
+  });
+});
+
+/** A resume in a child node (compiled, dist/) that SIGKILLs itself once its first new run finished. */
+const CHILD = `
+const [runJs, loadJs, readJs, file, out, partialDir] = process.argv.slice(1);
+const { runScenario } = await import(runJs);
+const { loadScenario } = await import(loadJs);
+const { readResult } = await import(readJs);
+await runScenario(loadScenario(file), {
+  outRoot: out,
+  resume: { result: readResult(partialDir), dir: partialDir },
+  onProgress: (ev) => {
+    if (ev.phase === 'done' && ev.position === 1) process.kill(process.pid, 'SIGKILL');
+  },
+});
+process.exit(3);
+`;
+
+describe('a resume killed (SIGKILL) while running', () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-resume-kill-'));
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('is salvaged into a partial result holding the kept runs and its own, with both sessions as hosts', async () => {
+    const file = path.join(tmp, 'tiny.yaml');
+    writeFileSync(
+      file,
+      'name: tiny\nprotocols: [h1, h2]\nrepetitions: 3\nnetwork: { backend: none }\n' +
+        'workload: { type: multiplex, requests: 5, size: 1KB, concurrency: 5, timeout: 10s }\nreport: { formats: [json] }\n',
+    );
+    const out = path.join(tmp, 'out');
+    const ac = new AbortController();
+    const first = await runScenario(loadScenario(file), {
+      outRoot: out,
+      signal: ac.signal,
+      onProgress: (ev) => {
+        if (ev.phase === 'done' && ev.position === 2) ac.abort(new Error('interrupted by SIGINT'));
+      },
+    });
+    expect(first.result.runs).toHaveLength(2);
+    const root = path.resolve(import.meta.dirname, '../..');
+    const dist = (p: string) => pathToFileURL(path.join(root, 'dist', p)).href;
+    const child = spawn(process.execPath, [
+      '--input-type=module',
+      '-e',
+      CHILD,
+      dist('harness/runner/run.js'),
+      dist('harness/scenario/load.js'),
+      dist('harness/report/read.js'),
+      file,
+      out,
+      first.dir,
+    ]);
+    const [, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    expect(signal).toBe('SIGKILL');
+    const swept = await salvageStaleRunTemps(out);
+    expect(swept.errors).toEqual([]);
+    expect(swept.salvaged).toHaveLength(1);
+    const salvaged = readResult(swept.salvaged[0]?.resultDir ?? '');
+    expect(path.basename(swept.salvaged[0]?.resultDir ?? '')).toBe(`${first.result.runId}-partial-2`);
+    expect(salvaged.partial).toMatchObject({ runsPlanned: 6, runsDone: 3 });
+    expect(salvaged.runs.slice(0, 2)).toEqual(readResult(first.dir).runs);
+    expect(salvaged.runs.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(salvaged.resumed).toMatchObject({ fromRunId: first.result.runId, kept: 2 });
+    expect(salvaged.hosts?.map((h) => h.runIndices)).toEqual([[0, 1], [2]]);
+    // The first partial result is untouched, and the salvaged one resumes in turn.
+    expect(readResult(first.dir).runs).toHaveLength(2);
+    const last = await runScenario(loadScenario(file), {
+      outRoot: out,
+      resume: { result: salvaged, dir: swept.salvaged[0]?.resultDir ?? '' },
+    });
+    expect(last.result.partial).toBeUndefined();
+    expect(last.result.runs.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(last.result.runs.slice(0, 3)).toEqual(salvaged.runs);
+    expect(last.result.hosts?.map((h) => h.runIndices)).toEqual([[0, 1], [2], [3, 4, 5]]);
   });
 });
