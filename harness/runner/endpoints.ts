@@ -8,11 +8,12 @@ import {
   CADDY_MAX_STREAMS,
   CADDY_UNSUPPORTED_PEERS,
   caddyUnsupported,
+  caddyWarnings,
   caddyWorkloadProblem,
 } from '../proto/caddy/capabilities.js';
 import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { LoadedScenario } from '../scenario/load.js';
-import type { Scenario } from '../scenario/schema.js';
+import type { Protocol, Scenario } from '../scenario/schema.js';
 
 /** Why a pairing of one scenario point cannot run, or null. */
 export function endpointProblem(s: Scenario): string | null {
@@ -57,4 +58,19 @@ export function checkEndpoints(loaded: LoadedScenario): void {
     const why = endpointProblem(p);
     if (why !== null) throw new UnsupportedError(`Cannot run scenario "${loaded.file}" as ${why}`);
   }
+}
+
+/**
+ * What the endpoints of a run do not pin, as fairness warnings of its link (shown with it in the
+ * reports): the HTTP/3 engine's gaps where one of h3bench's own endpoints speaks h3, and Caddy's.
+ */
+export function endpointWarnings(s: Scenario, protocol: Protocol): string[] {
+  const { client, server, h3 } = s.stacks;
+  const out: string[] = [];
+  if (protocol === 'h3' && (client === 'h3bench' || server === 'h3bench')) {
+    const { notPinnable } = H3_STACK_CAPABILITIES[h3];
+    out.push(...Object.entries(notPinnable).map(([k, v]) => `h3 engine ${h3} does not pin ${k}: ${v}`));
+  }
+  if (server === 'caddy') out.push(...caddyWarnings(protocol, s.transport));
+  return out;
 }

@@ -26,7 +26,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { RunError, UsageError, toError } from '../../core/errors.js';
-import { H3_STACK_CAPABILITIES } from '../proto/stacks.js';
 import type { ClientReport } from '../model/records.js';
 import type { TelemetrySeries } from '../model/telemetry.js';
 import { captureEnvironment } from '../measure/env.js';
@@ -61,12 +60,12 @@ import {
 } from '../measure/stopping.js';
 import type { RunMetrics } from '../model/metrics.js';
 import type { LoadedScenario } from '../scenario/load.js';
-import { SCENARIO_DEFAULTS, type Protocol, type Scenario } from '../scenario/schema.js';
+import { SCENARIO_DEFAULTS, type Scenario } from '../scenario/schema.js';
 import { pageOf, responseSizes, wavesByDepth } from '../scenario/workload.js';
 import { checkPrivileges, linkUp as realLinkUp, type LinkHandle } from '../../link/index.js';
 import { deadOwners } from '../../link/state.js';
 import { sweepStaleOnce } from '../../link/topology.js';
-import { checkEndpoints } from './endpoints.js';
+import { checkEndpoints, endpointWarnings } from './endpoints.js';
 import { launch } from './launcher.js';
 import type { ClientConfig, ServerConfig } from '../model/messages.js';
 import { killAndWait, lastLines, readClientReport, serverEvents, waitExit } from './children.js';
@@ -348,7 +347,7 @@ async function runOne(
     const provenance = link.provenance();
     record.link.provenance = {
       ...provenance,
-      warnings: [...provenance.warnings, ...stackWarnings(s, planned.protocol)],
+      warnings: [...provenance.warnings, ...endpointWarnings(s, planned.protocol)],
     };
     phase = 'probe';
     record.link.probe = await link.probe();
@@ -480,13 +479,6 @@ async function runOne(
     }
   }
   return cause ? { record, infrastructureFailure, cause } : { record, infrastructureFailure };
-}
-
-/** What the HTTP/3 engine of a run cannot pin, as fairness warnings of its link (shown with it). */
-function stackWarnings(s: Scenario, protocol: Protocol): string[] {
-  if (protocol !== 'h3') return [];
-  const { notPinnable } = H3_STACK_CAPABILITIES[s.stacks.h3];
-  return Object.entries(notPinnable).map(([k, v]) => `h3 engine ${s.stacks.h3} does not pin ${k}: ${v}`);
 }
 
 /**
