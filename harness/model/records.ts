@@ -136,6 +136,73 @@ export interface ClientReport {
   settings: EngineSettings;
   /** The client's sending state over time, one series per connection (absent before schema 7). */
   telemetry?: TelemetrySeries[];
+  /** A browser run's (`stacks.client: chromium`) browser, flags and per-resource timing (schema 8). */
+  browser?: BrowserReport;
+}
+
+/**
+ * One resource a browser loaded (the document included): its Resource Timing entry, ms since the
+ * page's time origin (`BrowserReport.timeOriginMs` places it on the run's timeline).
+ */
+export interface BrowserResource {
+  /** Absolute URL. */
+  name: string;
+  /** 'navigation' for the document; 'link', 'script', 'img', 'css'... for subresources. */
+  initiatorType: string;
+  /** ALPN of the connection that carried it: 'http/1.1', 'h2', 'h3'. */
+  nextHopProtocol: string;
+  startTime: number;
+  requestStart: number;
+  responseStart: number;
+  responseEnd: number;
+  encodedBodySize: number;
+  decodedBodySize: number;
+  transferSize: number;
+  /** HTTP status (CDP Network domain; Resource Timing's responseStatus otherwise); 0 if none. */
+  status: number;
+  /** ConnectionRecord.id of the connection that carried it, null if unknown. */
+  connection: number | null;
+}
+
+/** What a browser run adds to its client report (harness/workload/chromium.ts). */
+export interface BrowserReport {
+  name: 'chromium';
+  /** "156.0.8078.129". */
+  version: string;
+  /** Browser.getVersion: product, revision, user agent. */
+  product: string;
+  revision: string;
+  userAgent: string;
+  /** The binary and every switch it was started with. */
+  executable: string;
+  flags: string[];
+  /** The HTTP version the flags forced. */
+  protocol: Protocol;
+  /** The page's URL. */
+  url: string;
+  /** Why the document did not load (net::ERR_...), null if it did. */
+  navigationError: string | null;
+  /** The page did not complete within the workload's timeout. */
+  timedOut: boolean;
+  /** The page's time origin (startTime 0) on the run's timeline, ms since t0; null if no page. */
+  timeOriginMs: number | null;
+  /**
+   * How page times were placed on the run's timeline: 'monotonic' (paired with CDP's
+   * CLOCK_MONOTONIC timestamps over `pairs` requests, `spreadMs` the largest deviation) or
+   * 'wall-clock' (performance.timeOrigin against t0's wall clock).
+   */
+  clock: { method: 'monotonic' | 'wall-clock'; pairs: number; spreadMs: number | null };
+  /** Why requests have no chunk timeline (a browser gives no per-chunk arrival times). */
+  chunks: string;
+  /** The page's own completion state and the URLs it reported failed. */
+  pageState: string | null;
+  pageErrors: string[];
+  /** Every resource the page's performance timeline holds, document first. */
+  resources: BrowserResource[];
+  /** Requests that were not page files (e.g. a favicon): "URL (outcome)". */
+  otherRequests: string[];
+  /** Where `ClientReport.cpu` comes from: the client process plus the browser's process tree. */
+  cpu?: { source: string; browserUserMs: number; browserSystemMs: number; processes: number };
 }
 
 /** What a server process reports when told to stop. */

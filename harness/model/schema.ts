@@ -93,6 +93,56 @@ const requestRecord = z.looseObject({
   chunks: z.array(z.tuple([z.number(), z.number()])),
 });
 
+/** `BrowserResource` (model/records.ts). */
+const browserResource = z.looseObject({
+  name: z.string(),
+  initiatorType: z.string(),
+  nextHopProtocol: z.string(),
+  startTime: z.number(),
+  requestStart: z.number(),
+  responseStart: z.number(),
+  responseEnd: z.number(),
+  encodedBodySize: z.number(),
+  decodedBodySize: z.number(),
+  transferSize: z.number(),
+  status: z.number().int(),
+  connection: z.number().int().nullable(),
+});
+
+/** Schema 8: a browser run's client report has a `browser` block (`BrowserReport`). */
+const browserReport = z.looseObject({
+  name: z.literal('chromium'),
+  version: z.string(),
+  product: z.string(),
+  revision: z.string(),
+  userAgent: z.string(),
+  executable: z.string(),
+  flags: z.array(z.string()),
+  protocol,
+  url: z.string(),
+  navigationError: z.string().nullable(),
+  timedOut: z.boolean(),
+  timeOriginMs: nnum,
+  clock: z.looseObject({
+    method: z.enum(['monotonic', 'wall-clock']),
+    pairs: z.number().int().min(0),
+    spreadMs: nnum,
+  }),
+  chunks: z.string(),
+  pageState: z.string().nullable(),
+  pageErrors: z.array(z.string()),
+  resources: z.array(browserResource),
+  otherRequests: z.array(z.string()),
+  cpu: z
+    .looseObject({
+      source: z.string(),
+      browserUserMs: z.number(),
+      browserSystemMs: z.number(),
+      processes: z.number().int().min(0),
+    })
+    .optional(),
+});
+
 /** A client's report (`ClientReport`): in result.json, and as the client process writes it. */
 export const clientReportSchema = z.looseObject({
   protocol,
@@ -107,6 +157,7 @@ export const clientReportSchema = z.looseObject({
   metrics: z.record(z.string(), z.number()).default({}),
   settings: z.record(z.string(), z.json()),
   telemetry: z.array(telemetrySeriesSchema).optional(),
+  browser: browserReport.optional(),
 });
 
 /** A server's report (`ServerReport`): in result.json, and in the server's "stopped" event. */
