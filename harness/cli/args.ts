@@ -1,7 +1,16 @@
 /** Flag parsing shared by the commands: node:util parseArgs, errors that name the flag. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../../core/errors.js';
-import { H3_STACKS, PROTOCOLS, type H3Stack, type Protocol } from '../scenario/schema.js';
+import {
+  CLIENT_STACKS,
+  H3_STACKS,
+  PROTOCOLS,
+  SERVER_STACKS,
+  type ClientStack,
+  type H3Stack,
+  type Protocol,
+  type ServerStack,
+} from '../scenario/schema.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -69,3 +78,25 @@ export function h3StackFlag(value: string | undefined): H3Stack | undefined {
   }
   return value as H3Stack;
 }
+
+function oneOf<T extends string>(
+  flag: string,
+  allowed: readonly T[],
+  value: string | undefined,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `--${flag}: value error: must be one of ${allowed.join(', ')}: current value is "${value}"`,
+    );
+  }
+  return value as T;
+}
+
+/** `--client NAME`: who requests (a scenario's `stacks.client`). */
+export const clientStackFlag = (value: string | undefined): ClientStack | undefined =>
+  oneOf('client', CLIENT_STACKS, value);
+
+/** `--server NAME`: who serves (a scenario's `stacks.server`). */
+export const serverStackFlag = (value: string | undefined): ServerStack | undefined =>
+  oneOf('server', SERVER_STACKS, value);

@@ -24,7 +24,7 @@ import {
   type PlannedSession,
   type ProgressEvent,
 } from '../runner/run.js';
-import { h3StackFlag, intFlag, parse, protocolsFlag } from './args.js';
+import { clientStackFlag, h3StackFlag, intFlag, parse, protocolsFlag, serverStackFlag } from './args.js';
 
 export const RUN_HELP = `Usage: h3bench run <scenario name | path.yaml> [options]
        h3bench run <scenario> --shard I/N | --shard-env NAME [--shards N]   (one shard of a study)
@@ -45,6 +45,8 @@ Options:
                        (any of these four makes the run adaptive; docs/metrics.md § Adaptive repetitions)
   --protocols LIST     override the protocols, e.g. h1,h2
   --h3-stack S         override stacks.h3, the HTTP/3 engine: quiche-0.18 or quiche-0.29
+  --client C           override stacks.client: h3bench or chromium (page-load workloads)
+  --server S           override stacks.server: h3bench or caddy
   --seed N             override the scenario's seed (run order, emulator randomness)
   --quick              one repetition and a smaller workload (same network): a CI smoke check
   --verbose            print every verdict after the table, not only the headline block
@@ -211,6 +213,8 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     budget: { type: 'string' },
     protocols: { type: 'string' },
     'h3-stack': { type: 'string' },
+    client: { type: 'string' },
+    server: { type: 'string' },
     seed: { type: 'string' },
     profile: { type: 'string' },
     quick: { type: 'boolean' },
@@ -266,6 +270,8 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     seed: intFlag('seed', values.seed, 0, 2 ** 32 - 1),
     profile: values.profile,
     h3Stack: h3StackFlag(values['h3-stack']),
+    clientStack: clientStackFlag(values.client),
+    serverStack: serverStackFlag(values.server),
   });
   if (values.quick === true) {
     const scenario = quickScenario(loaded.scenario);
@@ -301,7 +307,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
     ? `${formatDuration(range.min.ms)} to ${formatDuration(range.max.ms)}`
     : formatDuration(est.ms);
   console.error(
-    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${reps}${sweep} = ${runs} over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}${s.protocols.includes('h3') ? `, h3 engine ${s.stacks.h3}` : ''}); estimated ${time}${shard !== undefined || from ? ' for the whole plan' : ''}`,
+    `h3bench: scenario ${s.name}${values.quick === true ? ' (quick)' : ''}: ${s.protocols.join(', ')} × ${reps}${sweep} = ${runs} over ${s.networkProfile ?? 'the scenario link'} (backend ${s.network.backend}${s.protocols.includes('h3') ? `, h3 engine ${s.stacks.h3}` : ''}; ${s.stacks.client} → ${s.stacks.server}); estimated ${time}${shard !== undefined || from ? ' for the whole plan' : ''}`,
   );
   const outcome = await runScenario(loaded, {
     outRoot,

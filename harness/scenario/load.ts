@@ -608,6 +608,9 @@ export interface ScenarioOverrides {
   profile?: string | undefined;
   /** Replace `stacks.h3`, the HTTP/3 engine of h3bench's own endpoints. */
   h3Stack?: Scenario['stacks']['h3'] | undefined;
+  /** Replace `stacks.client` (who requests) and `stacks.server` (who serves). */
+  clientStack?: Scenario['stacks']['client'] | undefined;
+  serverStack?: Scenario['stacks']['server'] | undefined;
 }
 
 /** Adaptive keys a fixed-count scenario gets when only some adaptive flags are given. */
@@ -666,6 +669,8 @@ export function loadScenario(nameOrPath: string, overrides: ScenarioOverrides = 
     if (overrides.protocols !== undefined) s.protocols = overrides.protocols;
     if (overrides.seed !== undefined) s.seed = overrides.seed;
     if (overrides.h3Stack !== undefined) s.stacks = { ...s.stacks, h3: overrides.h3Stack };
+    if (overrides.clientStack !== undefined) s.stacks = { ...s.stacks, client: overrides.clientStack };
+    if (overrides.serverStack !== undefined) s.stacks = { ...s.stacks, server: overrides.serverStack };
   }
   return { scenario, points, file, hash: scenarioHash(scenario) };
 }

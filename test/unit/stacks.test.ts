@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, UnsupportedError } from '../../core/errors.js';
 import { fairnessWarnings } from '../../harness/report/table.js';
 import { checkEndpoints as checkStacks } from '../../harness/runner/endpoints.js';
-import { parseScenarioPoints } from '../../harness/scenario/load.js';
+import { loadScenario, parseScenarioPoints } from '../../harness/scenario/load.js';
+import { clientStackFlag, h3StackFlag, serverStackFlag } from '../../harness/cli/args.js';
 import { result, workloadRun } from '../fixtures/synthetic.js';
 
 function loaded(yaml: string) {
@@ -112,5 +113,27 @@ describe('fairnessWarnings', () => {
       'TCP uses bbr (runs of h2, h3)',
       'h3 engine quiche-0.29 does not pin pacing: x (runs of h3)',
     ]);
+  });
+});
+
+describe('stack overrides on the command line (run --h3-stack, --client, --server)', () => {
+  it('replace the scenario keys for every point, and reject unknown names naming the flag', () => {
+    const l = loadScenario('hol-blocking', {
+      h3Stack: 'quiche-0.29',
+      clientStack: 'h3bench',
+      serverStack: 'caddy',
+    });
+    for (const s of [l.scenario, ...l.points]) {
+      expect(s.stacks).toEqual({ h3: 'quiche-0.29', client: 'h3bench', server: 'caddy' });
+    }
+    expect(loadScenario('page-load-browser', { clientStack: 'h3bench' }).scenario.stacks.client).toBe(
+      'h3bench',
+    );
+    expect(() => clientStackFlag('firefox')).toThrow(
+      /--client: value error: must be one of h3bench, chromium: current value is "firefox"/,
+    );
+    expect(() => serverStackFlag('nginx')).toThrow(/--server: value error: must be one of h3bench, caddy/);
+    expect(() => h3StackFlag('quiche-1')).toThrow(/--h3-stack: value error/);
+    expect(serverStackFlag(undefined)).toBeUndefined();
   });
 });
