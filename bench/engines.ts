@@ -207,6 +207,7 @@ async function runOne(
       port: ready.port,
       serverName: SERVER_NAME,
       caPem: tls.caPem,
+      certPem: tls.certPem,
       transport: s.transport,
       workload: s.workload,
       seed: 1,

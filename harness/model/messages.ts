@@ -49,6 +49,12 @@ export interface ClientConfig {
   port: number;
   serverName: string;
   caPem: string;
+  /**
+   * The server's certificate (public). Chromium (`stacks.client: chromium`) trusts it by its SPKI
+   * hash: the hash list is matched against the certificates the server sends (the leaf alone), so
+   * the CA's hash would not do.
+   */
+  certPem: string;
   transport: Transport;
   workload: Workload;
   /** Seed for the workload's random choices (same for every protocol of a repetition). */
