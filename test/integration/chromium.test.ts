@@ -1,0 +1,155 @@
+/**
+ * `stacks: {client: chromium}` end to end: the compiled CLI runs a small page-load scenario over an
+ * emulated link (linkem, 40 ms RTT, 20 Mbit/s) with a real headless Chromium loading the page over
+ * h1, h2 and h3 (harness/workload/chromium.ts). Every run must be ok with every resource on the
+ * forced protocol, h2 and h3 on one connection, the page timings in order, and neither a Chromium
+ * process nor a profile directory left behind. Prints the figures per protocol.
+ *
+ * Skipped, with the reason, without root (namespaces), a TUN device or Chromium.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hasNetAdmin, hasTun } from '../../link/netns.js';
+import type { ResultFile } from '../../harness/model/result.js';
+import { NEXT_HOP_PROTOCOL, findChromium } from '../../harness/workload/chromium.js';
+import { readProcessTable } from '../../harness/workload/cdp.js';
+
+const execFileP = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(root, 'dist/harness/cli/main.js');
+
+const missing = [
+  ...(process.getuid?.() === 0 ? [] : ['needs root (network namespaces)']),
+  ...[await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason])),
+  ...(findChromium() === null
+    ? ['Chromium is not installed (scripts/setup-apt.sh installs it as root)']
+    : []),
+];
+const skipReason = missing.join('; ');
+if (skipReason !== '') console.warn(`chromium integration test skipped: ${skipReason}`);
+
+const SCENARIO = `name: chromium-page
+description: a small page loaded by headless Chromium over each HTTP version
+protocols: [h1, h2, h3]
+repetitions: 1
+seed: 3
+network:
+  backend: linkem
+  rtt: 40ms
+  rate: 20mbit
+stacks:
+  client: chromium
+workload:
+  type: page-load
+  document: 20KB
+  waves:
+    - {count: 4, size: 10KB, type: css}
+    - {count: 6, size: 20KB, type: img, depth: 2}
+`;
+
+/** Profile directories (cdp.ts: mkdtemp 'h3bench-chromium-') in the temp directory now. */
+const profileDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith('h3bench-chromium-'));
+/** Processes running on an h3bench Chromium profile, by the --user-data-dir of their command line. */
+const chromiumProcesses = () =>
+  [...readProcessTable().values()].filter(
+    (p) =>
+      p.state !== 'Z' &&
+      p.cmdline?.includes(`--user-data-dir=${path.join(os.tmpdir(), 'h3bench-chromium-')}`),
+  );
+
+describe.skipIf(skipReason !== '')(
+  `h3bench run with stacks.client chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+  () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-chromium-it-'));
+    afterAll(() => {
+      rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('loads the page over h1, h2 and h3, each resource on its protocol, and leaves nothing behind', async () => {
+      const scenario = path.join(tmp, 'chromium-page.yaml');
+      writeFileSync(scenario, SCENARIO);
+      const out = path.join(tmp, 'results');
+      const before = new Set(profileDirs());
+      const { stdout, stderr } = await execFileP(process.execPath, [cli, 'run', scenario, '--out', out], {
+        cwd: root,
+        timeout: 240_000,
+      }).catch((err: unknown) => {
+        const e = err as { stdout?: string; stderr?: string; message: string };
+        throw new Error(`h3bench run failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, {
+          cause: err,
+        });
+      });
+      expect(stderr).toMatch(/\[3\/3\]/);
+      const dir = path.join(out, readdirSync(out)[0] ?? '');
+      const result = JSON.parse(readFileSync(path.join(dir, 'result.json'), 'utf8')) as ResultFile;
+      expect(result.runs.map((r) => r.protocol).sort()).toEqual(['h1', 'h2', 'h3']);
+
+      const rows: string[] = [];
+      for (const run of result.runs) {
+        const p = run.protocol;
+        expect(run.error, `${p}: ${run.error ?? ''}\n${stdout}`).toBeNull();
+        expect(run.ok).toBe(true);
+        const c = run.client;
+        const b = c?.browser;
+        if (c === null || b === undefined) throw new Error(`${p}: no browser report`);
+        // Every resource, the document included, over the forced protocol; every page file loaded whole.
+        expect(b.protocol).toBe(p);
+        expect(b.resources.length).toBeGreaterThanOrEqual(11);
+        for (const r of b.resources) expect(r.nextHopProtocol, r.name).toBe(NEXT_HOP_PROTOCOL[p]);
+        expect(c.requests).toHaveLength(11);
+        const sizes: number[] = [20_000, 10_000, 10_000, 10_000, 10_000];
+        expect(c.requests.map((r) => r.bytes)).toEqual([...sizes, ...Array<number>(6).fill(20_000)]);
+        for (const r of c.requests) {
+          expect(r).toMatchObject({ status: 200, error: null, timedOut: false });
+          expect(r.chunks).toEqual([[r.tEnd, r.bytes]]);
+        }
+        expect(b.pageState).toBe('complete');
+        expect(b.clock.method).toBe('monotonic');
+        expect(b.clock.spreadMs).toBeLessThan(0.5);
+        // Connections: one for h2 and h3 (Chromium's own pool: a few for HTTP/1.1), each with its setup.
+        const alpn = NEXT_HOP_PROTOCOL[p];
+        if (p === 'h1') expect(c.connections.length).toBeGreaterThanOrEqual(1);
+        else expect(c.connections).toHaveLength(1);
+        expect(c.connections.length).toBeLessThanOrEqual(6);
+        expect(c.metrics.connectionsUsed).toBe(c.connections.length);
+        for (const conn of c.connections) {
+          expect(conn.alpn).toBe(alpn);
+          if (p === 'h3') expect(conn.tTcpConnected).toBeNull();
+        }
+        const first = c.connections[0];
+        expect(first?.tHandshakeDone ?? -1).toBeGreaterThan(first?.tStart ?? Infinity);
+        // The handshake over a 40 ms RTT link: TCP + TLS 1.3 = 2 RTT, QUIC = 1 RTT.
+        expect((first?.tHandshakeDone ?? 0) - (first?.tStart ?? 0)).toBeGreaterThanOrEqual(
+          p === 'h3' ? 38 : 78,
+        );
+        // Timings in order; the page complete is the run's duration.
+        const m = c.metrics;
+        const ttfb = m.ttfbMs ?? NaN;
+        const fcp = m.firstContentfulPaintMs ?? NaN;
+        const lcp = m.largestContentfulPaintMs ?? NaN;
+        const complete = m.pageLoadMs ?? NaN;
+        expect(ttfb).toBeGreaterThan(0);
+        expect(fcp).toBeGreaterThanOrEqual(ttfb);
+        expect(complete).toBeGreaterThanOrEqual(fcp);
+        expect(lcp).toBeGreaterThanOrEqual(fcp);
+        expect(c.durationMs).toBeCloseTo((b.timeOriginMs ?? NaN) + complete, 6);
+        expect(c.cpu.userMs).toBeGreaterThan(0);
+        expect(b.cpu?.processes).toBeGreaterThan(1);
+        rows.push(
+          `${p}  TTFB ${ttfb.toFixed(1)}  FCP ${fcp.toFixed(1)}  LCP ${lcp.toFixed(1)}  page complete ${complete.toFixed(1)} ms  (connections ${c.connections.length}, client+browser CPU ${(c.cpu.userMs + c.cpu.systemMs).toFixed(0)} ms)`,
+        );
+      }
+      console.log(
+        `Chromium ${result.runs[0]?.client?.browser?.version ?? '?'} over linkem, 40 ms RTT, 20 Mbit/s:\n${rows.join('\n')}`,
+      );
+
+      // Nothing left behind: no browser process, no profile directory of these runs.
+      expect(chromiumProcesses().map((p) => `${p.pid} ${p.cmdline ?? ''}`)).toEqual([]);
+      expect(profileDirs().filter((n) => !before.has(n))).toEqual([]);
+    }, 300_000);
+  },
+);
