@@ -39,10 +39,18 @@ export function hostDifferences(hosts: readonly HostRecord[]): string[] {
   return out;
 }
 
-/** The "Hosts" section of report.md (no lines when the result records no hosts). */
-export function hostsSection(result: ResultFile): string[] {
+/** What the hosts section says: the sentence, the table and the differences, or null without hosts. */
+export interface HostsReport {
+  intro: string;
+  header: string[];
+  rows: string[][];
+  /** How the hosts differ, or null when they agree. */
+  differ: string | null;
+}
+
+export function hostsReport(result: ResultFile): HostsReport | null {
   const hosts = result.hosts;
-  if (!hosts?.length) return [];
+  if (!hosts?.length) return null;
   const what = result.merged
     ? `merges ${result.merged.pieces.length} of ${result.merged.shardCount} shard(s)` +
       (result.merged.missingShards.length ? ` (missing: ${result.merged.missingShards.join(', ')})` : '')
@@ -60,20 +68,22 @@ export function hostsSection(result: ResultFile): string[] {
     (h.gitCommit ?? '-').slice(0, 12),
     String(h.runIndices.length),
   ]);
-  const lines = [
-    '## Hosts',
-    '',
-    `This result ${what}; the runs of each came from these machines. Each repetition (every paired comparison) ran on one.`,
-    '',
-    markdownTable(['shard', 'run id', 'host', 'CPU', 'cores', 'kernel', 'backend', 'commit', 'runs'], rows),
-    '',
-  ];
   const diff = hostDifferences(hosts);
-  if (diff.length) {
-    lines.push(
-      `**Hosts differ** — ${diff.join('; ')}. The tables pool runs of different machines; paired contrasts compare runs of one repetition, hence of one machine.`,
-      '',
-    );
-  }
+  return {
+    intro: `This result ${what}; the runs of each came from these machines. Each repetition (every paired comparison) ran on one.`,
+    header: ['shard', 'run id', 'host', 'CPU', 'cores', 'kernel', 'backend', 'commit', 'runs'],
+    rows,
+    differ: diff.length
+      ? `Hosts differ — ${diff.join('; ')}. The tables pool runs of different machines; paired contrasts compare runs of one repetition, hence of one machine.`
+      : null,
+  };
+}
+
+/** The "Hosts" section of report.md (no lines when the result records no hosts). */
+export function hostsSection(result: ResultFile): string[] {
+  const h = hostsReport(result);
+  if (h === null) return [];
+  const lines = ['## Hosts', '', h.intro, '', markdownTable(h.header, h.rows), ''];
+  if (h.differ !== null) lines.push(`**${h.differ.replace(' — ', '** — ')}`, '');
   return lines;
 }

@@ -2,6 +2,7 @@
  * report.html: one self-contained file (inline CSS and SVG figures, no script, no external
  * resource), so it opens offline and can be attached to a CI run or an e-mail as is.
  */
+import { hostsReport } from './hosts.js';
 import { DEFINITIONS, describeEndpoints, describeRun } from './describe.js';
 import { FIGURES } from './figures.js';
 import type { RenderContext, Reporter } from './types.js';
@@ -129,6 +130,11 @@ export function renderHtml(result: ResultFile, ctx: RenderContext): string {
         `<figure id="fig-${esc(name)}">${inlineSvg(svg)}<figcaption>${esc(FIGURES[name as keyof typeof FIGURES])}</figcaption></figure>`,
       );
     }
+  }
+  const hosts = hostsReport(result);
+  if (hosts !== null) {
+    parts.push('<h2>Hosts</h2>', `<p>${esc(hosts.intro)}</p>`, table(hosts.header, hosts.rows));
+    if (hosts.differ !== null) parts.push(`<p><strong>${esc(hosts.differ)}</strong></p>`);
   }
   const fairness = fairnessWarnings(result);
   if (fairness.length) {

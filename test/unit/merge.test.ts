@@ -282,6 +282,10 @@ describe('hosts', () => {
     expect(section).toMatch(/\*\*Hosts differ\*\* — CPU model: .*; kernel: /);
     const md = (await renderAll(result, ['md']))['report.md'] ?? '';
     expect(md).toContain('| 1/2 | 20260102-000000-study-abc1234-shard1of2 | runner-1 | Other CPU |');
+    const html = (await renderAll(result, ['html']))['report.html'] ?? '';
+    expect(html).toContain('<h2>Hosts</h2>');
+    expect(html).toContain('<td>Other CPU</td>');
+    expect(html).toMatch(/<strong>Hosts differ — CPU model: /);
   });
 
   it('says nothing when the hosts agree (hostnames may differ)', () => {
