@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   CdpClient,
   CdpError,
@@ -190,8 +190,16 @@ describe('ChromiumProcess', () => {
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-  const launch = (mode: string) =>
-    ChromiumProcess.launch({ executable: process.execPath, args: [script, mode], commandTimeoutMs: 2000 });
+  // Every browser a test starts is closed after it, also when an assertion failed half-way.
+  const launched: ChromiumProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(launched.splice(0).map((b) => b.close(300)));
+  });
+  const launch = (mode: string, executable = process.execPath) => {
+    const b = ChromiumProcess.launch({ executable, args: [script, mode], commandTimeoutMs: 2000 });
+    launched.push(b);
+    return b;
+  };
 
   it('talks over fds 3 and 4, passes the profile directory, and removes it when closed', async () => {
     const b = launch('normal');
@@ -235,7 +243,7 @@ describe('ChromiumProcess', () => {
   });
 
   it('reports a binary that cannot start as an exited browser', async () => {
-    const b = ChromiumProcess.launch({ executable: path.join(dir, 'no-such-browser'), args: [] });
+    const b = launch('normal', path.join(dir, 'no-such-browser'));
     await expect(b.cdp.send('Browser.getVersion')).rejects.toMatchObject({
       kind: 'exited',
       message: /could not start .*no-such-browser: spawn .* ENOENT/,
