@@ -7,6 +7,7 @@
  * every way out.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createClient, loadEngine } from '../proto/session.js';
 import type { ClientReport } from '../model/records.js';
 import type { ProtocolClient } from '../proto/types.js';
@@ -123,6 +124,9 @@ async function browserRun(cfg: ClientConfig): Promise<ClientReport> {
       certPem: cfg.certPem,
     },
     page,
+    // In the run's work directory, which the orchestrator removes: a profile survives nothing,
+    // not even this process killed with SIGKILL (its browser exits when the DevTools pipe closes).
+    { profileParent: path.dirname(cfg.reportFile) },
   );
   try {
     const ticks = clockTicksPerSecond();

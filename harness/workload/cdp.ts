@@ -253,7 +253,16 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Timeout of every command (default 30 s). */
   commandTimeoutMs?: number;
+  /**
+   * Directory the profile directory is made in (default: the system's temporary directory). One
+   * that its owner removes anyway (a run's work directory) also catches the profile of a process
+   * killed before it could remove it.
+   */
+  profileParent?: string;
 }
+
+/** Name prefix of every profile directory (mkdtemp). */
+export const PROFILE_PREFIX = 'h3bench-chromium-';
 
 /** How many of the browser's last stderr lines are kept for error messages. */
 const STDERR_LINES = 30;
@@ -273,7 +282,7 @@ export class ChromiumProcess {
   private hasExited = false;
 
   private constructor(opts: LaunchOptions) {
-    this.profileDir = mkdtempSync(path.join(os.tmpdir(), 'h3bench-chromium-'));
+    this.profileDir = mkdtempSync(path.join(opts.profileParent ?? os.tmpdir(), PROFILE_PREFIX));
     const args = [
       ...opts.args,
       `--user-data-dir=${this.profileDir}`,

@@ -359,8 +359,9 @@ function snapshotScript(p: PageUnderTest): string {
 export async function openChromium(
   target: Omit<ChromiumTarget, 'spki' | 'root'> & { certPem: string },
   page: PageUnderTest,
-  executable = findChromium(),
+  opts: { executable?: string | null; profileParent?: string } = {},
 ): Promise<ChromiumSession> {
+  const executable = opts.executable ?? findChromium();
   if (executable === null) {
     throw new Error(`Chromium not found (looked for ${[...CHROMIUM_PATHS, ...CHROMIUM_NAMES].join(', ')})`);
   }
@@ -379,6 +380,7 @@ export async function openChromium(
     args: flags,
     url: 'about:blank',
     preferences: CHROMIUM_PREFERENCES,
+    ...(opts.profileParent !== undefined ? { profileParent: opts.profileParent } : {}),
   });
   try {
     const cdp = proc.cdp;

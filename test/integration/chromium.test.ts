@@ -3,12 +3,14 @@
  * emulated link (linkem, 40 ms RTT, 20 Mbit/s) with a real headless Chromium loading the page over
  * h1, h2 and h3 (harness/workload/chromium.ts). Every run must be ok with every resource on the
  * forced protocol, h2 and h3 on one connection, the page timings in order, and neither a Chromium
- * process nor a profile directory left behind. Prints the figures per protocol.
+ * process nor a profile directory left behind. Prints the figures per protocol. Then a client killed
+ * with SIGKILL in the middle of a slow load: its Chromium must exit by itself (its DevTools pipe
+ * closes) and the run must leave no profile directory (it lives in the run's work directory).
  *
  * Skipped, with the reason, without root (namespaces), a TUN device or Chromium.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hasNetAdmin, hasTun } from '../../link/netns.js';
 import type { ResultFile } from '../../harness/model/result.js';
 import { NEXT_HOP_PROTOCOL, findChromium } from '../../harness/workload/chromium.js';
-import { readProcessTable } from '../../harness/workload/cdp.js';
+import { PROFILE_PREFIX, readProcessTable } from '../../harness/workload/cdp.js';
 
 const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -51,20 +53,64 @@ workload:
     - {count: 6, size: 20KB, type: img, depth: 2}
 `;
 
-/** Profile directories (cdp.ts: mkdtemp 'h3bench-chromium-') in the temp directory now. */
-const profileDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith('h3bench-chromium-'));
-/** Processes running on an h3bench Chromium profile, by the --user-data-dir of their command line. */
-const chromiumProcesses = () =>
+/** A slow page over a slow link (several seconds of loading), h2 only: the client is killed meanwhile. */
+const SLOW_SCENARIO = `name: chromium-killed
+description: a client killed with SIGKILL while its Chromium loads a slow page
+protocols: [h2]
+repetitions: 1
+seed: 3
+network:
+  backend: linkem
+  rtt: 200ms
+  rate: 1mbit
+stacks:
+  client: chromium
+workload:
+  type: page-load
+  document: 20KB
+  waves:
+    - {count: 4, size: 100KB, type: css}
+    - {count: 6, size: 200KB, type: img, depth: 2}
+`;
+
+/** Profile directories (cdp.ts PROFILE_PREFIX) directly in `dir`, or at any depth with `deep`. */
+function profileDirs(dir: string, deep = false): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const p = path.join(d, e.name);
+      if (e.name.startsWith(PROFILE_PREFIX)) out.push(p);
+      else if (deep) walk(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+/** Live processes whose --user-data-dir (browser and children alike) is a profile under `dir`. */
+const chromiumProcesses = (dir: string) =>
   [...readProcessTable().values()].filter(
-    (p) =>
-      p.state !== 'Z' &&
-      p.cmdline?.includes(`--user-data-dir=${path.join(os.tmpdir(), 'h3bench-chromium-')}`),
+    (p) => p.state !== 'Z' && p.cmdline?.includes(`--user-data-dir=${dir}`) === true,
   );
+
+/** Runs the CLI; resolves with its exit code and output whatever the code. */
+async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], {
+      cwd: root,
+      timeout: 240_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
 
 describe.skipIf(skipReason !== '')(
   `h3bench run with stacks.client chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-chromium-it-'));
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-browser-it-'));
     afterAll(() => {
       rmSync(tmp, { recursive: true, force: true });
     });
@@ -73,16 +119,9 @@ describe.skipIf(skipReason !== '')(
       const scenario = path.join(tmp, 'chromium-page.yaml');
       writeFileSync(scenario, SCENARIO);
       const out = path.join(tmp, 'results');
-      const before = new Set(profileDirs());
-      const { stdout, stderr } = await execFileP(process.execPath, [cli, 'run', scenario, '--out', out], {
-        cwd: root,
-        timeout: 240_000,
-      }).catch((err: unknown) => {
-        const e = err as { stdout?: string; stderr?: string; message: string };
-        throw new Error(`h3bench run failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, {
-          cause: err,
-        });
-      });
+      const before = new Set(profileDirs(os.tmpdir()));
+      const { code, stdout, stderr } = await h3bench(['run', scenario, '--out', out]);
+      expect(code, `${stdout}\n${stderr}`).toBe(0);
       expect(stderr).toMatch(/\[3\/3\]/);
       const dir = path.join(out, readdirSync(out)[0] ?? '');
       const result = JSON.parse(readFileSync(path.join(dir, 'result.json'), 'utf8')) as ResultFile;
@@ -148,8 +187,38 @@ describe.skipIf(skipReason !== '')(
       );
 
       // Nothing left behind: no browser process, no profile directory of these runs.
-      expect(chromiumProcesses().map((p) => `${p.pid} ${p.cmdline ?? ''}`)).toEqual([]);
-      expect(profileDirs().filter((n) => !before.has(n))).toEqual([]);
+      expect(chromiumProcesses(out).map((p) => `${p.pid} ${p.cmdline ?? ''}`)).toEqual([]);
+      expect(profileDirs(out, true)).toEqual([]);
+      expect(profileDirs(os.tmpdir()).filter((n) => !before.has(n))).toEqual([]);
+    }, 300_000);
+
+    it('a client killed with SIGKILL mid-load takes its Chromium with it; the run leaves no profile', async () => {
+      const scenario = path.join(tmp, 'chromium-killed.yaml');
+      writeFileSync(scenario, SLOW_SCENARIO);
+      const out = path.join(tmp, 'killed');
+      const running = h3bench(['run', scenario, '--out', out]);
+      // The browser process of this run: the one without --type= (its children have one).
+      let browser: { pid: number; ppid: number } | undefined;
+      for (let i = 0; i < 240 && browser === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        browser = chromiumProcesses(out).find((p) => p.cmdline?.includes('--type=') === false);
+      }
+      if (browser === undefined) throw new Error(`no Chromium started: ${JSON.stringify(await running)}`);
+      const client = readProcessTable().get(browser.ppid);
+      expect(client?.cmdline).toMatch(/client-main\.js/);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(chromiumProcesses(out).length).toBeGreaterThan(1);
+      process.kill(browser.ppid, 'SIGKILL');
+      const t = Date.now();
+      while (chromiumProcesses(out).length > 0 && Date.now() - t < 5000) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(chromiumProcesses(out).map((p) => `${p.pid} ${p.cmdline ?? ''}`)).toEqual([]);
+      console.log(`Chromium's processes gone ${Date.now() - t} ms after its client was killed`);
+      const r = await running;
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stdout).toMatch(/client exited with SIGKILL/);
+      expect(profileDirs(out, true)).toEqual([]);
     }, 300_000);
   },
 );
