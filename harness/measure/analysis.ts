@@ -127,7 +127,9 @@ export function analyzeRun(run: RunInput): RunAnalysis {
   let hol: RunHol | null = null;
   if (c) {
     timeline = runTimeline(c, run.lossTimesMs);
-    hol = analyzeHol(timeline, holOptionsForRtt(rttMs));
+    // A browser reports each response whole (one chunk at its end, ClientReport.browser): without
+    // body arrival times there are no stalls to find, so a browser run has no HOL analysis.
+    if (c.browser === undefined) hol = analyzeHol(timeline, holOptionsForRtt(rttMs));
   }
   const workloadMs = c ? c.durationMs : null;
   const metrics: RunMetrics = {

@@ -63,6 +63,21 @@ describe('analyzeRun / runFlags', () => {
     expect(a.metrics.goodputMbit).toBeCloseTo((3000 * 8) / 40 / 1000);
     expect(a.metrics.hol?.thresholdMs).toBe(30);
   });
+  it('has no HOL analysis for a browser run (whole responses, no body arrival times)', () => {
+    const c = client('h2', [
+      { sent: 0, headers: 20, data: [400] },
+      { sent: 0, headers: 20, data: [30] },
+    ]);
+    const own = analyzeRun({ ...base, client: c });
+    expect(own.metrics.hol).not.toBeNull();
+    const browser = { ...c, browser: {} as NonNullable<typeof c.browser> };
+    const a = analyzeRun({ ...base, client: browser });
+    expect(a.metrics.hol).toBeNull();
+    expect(a.hol).toBeNull();
+    // Everything else is measured as for any client.
+    expect(a.metrics.completionP50Ms).toBe(own.metrics.completionP50Ms);
+    expect(a.timeline).not.toBeNull();
+  });
   it('flags CPU saturation at 0.9 of a core and a failed fidelity probe', () => {
     expect(CPU_SATURATION_SHARE).toBe(0.9);
     const c = client('h2', [{ data: [5] }], { cpu: { userMs: 80, systemMs: 12, wallMs: 100 } });
