@@ -90,13 +90,15 @@ function latencyCdf(result: ResultFile): TopLevelSpec | null {
 
 /**
  * Medians with intervals per protocol, one panel per metric; for a sweep, one row of panels per
- * point (the points are never pooled).
+ * point (the points are never pooled). None for a grid: a row of panels per cell (up to 100) would
+ * make a figure thousands of pixels tall; its heatmaps show the medians, its tables the intervals.
  */
 function estimatesFigure(
   result: ResultFile,
   metrics: readonly MetricName[],
   title: string,
 ): TopLevelSpec | null {
+  if (result.scenario.sweep?.grid) return null;
   const rows: {
     metric: string;
     point: string;
@@ -105,14 +107,9 @@ function estimatesFigure(
     lo: number | null;
     hi: number | null;
   }[] = [];
-  // A grid's rows are labelled with the cell ("2mbit × 50ms") under the keys ("network.rate × network.rtt").
-  const grid = result.scenario.sweep?.grid ? result.scenario.sweep : null;
   const sources: { point: string; protocols: Partial<Record<Protocol, Record<MetricName, Estimate>>> }[] =
     result.summary.sweep && result.scenario.sweep
-      ? result.summary.sweep.map((pt, i) => ({
-          point: grid ? String(grid.labels[i] ?? i) : sweepPointLabel(result, i),
-          protocols: pt.protocols,
-        }))
+      ? result.summary.sweep.map((pt, i) => ({ point: sweepPointLabel(result, i), protocols: pt.protocols }))
       : [
           {
             point: '',
@@ -151,20 +148,12 @@ function estimatesFigure(
     facet: {
       column: { field: 'metric', type: 'nominal', sort: labels, title: null },
       ...(sweep
-        ? {
-            row: {
-              field: 'point',
-              type: 'nominal',
-              sort: sources.map((x) => x.point),
-              title: grid ? grid.key : null,
-            },
-          }
+        ? { row: { field: 'point', type: 'nominal', sort: sources.map((x) => x.point), title: null } }
         : {}),
     },
     spec: {
       width: 130,
-      // A grid has many rows of panels (one per cell): lower ones keep the figure readable.
-      height: grid ? 110 : 200,
+      height: 200,
       layer: [
         {
           transform: [{ filter: 'datum.lo != null && datum.hi != null' }],

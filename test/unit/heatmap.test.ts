@@ -56,6 +56,9 @@ describe('grid heatmaps', () => {
     expect(names).toContain('heatmap-workload');
     expect(names).toContain('heatmap-completion-p50');
     expect(names).not.toContain('sweep');
+    // No row of interval panels per cell either (the tables have the intervals).
+    expect(names).not.toContain('completion-ci');
+    expect(names).not.toContain('hol-ci');
   });
 
   it('place every cell at its row and column (row-major) with the median per protocol', () => {
@@ -140,6 +143,7 @@ describe('grid heatmaps', () => {
     expect(files['heatmap-workload.svg']).toMatch(/^<svg/);
     expect(files['heatmap-completion-p50.svg']).toMatch(/^<svg/);
     expect(files['sweep.svg']).toBeUndefined();
+    expect(files['completion-ci.svg']).toBeUndefined();
     expect(files['report.md']).toMatch(
       /^!\[Workload completion \(page-load time for a page load\) per grid cell.*\]\(heatmap-workload\.svg\)$/m,
     );
@@ -207,6 +211,7 @@ describe('one-key sweep', () => {
     });
     const specs = figureSpecs(r);
     expect(Object.keys(specs).filter((n) => n.startsWith('heatmap'))).toEqual([]);
+    expect(Object.keys(specs)).toContain('completion-ci');
     const sweep = specs.sweep as unknown as {
       title: string;
       data: { values: { value: number; protocol: string; metric: string; median: number }[] };
