@@ -156,6 +156,7 @@ export function analyzeRun(run: RunInput): RunAnalysis {
     cpuClientMs: cpuMs(c?.cpu),
     cpuServerMs: cpuMs(run.server?.cpu),
     cpuClientShare: cpuShare(c?.cpu),
+    ...(c?.browser?.cpu?.cores === undefined ? {} : { cpuClientCores: c.browser.cpu.cores }),
     cpuServerShare: cpuShare(run.server?.cpu),
     probeOk: run.probeOk,
     rttMs,
@@ -192,15 +193,19 @@ export function runFlags(m: RunMetrics, error: string | null): RunFlag[] {
       ...base,
       message: `run ${m.index} (${m.protocol}) failed: ${error ?? 'unknown error'}`,
     });
-  for (const [who, share] of [
-    ['client', m.cpuClientShare],
-    ['server', m.cpuServerShare],
+  for (const [who, share, cores] of [
+    ['client', m.cpuClientShare, m.cpuClientCores ?? 1],
+    ['server', m.cpuServerShare, 1],
   ] as const) {
-    if (share !== null && share >= CPU_SATURATION_SHARE) {
+    if (share !== null && share >= CPU_SATURATION_SHARE * cores) {
+      const of =
+        cores === 1
+          ? 'of a core'
+          : `of one core: ${((share / cores) * 100).toFixed(0)}% of the ${cores} cores its browser processes could use`;
       out.push({
         kind: 'cpu-saturated',
         ...base,
-        message: `run ${m.index} (${m.protocol}): ${who} CPU-saturated (${(share * 100).toFixed(0)}% of a core): it may measure the ${who}, not the protocol`,
+        message: `run ${m.index} (${m.protocol}): ${who} CPU-saturated (${(share * 100).toFixed(0)}% ${of}): it may measure the ${who}, not the protocol`,
       });
     }
   }

@@ -117,6 +117,11 @@ export interface RunMetrics {
   cpuServerMs: number | null;
   /** CPU / wall time (1.0 = one core busy). */
   cpuClientShare: number | null;
+  /**
+   * A browser client's cores (its processes together may use several): the client counts as
+   * CPU-bound at CPU_SATURATION_SHARE of all of them, not of one. Absent for h3bench's clients.
+   */
+  cpuClientCores?: number;
   cpuServerShare: number | null;
   probeOk: boolean | null;
   /** Path RTT the stall threshold is tied to, ms. */

@@ -202,7 +202,14 @@ export interface BrowserReport {
   /** Requests that were not page files (e.g. a favicon): "URL (outcome)". */
   otherRequests: string[];
   /** Where `ClientReport.cpu` comes from: the client process plus the browser's process tree. */
-  cpu?: { source: string; browserUserMs: number; browserSystemMs: number; processes: number };
+  cpu?: {
+    source: string;
+    browserUserMs: number;
+    browserSystemMs: number;
+    processes: number;
+    /** Cores the client's machine offered (os.availableParallelism()): what a browser can use. */
+    cores?: number;
+  };
 }
 
 /** What a server process reports when told to stop. */

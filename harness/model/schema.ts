@@ -139,6 +139,7 @@ const browserReport = z.looseObject({
       browserUserMs: z.number(),
       browserSystemMs: z.number(),
       processes: z.number().int().min(0),
+      cores: z.number().int().min(1).optional(),
     })
     .optional(),
 });

@@ -7,6 +7,7 @@
  * every way out.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { createClient, loadEngine } from '../proto/session.js';
 import type { ClientReport } from '../model/records.js';
@@ -176,6 +177,7 @@ async function browserRun(cfg: ClientConfig): Promise<ClientReport> {
           browserUserMs,
           browserSystemMs,
           processes: tree1.processes,
+          cores: availableParallelism(),
         },
       },
     };

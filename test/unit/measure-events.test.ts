@@ -78,6 +78,27 @@ describe('analyzeRun / runFlags', () => {
     expect(a.metrics.completionP50Ms).toBe(own.metrics.completionP50Ms);
     expect(a.timeline).not.toBeNull();
   });
+  it('counts a browser client as CPU-bound at 0.9 of all its cores, not of one', () => {
+    const c = client('h2', [{ data: [5] }], { cpu: { userMs: 120, systemMs: 19, wallMs: 100 } });
+    const browser = (cores: number) => ({
+      ...c,
+      browser: {
+        cpu: { source: 's', browserUserMs: 100, browserSystemMs: 10, processes: 5, cores },
+      } as unknown as NonNullable<typeof c.browser>,
+    });
+    const two = analyzeRun({ ...base, client: browser(2) }).metrics;
+    expect(two.cpuClientCores).toBe(2);
+    expect(runFlags(two, null)).toEqual([]);
+    const hot = client('h2', [{ data: [5] }], { cpu: { userMs: 170, systemMs: 15, wallMs: 100 } });
+    const m = analyzeRun({ ...base, client: { ...hot, browser: browser(2).browser } }).metrics;
+    expect(runFlags(m, null).map((f) => f.message)).toEqual([
+      'run 0 (h2): client CPU-saturated (185% of one core: 93% of the 2 cores its browser processes could use): it may measure the client, not the protocol',
+    ]);
+    // h3bench's own client: one core, as before.
+    expect(runFlags(analyzeRun({ ...base, client: c }).metrics, null).map((f) => f.kind)).toEqual([
+      'cpu-saturated',
+    ]);
+  });
   it('flags CPU saturation at 0.9 of a core and a failed fidelity probe', () => {
     expect(CPU_SATURATION_SHARE).toBe(0.9);
     const c = client('h2', [{ data: [5] }], { cpu: { userMs: 80, systemMs: 12, wallMs: 100 } });
