@@ -9,7 +9,7 @@
  *
  * Skipped, with the reason, without root (namespaces), a TUN device or Chromium.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,7 @@ const missing = [
     : []),
 ];
 const skipReason = missing.join('; ');
+const haveCaddy = spawnSync('caddy', ['version']).status === 0;
 if (skipReason !== '') console.warn(`chromium integration test skipped: ${skipReason}`);
 
 const SCENARIO = `name: chromium-page
@@ -52,6 +53,12 @@ workload:
     - {count: 4, size: 10KB, type: css}
     - {count: 6, size: 20KB, type: img, depth: 2}
 `;
+
+/** The same page served by Caddy (quic-go for h3: Reno and paced, what it cannot be told otherwise). */
+const CADDY_SCENARIO = SCENARIO.replace('name: chromium-page', 'name: chromium-caddy').replace(
+  'stacks:\n  client: chromium',
+  'stacks:\n  client: chromium\n  server: caddy\ntransport:\n  congestion: reno\n  pacing: true',
+);
 
 /** A slow page over a slow link (several seconds of loading), h2 only: the client is killed meanwhile. */
 const SLOW_SCENARIO = `name: chromium-killed
@@ -191,6 +198,39 @@ describe.skipIf(skipReason !== '')(
       expect(profileDirs(out, true)).toEqual([]);
       expect(profileDirs(os.tmpdir()).filter((n) => !before.has(n))).toEqual([]);
     }, 300_000);
+
+    it.skipIf(!haveCaddy)(
+      `loads the page from Caddy over h1, h2 and h3 (a real browser against a real server)${haveCaddy ? '' : ' (skipped: caddy is not installed)'}`,
+      async () => {
+        const scenario = path.join(tmp, 'chromium-caddy.yaml');
+        writeFileSync(scenario, CADDY_SCENARIO);
+        const out = path.join(tmp, 'results-caddy');
+        const { code, stdout, stderr } = await h3bench(['run', scenario, '--out', out]);
+        expect(code, `${stdout}\n${stderr}`).toBe(0);
+        const dir = path.join(out, readdirSync(out)[0] ?? '');
+        const result = JSON.parse(readFileSync(path.join(dir, 'result.json'), 'utf8')) as ResultFile;
+        expect(result.scenario.stacks).toMatchObject({ client: 'chromium', server: 'caddy' });
+        const rows: string[] = [];
+        for (const run of result.runs) {
+          const p = run.protocol;
+          expect(run.error, `${p}: ${run.error ?? ''}`).toBeNull();
+          const b = run.client?.browser;
+          if (b === undefined) throw new Error(`${p}: no browser report`);
+          for (const r of b.resources) expect(r.nextHopProtocol, r.name).toBe(NEXT_HOP_PROTOCOL[p]);
+          expect(run.client?.requests.map((r) => r.bytes)).toEqual([
+            20_000,
+            ...Array<number>(4).fill(10_000),
+            ...Array<number>(6).fill(20_000),
+          ]);
+          expect(run.server?.settings['engine']).toBe('caddy');
+          rows.push(`${p}  page complete ${(run.client?.metrics.pageLoadMs ?? NaN).toFixed(1)} ms`);
+        }
+        expect(result.runs.map((r) => r.protocol).sort()).toEqual(['h1', 'h2', 'h3']);
+        console.log(`Chromium → Caddy over linkem, 40 ms RTT, 20 Mbit/s:\n${rows.join('\n')}`);
+        expect(chromiumProcesses(out)).toEqual([]);
+      },
+      300_000,
+    );
 
     it('a client killed with SIGKILL mid-load takes its Chromium with it; the run leaves no profile', async () => {
       const scenario = path.join(tmp, 'chromium-killed.yaml');
