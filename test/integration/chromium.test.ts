@@ -9,20 +9,17 @@
  *
  * Skipped, with the reason, without root (namespaces), a TUN device or Chromium.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { h3bench as runCli } from '../fixtures/cli.js';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasNetAdmin, hasTun } from '../../link/netns.js';
 import type { ResultFile } from '../../harness/model/result.js';
 import { NEXT_HOP_PROTOCOL, findChromium } from '../../harness/workload/chromium.js';
 import { PROFILE_PREFIX, readProcessTable } from '../../harness/workload/cdp.js';
 
-const execFileP = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist/harness/cli/main.js');
 
 const missing = [
   ...(process.getuid?.() === 0 ? [] : ['needs root (network namespaces)']),
@@ -101,18 +98,7 @@ const chromiumProcesses = (dir: string) =>
   );
 
 /** Runs the CLI; resolves with its exit code and output whatever the code. */
-async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], {
-      cwd: root,
-      timeout: 240_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const h3bench = (args: string[]) => runCli(args, 240_000);
 
 describe.skipIf(skipReason !== '')(
   `h3bench run with stacks.client chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`,

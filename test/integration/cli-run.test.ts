@@ -2,34 +2,19 @@
  * End to end: the compiled CLI runs scenarios/smoke.yaml into a temp directory and the result file
  * says what the issue promises; bad input exits 2 and writes nothing.
  */
-import { execFile } from 'node:child_process';
+import { h3bench as runCli } from '../fixtures/cli.js';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResultFile } from '../../harness/model/result.js';
 
-const execFileP = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'dist/harness/cli/main.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-cli-'));
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], {
-      cwd: root,
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const h3bench = (args: string[]) => runCli(args, 120_000);
 
 describe('h3bench run scenarios/smoke.yaml', () => {
   const out = path.join(tmp, 'results');

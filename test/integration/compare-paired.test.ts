@@ -13,17 +13,13 @@
  * [+3%, +29%]); the test uses 10 ms (~+20%) so that the lower bound clears 2% with some margin.
  * Three runs of 5 repetitions take ~40 s on the 2 shared cores.
  */
-import { execFile } from 'node:child_process';
+import { h3bench as runCli } from '../fixtures/cli.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasNetAdmin, hasTun } from '../../link/netns.js';
 
-const execFileP = promisify(execFile);
-const repo = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(repo, 'dist/harness/cli/main.js');
 
 const missing = [await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason]));
 const skipReason = missing.join('; ');
@@ -50,18 +46,7 @@ workload:
   concurrency: 10
 ${extra}`;
 
-async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], {
-      cwd: repo,
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const h3bench = (args: string[]) => runCli(args, 120_000);
 
 async function runScenario(name: string, yaml: string): Promise<string> {
   const file = path.join(tmp, `${name}.yaml`);

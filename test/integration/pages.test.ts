@@ -4,7 +4,8 @@
  * depth order, with its exact size. Then headless Chromium (when installed) loads the same page from
  * our h2 and h3 servers: the page's loader must reach "complete" with every file, and no errors.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { findChromium } from '../../harness/workload/chromium.js';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,17 +125,6 @@ describe.each(ENDPOINTS)('page-load of a generated page over %s', (_label, proto
 // --- The same page in a real browser ----------------------------------------------------------------
 
 const execFileP = promisify(execFile);
-
-function findChromium(): string | null {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || null;
-    } catch {
-      /* not this one */
-    }
-  }
-  return null;
-}
 
 const chromium = findChromium();
 const skipReason =

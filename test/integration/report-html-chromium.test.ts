@@ -3,7 +3,8 @@
  * scripts/setup-apt.sh): the inline Vega SVG charts must be in the rendered DOM with their marks.
  * Skipped, with the reason, when Chromium is not installed.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { findChromium } from '../../harness/workload/chromium.js';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,17 +15,6 @@ import { renderAll } from '../../harness/report/index.js';
 import { readResult } from '../../harness/report/read.js';
 
 const execFileP = promisify(execFile);
-
-function findChromium(): string | null {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || null;
-    } catch {
-      /* not this one */
-    }
-  }
-  return null;
-}
 
 const chromium = findChromium();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-chromium-'));

@@ -2,27 +2,18 @@
  * `h3bench serve` and `h3bench fetch` as a user runs them: the compiled CLI in child processes on
  * loopback.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { h3bench as runCli } from '../fixtures/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOCUMENT_PATH, pageFiles } from '../../harness/proto/pages.js';
 import { loadPageProfile } from '../../harness/scenario/pages.js';
 
-const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(root, 'dist/harness/cli/main.js');
 
-async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], { timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const h3bench = (args: string[]) => runCli(args, 30_000);
 
 describe('h3bench serve + fetch (h1, h2)', () => {
   let server: ChildProcess;

@@ -6,19 +6,18 @@
  * different scenarios do not merge (exit 2, naming the difference); an interrupted run resumed
  * with --resume ends with every planned run exactly once.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { h3bench as runCli } from '../fixtures/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareResults } from '../../harness/compare/compare.js';
 import type { ResultFile } from '../../harness/model/result.js';
 import { readResult } from '../../harness/report/read.js';
 import { studyPlan } from '../../harness/runner/plan.js';
 
-const execFileP = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(root, 'dist/harness/cli/main.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'h3bench-shard-'));
@@ -26,18 +25,7 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function h3bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [cli, ...args], {
-      cwd: root,
-      timeout: 240_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const h3bench = (args: string[]) => runCli(args, 240_000);
 
 const file = path.join(tmp, 'study.yaml');
 writeFileSync(
