@@ -20,7 +20,6 @@ import type { ResultFile } from '../../harness/model/result.js';
 import { NEXT_HOP_PROTOCOL, findChromium } from '../../harness/workload/chromium.js';
 import { PROFILE_PREFIX, readProcessTable } from '../../harness/workload/cdp.js';
 
-
 const missing = [
   ...(process.getuid?.() === 0 ? [] : ['needs root (network namespaces)']),
   ...[await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason])),

@@ -20,7 +20,6 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasNetAdmin, hasTun } from '../../link/netns.js';
 
-
 const missing = [await hasNetAdmin(), await hasTun()].flatMap((c) => (c.ok ? [] : [c.reason]));
 const skipReason = missing.join('; ');
 if (skipReason !== '') console.warn(`compare-paired integration test skipped: ${skipReason}`);
