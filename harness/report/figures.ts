@@ -477,6 +477,8 @@ export function heatmapFigure(result: ResultFile, metric: MetricName): TopLevelS
     axis: { grid: false },
   };
   const size = { width: { step: CELL.width }, height: { step: CELL.height } };
+  // As tall as the panel, but never so short that the legend's labels overlap.
+  const legendLength = Math.max(150, rows.ticks.length * CELL.height);
   const text = (field: string) => ({
     mark: { type: 'text', fontSize: 10 },
     encoding: {
@@ -515,7 +517,7 @@ export function heatmapFigure(result: ResultFile, metric: MetricName): TopLevelS
                 type: 'quantitative',
                 title: `median${unit}`,
                 scale: { type: log ? 'log' : 'linear', domain: [lo, hi], scheme: 'yelloworangered' },
-                legend: { gradientLength: Math.max(80, rows.ticks.length * CELL.height), format: ',.0f' },
+                legend: { gradientLength: legendLength, format: ',.0f' },
               },
             },
           },
@@ -572,7 +574,7 @@ export function heatmapFigure(result: ResultFile, metric: MetricName): TopLevelS
                   reverse: def.better === 'higher',
                 },
                 legend: {
-                  gradientLength: Math.max(80, rows.ticks.length * CELL.height),
+                  gradientLength: legendLength,
                   values: [1 / span, 1 / Math.sqrt(span), 1, Math.sqrt(span), span],
                   format: '.2f',
                 },
@@ -582,7 +584,17 @@ export function heatmapFigure(result: ResultFile, metric: MetricName): TopLevelS
           text('label'),
           {
             transform: [{ filter: 'datum.mark != null' }],
-            mark: { type: 'point', filled: true, size: 22, xOffset: dot.x, yOffset: dot.y, opacity: 1 },
+            // Black with a white rim: visible on the darkest and the lightest cells.
+            mark: {
+              type: 'point',
+              filled: true,
+              size: 26,
+              xOffset: dot.x,
+              yOffset: dot.y,
+              opacity: 1,
+              stroke: 'white',
+              strokeWidth: 1,
+            },
             encoding: {
               x,
               y,
