@@ -1,4 +1,5 @@
 /** `h3bench run <scenario>`: run a scenario, print the comparison table, write results. */
+import { sweepUnitWord } from '../report/table.js';
 import path from 'node:path';
 import { ExitCode, H3BenchError, UsageError } from '../../core/errors.js';
 import { projectRoot } from '../../core/paths.js';
@@ -296,7 +297,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<n
   const est = estimate(loaded.points);
   const range = estimateAdaptive(loaded.points);
   const sweep =
-    (s.sweep ? ` × ${s.sweep.values.length} values of ${s.sweep.key}` : '') +
+    (s.sweep ? ` × ${s.sweep.values.length} ${sweepUnitWord(s.sweep)} of ${s.sweep.key}` : '') +
     (s.attribution ? ' (+ one single-stream control run each, attribution)' : '');
   const a = s.adaptive;
   const reps = a

@@ -138,11 +138,17 @@ export function verdictLines(result: ResultFile, metrics?: readonly string[]): s
   return result.summary.comparisons.filter(keep).map(line);
 }
 
+/** "values" of a one-key sweep, "cells" of a grid (`n` = 1: singular). */
+export function sweepUnitWord(sw: { grid?: unknown }, n = 2): string {
+  const grid = sw.grid !== undefined && sw.grid !== null;
+  return n === 1 ? (grid ? 'cell' : 'value') : grid ? 'cells' : 'values';
+}
+
 /** Why a sweep has no pooled verdicts, for the reports. */
 export function sweepNote(result: ResultFile): string | null {
   const sw = result.scenario.sweep;
   if (!sw) return null;
-  return `This is a sweep over ${sw.key} (${sw.values.length} values): protocols are compared at each value separately; runs of different values are never pooled into one verdict.`;
+  return `This is a sweep over ${sw.key} (${sw.values.length} ${sweepUnitWord(sw)}): protocols are compared at each ${sweepUnitWord(sw, 1)} separately; runs of different ${sweepUnitWord(sw)} are never pooled into one verdict.`;
 }
 
 /**
@@ -256,11 +262,40 @@ function byImportance(xs: readonly PlacedContrast[]): PlacedContrast[] {
 
 const pairName = (x: PlacedContrast): string => `${x.point ? `${x.point}: ` : ''}${x.c.a} vs ${x.c.b}`;
 
+/** Points beyond which a list names each pair once with how many points it holds at. */
+const MAX_POINTS_LISTED = 4;
+
 /**
  * "workload completion (h3 vs h1, h2 vs h1); TTFB p50 (h3 vs h2)": contrasts grouped by metric; "workload
- * completion, TTFB p50 (h3 vs h2)" when they are all of one pair.
+ * completion, TTFB p50 (h3 vs h2)" when they are all of one pair. With more than MAX_POINTS_LISTED
+ * sweep points (a grid has dozens), each pair is named once: "h3 vs h2 at 12 of 64 points".
  */
-function byMetric(xs: readonly PlacedContrast[]): string {
+function byMetric(xs: readonly PlacedContrast[], pointCount = 0): string {
+  const points = new Set(xs.map((x) => x.point));
+  if (points.size > MAX_POINTS_LISTED) {
+    const perMetric = new Map<string, Map<string, Set<string>>>();
+    for (const x of byImportance(xs)) {
+      const k = labelOf(x.c.metric);
+      const pairs = perMetric.get(k) ?? new Map<string, Set<string>>();
+      const pair = `${x.c.a} vs ${x.c.b}`;
+      pairs.set(pair, (pairs.get(pair) ?? new Set<string>()).add(x.point));
+      perMetric.set(k, pairs);
+    }
+    const at = (n: number) =>
+      n === pointCount ? 'at every point' : `at ${n}${pointCount > 0 ? ` of ${pointCount}` : ''} points`;
+    const describe = (pairs: Map<string, Set<string>>): string => {
+      const counts = new Set([...pairs.values()].map((ps) => ps.size));
+      if (counts.size === 1) return `${[...pairs.keys()].join(', ')} ${at([...counts][0] ?? 0)}`;
+      return [...pairs].map(([pair, ps]) => `${pair} ${at(ps.size)}`).join(', ');
+    };
+    // Metrics with the same pairs at the same points are named together.
+    const byDescription = new Map<string, string[]>();
+    for (const [k, pairs] of perMetric) {
+      const d = describe(pairs);
+      byDescription.set(d, [...(byDescription.get(d) ?? []), k]);
+    }
+    return [...byDescription].map(([d, ks]) => `${ks.join(', ')} (${d})`).join('; ');
+  }
   const names = new Set(xs.map(pairName));
   if (names.size === 1) {
     const labels = [...new Set(byImportance(xs).map((x) => labelOf(x.c.metric)))];
@@ -273,6 +308,9 @@ function byMetric(xs: readonly PlacedContrast[]): string {
   }
   return [...groups].map(([k, v]) => `${k} (${v.join(', ')})`).join('; ');
 }
+
+/** Sweep points of a result (0 without a sweep). */
+const pointsOf = (result: ResultFile): number => result.summary.sweep?.length ?? 0;
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -323,7 +361,7 @@ export function headlineBlock(result: ResultFile, maxSignificant = HEADLINE_MAX_
       : `No significant difference found in ${plural(total, 'contrast')} (${intervalLabel(result)}).`,
     ...shown.map((x) => `  ${x.point ? `${x.point}: ` : ''}${x.c.verdict}`),
   ];
-  if (more.length) lines.push(`  and ${more.length} more: ${byMetric(more)}`);
+  if (more.length) lines.push(`  and ${more.length} more: ${byMetric(more, pointsOf(result))}`);
   const rest: string[] = [];
   if (notSignificant.length)
     rest.push(`${plural(notSignificant.length, 'contrast')}: no significant difference`);
@@ -334,7 +372,7 @@ export function headlineBlock(result: ResultFile, maxSignificant = HEADLINE_MAX_
   if (rest.length) lines.push(`${rest.join('; ')} — see report.md for every verdict`);
   if (unpaired.length) {
     lines.push(
-      `Unpaired (fewer than ${MIN_RUNS_FOR_VERDICT} complete pairs): ${byMetric(unpaired)}; the others are paired by repetition.`,
+      `Unpaired (fewer than ${MIN_RUNS_FOR_VERDICT} complete pairs): ${byMetric(unpaired, pointsOf(result))}; the others are paired by repetition.`,
     );
   }
   return lines;
@@ -352,7 +390,11 @@ function linkInWords(result: ResultFile): string {
   // 'auto' resolves per run: name the backend the runs' links came up with.
   const used = new Set(result.runs.flatMap((r) => (r.link.provenance ? [r.link.provenance.backend] : [])));
   const backend = used.size === 1 ? [...used][0] : n.backend;
-  const rtt = describeNetwork(result).match(/RTT ([\d.]+) ms/)?.[1];
+  // A sweep over the delay or RTT has no one RTT to name (the base link's is not one of its points).
+  const swept = result.scenario.sweep?.key ?? '';
+  const rtt = /network\.(rtt|delay)/.test(swept)
+    ? undefined
+    : describeNetwork(result).match(/RTT ([\d.]+) ms/)?.[1];
   const profile = result.scenario.networkProfile;
   const what = profile ? `the ${profile} profile` : 'the scenario link';
   return `${what} (backend ${backend}${rtt ? `, RTT ${rtt} ms` : ''})`;
@@ -367,7 +409,9 @@ const PARAGRAPH_MAX_SIGNIFICANT = 4;
  */
 export function openingParagraph(result: ResultFile): string {
   const s = result.scenario;
-  const sweep = s.sweep ? ` at each of ${s.sweep.values.length} values of ${s.sweep.key}` : '';
+  const sweep = s.sweep
+    ? ` at each of ${s.sweep.values.length} ${sweepUnitWord(s.sweep)} of ${s.sweep.key}`
+    : '';
   const first = `This run compared ${listWords(s.protocols)} over ${linkInWords(result)}${sweep}, ${plural(s.repetitions, 'repetition')} each of ${describeWorkload(s.workload)}.`;
   const { significant, notSignificant, noVerdict } = contrastGroups(result);
   if (significant.length + notSignificant.length + noVerdict.length === 0)
@@ -385,8 +429,9 @@ export function openingParagraph(result: ResultFile): string {
     sentences.push('No contrast showed a significant difference.');
   }
   const rest: string[] = [];
-  if (notSignificant.length) rest.push(`no significant difference in ${byMetric(notSignificant)}`);
-  if (noVerdict.length) rest.push(`no verdict for ${byMetric(noVerdict)}`);
+  if (notSignificant.length)
+    rest.push(`no significant difference in ${byMetric(notSignificant, pointsOf(result))}`);
+  if (noVerdict.length) rest.push(`no verdict for ${byMetric(noVerdict, pointsOf(result))}`);
   if (rest.length) {
     const text = rest.join('; ');
     sentences.push(`${text[0]?.toUpperCase() ?? ''}${text.slice(1)}.`);

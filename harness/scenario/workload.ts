@@ -284,7 +284,11 @@ export function describeWorkload(w: Workload): string {
     case 'multiplex':
       return `multiplex: ${w.requests} requests of ${w.sizeBytes} B, ${w.concurrency} in flight (h1: ${w.connections} connections)`;
     case 'page-load':
-      return `page-load: ${w.page !== undefined ? `page ${w.page}, ` : ''}${w.documentBytes} B document, then ${w.waves.map((x) => `${x.count} × ${x.sizeBytes} B`).join(', then ')} (h1: ${w.connections} connections)`;
+      return `page-load: ${w.page !== undefined ? `page ${w.page}, ` : ''}${w.documentBytes} B document, then ${wavesByDepth(
+        w,
+      )
+        .map((depth) => depth.map((x) => `${x.count} × ${x.sizeBytes} B ${x.type}`).join(' + '))
+        .join(', then ')} (h1: ${w.connections} connections)`;
     case 'bulk':
       return `bulk: one ${w.sizeBytes} B body`;
     case 'cold':

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { axisTicks, figureSpecs, heatmapFigure } from '../../harness/report/figures.js';
 import { renderAll } from '../../harness/report/index.js';
 import { renderSvgs } from '../../harness/report/svg.js';
+import { headlineBlock, openingParagraph, sweepNote } from '../../harness/report/table.js';
 import type { ResultFile, RunRecord } from '../../harness/model/result.js';
 import type { Protocol } from '../../harness/scenario/schema.js';
 import { result, runsWithWorkload } from '../fixtures/synthetic.js';
@@ -230,5 +231,19 @@ describe('one-key sweep', () => {
       [2, 'h3', 111.5],
     ]);
     expect(heatmapFigure(r, 'workloadMs')).toBeNull();
+  });
+});
+
+describe('the text of a grid result', () => {
+  it('names each pair once with its points, and says cells, not values', () => {
+    const r = gridResult();
+    const words = [...headlineBlock(r), openingParagraph(r)].join('\n');
+    // 6 cells × 3 pairs of every metric have a verdict here; none lists a cell by name.
+    expect(words).not.toMatch(/workload\.concurrency × workload\.requests = \d+ × \d+: h3 vs/);
+    expect(sweepNote(r)).toBe(
+      'This is a sweep over workload.concurrency × workload.requests (6 cells): protocols are compared at each cell separately; runs of different cells are never pooled into one verdict.',
+    );
+    expect(openingParagraph(r)).toContain('at each of 6 cells of workload.concurrency × workload.requests');
+    expect(words).toMatch(/\(h3 vs h2, h3 vs h1, h2 vs h1 at every point\)|at \d+ of 6 points/);
   });
 });

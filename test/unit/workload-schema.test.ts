@@ -28,7 +28,12 @@ describe('workload schema', () => {
       ],
       connections: 6,
     });
-    expect(describeWorkload(w)).toContain('30000 B document, then 8 × 25000 B, then 20 × 40000 B');
+    expect(describeWorkload(w)).toContain('30000 B document, then 8 × 25000 B js, then 20 × 40000 B img');
+    // Entries of one depth are one wave.
+    const mixed = load(
+      '  type: page-load\n  waves:\n    - {count: 2, size: 10KB, type: css}\n    - {count: 3, size: 20KB, type: js, depth: 1}\n    - {count: 4, size: 30KB}\n',
+    );
+    expect(describeWorkload(mixed)).toContain('then 2 × 10000 B css + 3 × 20000 B js, then 4 × 30000 B img');
   });
 
   it('page-load: takes custom waves with units', () => {
