@@ -303,7 +303,18 @@ export interface QuicConfigOptions {
   congestion: CongestionControl;
   /** HyStart++ in slow start. */
   hystart: boolean;
-  /** quiche's own pacing (its release times are opaque to JS, so the driver paces instead). */
+  /**
+   * quiche's own pacing (its release times, `SendInfo.at`, reach JS as an opaque External, so the
+   * driver paces instead). Either way quiche 0.18 dates each sent packet with its pacer's
+   * `next_time`, not with the time of `send()` (quiche 0.18.0 src/recovery/mod.rs
+   * `Recovery::on_packet_sent`, src/recovery/pacer.rs `Pacer::send`). Off, the pacer is handed 0
+   * bytes and the date only moves when it resets, once `send_quantum / pacing_rate` (0.8 × srtt at
+   * the initial window, 1.63 × srtt at 7212 bytes) passed: RTT samples are inflated, and with cwnd
+   * below ~8 packets they can run away (srtt +1 ms per ms, cwnd pinned, since every packet looks
+   * sent before the recovery period began). On, the pacer sees real packet sizes and the date moves
+   * at least every 10 packets, so it cannot freeze, but it can run ahead of the real send (samples
+   * too small). test/unit/quic/sent-time.test.ts shows the inflation and the runaway with it off.
+   */
   quichePacing: boolean;
   /** max_ack_delay transport parameter, ms. */
   maxAckDelayMs: number;
