@@ -8,13 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
 import { mergePieces, type Piece } from '../../harness/cli/merge.js';
 import { summarize } from '../../harness/measure/result-summary.js';
-import { RESULT_SCHEMA_VERSION, type ResultFile, type RunRecord } from '../../harness/model/result.js';
+import type { ResultFile, RunRecord } from '../../harness/model/result.js';
 import { hostDifferences, hostsSection } from '../../harness/report/hosts.js';
 import { parseResult, resultJson } from '../../harness/report/read.js';
 import { renderAll } from '../../harness/report/index.js';
 import { shardRepetitions, shardRuns, studyPlan } from '../../harness/runner/plan.js';
 import { parseScenarioPoints, scenarioHash } from '../../harness/scenario/load.js';
-import { client, controlRun, runRecord } from '../fixtures/synthetic.js';
+import { client, controlRun, runRecord, studyResult } from '../fixtures/synthetic.js';
 
 const YAML = `name: study
 protocols: [h1, h2, h3]
@@ -46,32 +46,8 @@ function synthetic(p: (typeof plan)[number]): RunRecord {
 
 const allRuns = plan.map(synthetic);
 
-function resultOf(runs: RunRecord[], over: Partial<ResultFile> = {}): ResultFile {
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    runId: '20260101-000000-study-abc1234',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    scenarioFile: 'study.yaml',
-    scenarioHash: hash,
-    scenario,
-    environment: {
-      node: process.version,
-      kernel: '6.1.0',
-      platform: 'linux x64',
-      cpus: 2,
-      cpuModel: 'Synthetic CPU',
-      memoryBytes: 0,
-      gitCommit: 'abc1234abc1234abc1234abc1234abc1234abc12',
-      quicheBinding: null,
-      hostSysctls: {},
-      hostname: 'runner-0',
-    },
-    runs,
-    summary: summarize(scenario.protocols, runs, scenario),
-    plan: record,
-    ...over,
-  };
-}
+const resultOf = (runs: RunRecord[], over: Partial<ResultFile> = {}): ResultFile =>
+  studyResult(scenario, hash, runs, { hostname: 'runner-0' }, { plan: record, ...over });
 
 /** Shard `index` of `count` of the unsharded result, as `run --shard` would have written it. */
 function shardPiece(index: number, count: number, over: Partial<ResultFile> = {}): Piece {

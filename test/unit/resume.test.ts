@@ -13,14 +13,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
-import { RESULT_SCHEMA_VERSION, type ResultFile, type RunRecord } from '../../harness/model/result.js';
-import { summarize } from '../../harness/measure/result-summary.js';
+import type { ResultFile, RunRecord } from '../../harness/model/result.js';
 import { readResult } from '../../harness/report/read.js';
 import { shardRepetitions, shardRuns, studyPlan } from '../../harness/runner/plan.js';
 import { failedBeforeClient, resumePlan, runScenario } from '../../harness/runner/run.js';
 import { salvageStaleRunTemps } from '../../harness/runner/salvage.js';
 import { loadScenario, parseScenarioPoints, scenarioHash } from '../../harness/scenario/load.js';
-import { client, runRecord } from '../fixtures/synthetic.js';
+import { client, runRecord, studyResult } from '../fixtures/synthetic.js';
 
 const YAML = `name: study
 protocols: [h1, h2]
@@ -39,32 +38,18 @@ const ok = (p: (typeof plan)[number]): RunRecord =>
   runRecord(p.index, p.repetition, client(p.protocol, [{ data: [100], end: 100 }]));
 const failed = (p: (typeof plan)[number], error: string): RunRecord => ({ ...ok(p), ok: false, error });
 
-function partialOf(runs: RunRecord[], over: Partial<ResultFile> = {}): ResultFile {
-  return {
-    schemaVersion: RESULT_SCHEMA_VERSION,
-    runId: '20260101-000000-study-abc1234',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    scenarioFile: 'study.yaml',
-    scenarioHash: hash,
+const partialOf = (runs: RunRecord[], over: Partial<ResultFile> = {}): ResultFile =>
+  studyResult(
     scenario,
-    environment: {
-      node: process.version,
-      kernel: '6.1.0',
-      platform: 'linux x64',
-      cpus: 2,
-      cpuModel: null,
-      memoryBytes: 0,
-      gitCommit: COMMIT,
-      quicheBinding: null,
-      hostSysctls: {},
-    },
+    hash,
     runs,
-    summary: summarize(scenario.protocols, runs, scenario),
-    partial: { reason: 'interrupted by SIGINT', runsPlanned: plan.length, runsDone: runs.length },
-    plan: record,
-    ...over,
-  };
-}
+    { cpuModel: null, gitCommit: COMMIT },
+    {
+      partial: { reason: 'interrupted by SIGINT', runsPlanned: plan.length, runsDone: runs.length },
+      plan: record,
+      ...over,
+    },
+  );
 
 function refusal(from: ResultFile, opts: { commit?: string; shard?: { index: number; count: number } } = {}) {
   try {
