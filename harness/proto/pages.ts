@@ -12,19 +12,6 @@
  * without being held whole (`pageReader`), as /bytes bodies are.
  */
 import {
-  COMPLETE_MARK,
-  COMPLETE_STATE,
-  CONTENT_TYPES,
-  DEEPER_CONTAINER_ID,
-  DOCUMENT_PATH,
-  ERRORS_ATTRIBUTE,
-  ERRORS_DATASET_KEY,
-  IMAGE_HEIGHT,
-  IMAGE_WIDTH,
-  PAGE_PREFIX,
-  STATE_ATTRIBUTE,
-  STATE_DATASET_KEY,
-  depthMark,
   fileBare,
   pageLayout,
   pageSizeIssues,
@@ -35,6 +22,7 @@ import {
   type PageSpec,
 } from '../scenario/pages.js';
 
+// The page's names, for the servers and clients that import them from the protocol layer.
 export {
   COMPLETE_MARK,
   COMPLETE_STATE,
@@ -51,7 +39,7 @@ export {
   depthMark,
   type PageFileKind,
   type PageSpec,
-};
+} from '../scenario/pages.js';
 
 /** One file of a generated page. */
 export interface PageFile {
