@@ -179,21 +179,14 @@ export interface BrowserVersion {
   jsVersion: string;
 }
 
-/** One Resource Timing entry (or the Navigation Timing entry), as the page reported it. */
-export interface TimingEntry {
-  name: string;
-  initiatorType: string;
-  nextHopProtocol: string;
-  startTime: number;
+/**
+ * One Resource Timing entry (or the Navigation Timing entry), as the page reported it: the fields a
+ * BrowserResource keeps, plus the connection phase, without what CDP adds (status, connection).
+ */
+export interface TimingEntry extends Omit<BrowserResource, 'status' | 'connection'> {
   fetchStart: number;
   connectStart: number;
   connectEnd: number;
-  requestStart: number;
-  responseStart: number;
-  responseEnd: number;
-  encodedBodySize: number;
-  decodedBodySize: number;
-  transferSize: number;
   /** Resource Timing's responseStatus (0 when the browser does not expose it). */
   responseStatus: number;
 }
