@@ -3,6 +3,7 @@
  * h1/h2/h3 on one port with the per-run certificate. Skipped when `caddy` is not installed
  * (`make` installs it through scripts/setup-apt.sh). No root needed; loopback only.
  */
+import { loopbackClient } from '../fixtures/loopback.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import type { RequestRecord } from '../../harness/model/records.js';
 import { verifyBody } from '../../harness/proto/handler.js';
 import { createClient } from '../../harness/proto/h3/engine.js';
 import type { ProtocolClient } from '../../harness/proto/types.js';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord, runRequest } from '../../harness/workload/multiplex.js';
 import { HAVE_CADDY, NO_CADDY_REASON, startCaddy, type RunningCaddy } from '../fixtures/caddy.js';
@@ -52,18 +53,7 @@ describe.skipIf(!HAVE_CADDY)(
         writeFileSync(path.join(www, name), patternFile(size));
       caddy = await startCaddy(dir, tls);
       const port = caddy.port;
-      client = createClient(
-        {
-          host: '127.0.0.1',
-          port,
-          serverName: SERVER_NAME,
-          caPem: tls.caPem,
-          transport,
-          connections: 1,
-          now,
-        },
-        { onBody },
-      );
+      client = createClient(loopbackClient(port, tls, transport, now), { onBody });
     });
 
     afterAll(async () => {

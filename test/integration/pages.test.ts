@@ -4,6 +4,7 @@
  * depth order, with its exact size. Then headless Chromium (when installed) loads the same page from
  * our h2 and h3 servers: the page's loader must reach "complete" with every file, and no errors.
  */
+import { loopbackClient } from '../fixtures/loopback.js';
 import { findChromium } from '../../harness/workload/chromium.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { pageFiles } from '../../harness/proto/pages.js';
 import { createClient, createServer } from '../../harness/proto/session.js';
-import { SERVER_NAME, generateTlsMaterial, spkiHash } from '../../harness/proto/tls.js';
+import { generateTlsMaterial, spkiHash } from '../../harness/proto/tls.js';
 import type { ProtocolServer } from '../../harness/proto/types.js';
 import { parseScenario } from '../../harness/scenario/load.js';
-import type { H3Stack, Protocol } from '../../harness/scenario/schema.js';
+import type { H3Stack, Protocol, Transport } from '../../harness/scenario/schema.js';
 import { h1Connections, pageOf, type PageLoadWorkload } from '../../harness/scenario/workload.js';
 import { runWorkload } from '../../harness/workload/index.js';
 
@@ -30,6 +31,21 @@ const ENDPOINTS: [string, Protocol, H3Stack | undefined][] = [
   ['h3 (quiche-0.18)', 'h3', 'quiche-0.18'],
   ['h3 (quiche-0.29)', 'h3', 'quiche-0.29'],
 ];
+
+/** One of our servers serving the workload's page on 127.0.0.1, listening. */
+async function pageServer(
+  protocol: Protocol,
+  transport: Transport,
+  w: PageLoadWorkload,
+  h3Stack: H3Stack | undefined,
+): Promise<{ server: ProtocolServer; port: number }> {
+  const server = await createServer(
+    protocol,
+    { host: '127.0.0.1', port: 0, certPem: tls.certPem, keyPem: tls.keyPem, transport, page: pageOf(w) },
+    h3Stack,
+  );
+  return { server, port: await server.listen() };
+}
 
 /** Requests of depth k all start after every request of depths < k ended. */
 function expectDepthOrder(requests: RequestRecord[], depths: number[]): void {
@@ -50,19 +66,7 @@ describe.each(ENDPOINTS)('page-load of a generated page over %s', (_label, proto
   let port: number;
 
   beforeAll(async () => {
-    server = await createServer(
-      protocol,
-      {
-        host: '127.0.0.1',
-        port: 0,
-        certPem: tls.certPem,
-        keyPem: tls.keyPem,
-        transport: s.transport,
-        page: pageOf(w),
-      },
-      h3Stack,
-    );
-    port = await server.listen();
+    ({ server, port } = await pageServer(protocol, s.transport, w, h3Stack));
   }, 30_000);
   afterAll(async () => {
     await server.close();
@@ -75,15 +79,7 @@ describe.each(ENDPOINTS)('page-load of a generated page over %s', (_label, proto
       newClient: () =>
         createClient(
           protocol,
-          {
-            host: '127.0.0.1',
-            port,
-            serverName: SERVER_NAME,
-            caPem: tls.caPem,
-            transport: s.transport,
-            connections: h1Connections(workload),
-            now,
-          },
+          loopbackClient(port, tls, s.transport, now, { connections: h1Connections(workload) }),
           h3Stack,
         ),
       now,
@@ -142,19 +138,7 @@ describe.skipIf(chromium === null).each([
   let port: number;
 
   beforeAll(async () => {
-    server = await createServer(
-      protocol,
-      {
-        host: '127.0.0.1',
-        port: 0,
-        certPem: tls.certPem,
-        keyPem: tls.keyPem,
-        transport: s.transport,
-        page: pageOf(w),
-      },
-      'quiche-0.18',
-    );
-    port = await server.listen();
+    ({ server, port } = await pageServer(protocol, s.transport, w, 'quiche-0.18'));
   }, 30_000);
   afterAll(async () => {
     await server.close();

@@ -3,12 +3,13 @@
  * by quiche 0.29 itself as JSON-SEQ (RFC 7464 records; qlog's sequential serialization, draft
  * event schemas quic-12 / http3-12), each record parseable, on loopback (no root needed).
  */
+import { loopbackClient } from '../fixtures/loopback.js';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, createServer } from '../../harness/proto/session.js';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { generateTlsMaterial } from '../../harness/proto/tls.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import { newRequestRecord } from '../../harness/workload/multiplex.js';
 
@@ -31,16 +32,7 @@ describe('quiche-0.29 qlog', () => {
     const port = await server.listen();
     const client = await createClient(
       'h3',
-      {
-        host: '127.0.0.1',
-        port,
-        serverName: SERVER_NAME,
-        caPem: tls.caPem,
-        transport,
-        connections: 1,
-        now,
-        qlogDir: dir,
-      },
+      loopbackClient(port, tls, transport, now, { qlogDir: dir }),
       'quiche-0.29',
     );
     try {

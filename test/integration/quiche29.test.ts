@@ -3,6 +3,7 @@
  * workloads byte-exact through it, its records and telemetry, and interop with the quiche-0.18
  * engine both ways and with Caddy (quic-go; skipped when `caddy` is not installed). No root needed.
  */
+import { loopbackClient } from '../fixtures/loopback.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import type { RequestRecord } from '../../harness/model/records.js';
 import { verifyBody } from '../../harness/proto/handler.js';
 import * as q29 from '../../harness/proto/quiche29/engine.js';
 import { createClient, createServer } from '../../harness/proto/session.js';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { generateTlsMaterial } from '../../harness/proto/tls.js';
 import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { H3Stack } from '../../harness/scenario/schema.js';
@@ -47,15 +48,7 @@ const listen = async (stack: H3Stack): Promise<{ server: ProtocolServer; port: n
   return { server, port: await server.listen() };
 };
 
-const clientOpts = (port: number) => ({
-  host: '127.0.0.1',
-  port,
-  serverName: SERVER_NAME,
-  caPem: tls.caPem,
-  transport,
-  connections: 1,
-  now,
-});
+const clientOpts = (port: number) => loopbackClient(port, tls, transport, now);
 
 describe('quiche-0.29 engine on loopback', () => {
   let server: ProtocolServer;

@@ -11,11 +11,12 @@
  * queued chunks (some 120-140 KB of it arrived first on loopback, against some 42 KB in priority
  * order and none with h2). No root needed.
  */
+import { loopbackClient } from '../fixtures/loopback.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../harness/model/records.js';
 import { BODY_CHUNK_BYTES } from '../../harness/proto/handler.js';
 import { createClient, createServer } from '../../harness/proto/session.js';
-import { SERVER_NAME, generateTlsMaterial } from '../../harness/proto/tls.js';
+import { generateTlsMaterial } from '../../harness/proto/tls.js';
 import type { ProtocolClient, ProtocolServer } from '../../harness/proto/types.js';
 import { parseScenario } from '../../harness/scenario/load.js';
 import type { SchedulingPolicy } from '../../harness/scenario/schema.js';
@@ -92,15 +93,7 @@ describe.each(['h2', 'h3'] as const)('server.scheduling over %s', (protocol) => 
     const port = await server.listen();
     const t0 = performance.now();
     const now = () => performance.now() - t0;
-    const client = await createClient(protocol, {
-      host: '127.0.0.1',
-      port,
-      serverName: SERVER_NAME,
-      caPem: tls.caPem,
-      transport,
-      connections: 1,
-      now,
-    });
+    const client = await createClient(protocol, loopbackClient(port, tls, transport, now));
     clients.push(client);
     const warm = newRequestRecord(-1, now(), 1);
     await runRequest(client, '/bytes/1', warm, 10_000, now);
