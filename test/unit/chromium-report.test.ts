@@ -23,11 +23,8 @@ import {
   type RecordedLoad,
 } from '../../harness/workload/chromium.js';
 
-// Recorded by openChromium + loadPage against h3bench's servers on 127.0.0.1 (Chromium 156), for a
-// page of a 4000 B document, two 3000 B stylesheets and one 3000 B image (depth 2).
-const RECORDED_H1: RecordedLoad = {
-  url: 'https://h3bench.test:42719/page/index.html',
-  protocol: 'h1',
+/** The browser both recordings below came from. */
+const RECORDED_BROWSER: Pick<RecordedLoad, 'version' | 'executable' | 'flags'> = {
   version: {
     protocolVersion: '1.3',
     product: 'Chrome/156.0.8078.129',
@@ -38,6 +35,14 @@ const RECORDED_H1: RecordedLoad = {
   },
   executable: '/usr/lib/chromium/chromium',
   flags: ['(as recorded: see chromiumFlags)'],
+};
+
+// Recorded by openChromium + loadPage against h3bench's servers on 127.0.0.1 (Chromium 156), for a
+// page of a 4000 B document, two 3000 B stylesheets and one 3000 B image (depth 2).
+const RECORDED_H1: RecordedLoad = {
+  url: 'https://h3bench.test:42719/page/index.html',
+  protocol: 'h1',
+  ...RECORDED_BROWSER,
   t0MonotonicMs: 20733042.353402,
   t0WallMs: 1796603331221.0798,
   endMs: 175.606839,
@@ -220,16 +225,7 @@ const RECORDED_H1: RecordedLoad = {
 const RECORDED_H2: RecordedLoad = {
   url: 'https://h3bench.test:45015/page/index.html',
   protocol: 'h2',
-  version: {
-    protocolVersion: '1.3',
-    product: 'Chrome/156.0.8078.129',
-    revision: '@1a2e4e6fe632976b81792a677a258fff32de7c05',
-    userAgent:
-      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
-    jsVersion: '15.6.75.95',
-  },
-  executable: '/usr/lib/chromium/chromium',
-  flags: ['(as recorded: see chromiumFlags)'],
+  ...RECORDED_BROWSER,
   t0MonotonicMs: 20734947.465925,
   t0WallMs: 1796603333126.197,
   endMs: 268.080643,
